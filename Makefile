@@ -1,0 +1,46 @@
+# Afisha — one binary. `make run` and `make test` are the two commands.
+CARGO ?= cargo
+ARGS ?=
+
+.PHONY: run test lint fmt build release frontend frontend-check e2e bench demo clean
+
+## Build and start the server with working defaults (http://127.0.0.1:8080).
+run:
+	$(CARGO) run --release -- serve $(ARGS)
+
+## Every test: unit and HTTP integration tests (browser tests: make e2e).
+test:
+	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
+	$(CARGO) nextest run --no-fail-fast
+	$(CARGO) test --doc
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release
+
+## Rebuild the embedded web UI from the lockfile.
+frontend:
+	cd frontend && npm ci && npm run build
+
+## Fails when the committed frontend-dist/ differs from a fresh build.
+frontend-check: frontend
+	git diff --exit-code --stat -- frontend-dist
+
+## Browser tests (Chromium via playwright-core) against the debug binary.
+e2e: build
+	cd frontend && npm ci && AFISHA_BIN=$(CURDIR)/target/debug/afisha npm run e2e
+
+bench:
+	@echo "benchmarks: not yet implemented (issue 9)"
+
+clean:
+	$(CARGO) clean

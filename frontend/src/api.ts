@@ -1,0 +1,271 @@
+import { localizeServer, t } from './i18n';
+
+const UID_KEY = 'afisha.session.uid';
+const TOKEN_KEY = 'afisha.session.token';
+
+export interface Session {
+  uid: string;
+  token: string;
+}
+
+export function getSession(): Session | null {
+  try {
+    const uid = localStorage.getItem(UID_KEY);
+    const token = localStorage.getItem(TOKEN_KEY);
+    return uid && token ? { uid, token } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(s: Session): void {
+  localStorage.setItem(UID_KEY, s.uid);
+  localStorage.setItem(TOKEN_KEY, s.token);
+}
+
+export function clearSession(): void {
+  try {
+    localStorage.removeItem(UID_KEY);
+    localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* ignore */
+  }
+}
+
+export type FieldErrors = Record<string, string>;
+
+export class ApiError extends Error {
+  status: number;
+  /** Raw `detail` text from the server, when it was a string. */
+  detail: string | null;
+  fields: FieldErrors;
+  retryAfter: number | null;
+  constructor(status: number, message: string, detail: string | null, fields: FieldErrors = {}, retryAfter: number | null = null) {
+    super(message);
+    this.status = status;
+    this.detail = detail;
+    this.fields = fields;
+    this.retryAfter = retryAfter;
+  }
+}
+
+let onSessionLost: () => void = () => {};
+export function setSessionLostHandler(fn: () => void): void {
+  onSessionLost = fn;
+}
+
+export function authHeaders(): Record<string, string> {
+  const s = getSession();
+  return s ? { 'X-Login-Session-Uid': s.uid, 'X-Login-Session-Token': s.token } : {};
+}
+
+interface ValidationItem {
+  loc?: unknown[];
+  msg?: string;
+}
+
+async function toError(res: Response): Promise<ApiError> {
+  const ra = res.headers.get('Retry-After');
+  const retryAfter = ra !== null && /^\d+$/.test(ra.trim()) ? parseInt(ra, 10) : null;
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    /* not JSON */
+  }
+  const detail = (body as { detail?: unknown } | null)?.detail;
+  if (typeof detail === 'string') {
+    return new ApiError(res.status, localizeServer(detail), detail, {}, retryAfter);
+  }
+  if (Array.isArray(detail)) {
+    const fields: FieldErrors = {};
+    const general: string[] = [];
+    for (const item of detail as ValidationItem[]) {
+      const msg = item?.msg ?? 'Invalid value';
+      const loc = Array.isArray(item?.loc) ? item.loc : [];
+      const last = loc.length > 1 ? String(loc[loc.length - 1]) : null;
+      if (last && !(last in fields)) fields[last] = msg;
+      else general.push(msg);
+    }
+    const all = detail as ValidationItem[];
+    const message = general.length ? general.join('; ') : all.map((i) => i?.msg).filter(Boolean).join('; ');
+    return new ApiError(res.status, message || t('common.httpError', { status: res.status }), null, fields, retryAfter);
+  }
+  return new ApiError(res.status, t('common.httpError', { status: res.status }), null, {}, retryAfter);
+}
+
+export interface RequestOptions {
+  /** Do not treat a 401 as a lost session (used by the login form itself). */
+  noAuthRedirect?: boolean;
+  signal?: AbortSignal;
+}
+
+async function rawFetch(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders() };
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: payload, signal: opts.signal, credentials: 'same-origin' });
+  } catch (e) {
+    if ((e as Error)?.name === 'AbortError') throw e;
+    throw new ApiError(0, t('common.networkError'), null);
+  }
+  if (!res.ok) {
+    const err = await toError(res);
+    if (res.status === 401 && err.detail === 'Invalid login session' && !opts.noAuthRedirect) {
+      clearSession();
+      onSessionLost();
+    }
+    throw err;
+  }
+  return res;
+}
+
+export async function api<T = unknown>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+  const res = await rawFetch(method, path, body, opts);
+  if (res.status === 204) return null as T;
+  const text = await res.text();
+  if (!text) return null as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return text as unknown as T;
+  }
+}
+
+export const get = <T>(path: string, opts?: RequestOptions) => api<T>('GET', path, undefined, opts);
+
+/** Build "path?a=1&b=2", skipping empty values. */
+export function withQuery(path: string, params: Record<string, string | number | boolean | null | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === null || v === undefined || v === '') continue;
+    q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+/** Fetch a protected file with the auth headers and hand it to the browser as a download. */
+export async function download(path: string, fallbackName: string): Promise<string> {
+  const res = await rawFetch('GET', path);
+  const blob = await res.blob();
+  let name = fallbackName;
+  const cd = res.headers.get('Content-Disposition');
+  const m = cd && /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
+  if (m) name = decodeURIComponent(m[1]);
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.rel = 'noopener';
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}
+
+/* ---- DTOs ---- */
+
+export type Role = 'USER' | 'ADMINISTRATOR';
+export type EventStatus = 'ACTIVE' | 'PAST' | 'REJECTED';
+export type Participation = 'NONE' | 'PARTICIPATING' | 'REJECTED';
+
+export interface Me {
+  id: number;
+  role: Role;
+  email: string;
+  full_name: string;
+}
+
+export interface EventCard {
+  id: number;
+  name: string;
+  short_description: string | null;
+  description: string;
+  starts_at: string;
+  ends_at: string;
+  image_url: string | null;
+  location: string | null;
+  participants_count: number;
+  max_participants_count: number | null;
+  payment_info: string | null;
+  status: EventStatus;
+  participation_status: Participation;
+}
+
+export interface EventParticipant {
+  user_id: number;
+  created_at: string;
+  status: 'PARTICIPATING' | 'REJECTED';
+}
+
+export interface EventDTO {
+  id: number;
+  name: string;
+  short_description: string | null;
+  description: string;
+  starts_at: string;
+  ends_at: string;
+  image_url: string | null;
+  payment_info: string | null;
+  max_participants_count: number | null;
+  location: string | null;
+  created_at: string;
+  rejected_at: string | null;
+  status: EventStatus;
+  participants: EventParticipant[];
+}
+
+export interface UserDTO {
+  id: number;
+  role: Role;
+  email: string;
+  username: string;
+  full_name: string;
+  created_at: string;
+  deleted_at: string | null;
+  status: 'ACTIVE' | 'DELETED';
+  is_system: boolean;
+}
+
+export interface Notification {
+  id: number;
+  title: string;
+  content: string;
+  cta_url: string | null;
+  cta_label: string | null;
+  created_at: string;
+  acked_at: string | null;
+  type?: string;
+}
+
+export interface LoginSession {
+  uid: string;
+  user_agent: string | null;
+  created_at: string;
+  last_seen_at: string | null;
+  current: boolean;
+}
+
+export interface MyStats {
+  total_events: number;
+  active_events: number;
+  past_events: number;
+  participating_events: number;
+  rejected_events: number;
+  upcoming_participations: number;
+  participation_rate: number;
+}
+
+export interface Statistics {
+  scalars: { name: string; value: number; unit: string | null }[];
+  graphs: { name: string; points: { x: string; y: number }[] }[];
+  histograms: { name: string; bins: { label: string; from_value: number | null; to_value: number | null; count: number }[] }[];
+}

@@ -1,0 +1,151 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { langStore, setLang, t } from '../i18n';
+import { Link, useLocation } from '../router';
+import { authStore, dismissToast, logout, toastStore, unreadStore } from '../state';
+import { useStore } from '../store';
+
+export function LangSwitch() {
+  const lang = useStore(langStore);
+  return (
+    <button
+      type="button"
+      class="lang-switch"
+      lang={lang === 'ru' ? 'en' : 'ru'}
+      aria-label={t('lang.switchLabel')}
+      data-testid="lang-switch"
+      onClick={() => setLang(lang === 'ru' ? 'en' : 'ru')}
+    >
+      {lang === 'ru' ? 'EN' : 'RU'}
+    </button>
+  );
+}
+
+export function Toasts() {
+  const toasts = useStore(toastStore);
+  return (
+    <div class="toasts" aria-live="polite" aria-relevant="additions" data-testid="toasts">
+      {toasts.map((x) => (
+        <div key={x.id} class={`toast toast-${x.kind}`} role={x.kind === 'error' ? 'alert' : 'status'} data-testid="toast">
+          <span>{x.text}</span>
+          <button type="button" class="icon-btn" aria-label={t('common.dismiss')} onClick={() => dismissToast(x.id)}>
+            ×
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function NavLink({ href, children, testid, exact }: { href: string; children: ComponentChildren; testid: string; exact?: boolean }) {
+  const { path } = useLocation();
+  const active = exact ? path === href : path === href || path.startsWith(`${href}/`);
+  return (
+    <Link href={href} class={`nav-link${active ? ' active' : ''}`} aria-current={active ? 'page' : undefined} data-testid={testid}>
+      {children}
+    </Link>
+  );
+}
+
+export function Shell({ children }: { children: ComponentChildren }) {
+  const auth = useStore(authStore);
+  const unread = useStore(unreadStore);
+  const { path } = useLocation();
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [path]);
+  const me = auth.status === 'ready' ? auth.me : null;
+  const isAdmin = me?.role === 'ADMINISTRATOR';
+
+  return (
+    <div class="shell">
+      <a class="skip-link" href="#main">
+        {t('app.skip')}
+      </a>
+      <header class="topbar">
+        <div class="topbar-inner">
+          <Link href={me ? '/dashboard' : '/login'} class="brand" data-testid="brand">
+            <span class="brand-mark" aria-hidden="true">
+              А
+            </span>
+            <span>{t('app.brand')}</span>
+          </Link>
+          {me ? (
+            <>
+              <Link href="/notifications" class="bell" data-testid="bell" aria-label={`${t('nav.notifications')}${unread ? `, ${t('nav.unread', { n: unread })}` : ''}`}>
+                <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                  <path
+                    fill="currentColor"
+                    d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
+                  />
+                </svg>
+                {unread ? (
+                  <span class="bell-badge" data-testid="unread-badge">
+                    {unread > 99 ? '99+' : unread}
+                  </span>
+                ) : null}
+              </Link>
+              <button
+                type="button"
+                class="menu-toggle"
+                aria-expanded={menuOpen ? 'true' : 'false'}
+                aria-controls="main-nav"
+                data-testid="menu-toggle"
+                onClick={() => setMenuOpen(!menuOpen)}
+              >
+                <span class="burger" aria-hidden="true" />
+                <span class="sr-only">{t('app.menu')}</span>
+              </button>
+              <nav id="main-nav" class={`nav${menuOpen ? ' open' : ''}`} aria-label={t('app.menu')}>
+                <NavLink href="/dashboard" testid="nav-dashboard">
+                  {t('nav.dashboard')}
+                </NavLink>
+                <NavLink href="/events" testid="nav-events">
+                  {t('nav.events')}
+                </NavLink>
+                <NavLink href="/notifications" testid="nav-notifications">
+                  {t('nav.notifications')}
+                  {unread ? <span class="count-pill">{unread}</span> : null}
+                </NavLink>
+                {isAdmin ? (
+                  <div class="nav-group" data-testid="admin-nav">
+                    <span class="nav-group-label">{t('nav.admin')}:</span>
+                    <NavLink href="/admin/users" testid="nav-admin-users">
+                      {t('nav.adminUsers')}
+                    </NavLink>
+                    <NavLink href="/admin/events" testid="nav-admin-events">
+                      {t('nav.adminEvents')}
+                    </NavLink>
+                    <NavLink href="/admin/analytics" testid="nav-admin-analytics">
+                      {t('nav.adminAnalytics')}
+                    </NavLink>
+                  </div>
+                ) : null}
+                <NavLink href="/profile" testid="nav-profile">
+                  {t('nav.profile')}
+                </NavLink>
+                <div class="nav-tail">
+                  <LangSwitch />
+                  <button type="button" class="btn btn-ghost btn-sm" data-testid="logout" onClick={() => void logout()}>
+                    {t('nav.logout')}
+                  </button>
+                </div>
+              </nav>
+            </>
+          ) : (
+            <div class="nav-tail anon">
+              <LangSwitch />
+            </div>
+          )}
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {children}
+      </main>
+      <footer class="footer">
+        <span>{t('app.brand')}</span>
+        {me ? <a href="/api/docs">{t('app.docs')}</a> : null}
+      </footer>
+      <Toasts />
+    </div>
+  );
+}

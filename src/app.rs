@@ -1,0 +1,93 @@
+//! Putting the pieces together: open the data dir, build the state, run the
+//! HTTP server and the job scheduler until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::password::Passwords;
+use crate::auth::ratelimit::RateLimiter;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::notify::Notifier;
+use crate::state::AppState;
+
+/// Opens the database (applying migrations) and builds the shared state.
+/// Every misconfiguration that can be found before serving is found here.
+pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
+    let config = Arc::new(config);
+    let path = config.database_path();
+    let db = tokio::task::spawn_blocking(move || Db::open(&path)).await??;
+    let passwords = Passwords::new(config.auth.argon2)?;
+    Ok(AppState {
+        notifier: Notifier::new(config.clone())?,
+        limiter: Arc::new(RateLimiter::new(clock.clone())),
+        config,
+        db,
+        clock,
+        passwords,
+    })
+}
+
+/// Serves HTTP on `listener` and runs the scheduler until `shutdown` fires,
+/// then drains: stop accepting, finish in-flight requests and running jobs
+/// within `server.shutdown_grace_secs`.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
+    let scheduler = crate::jobs::scheduler::start(&state, shutdown.clone());
+    let router = crate::http::router(state);
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let mut server = tokio::spawn(async move { server.await });
+    tokio::select! {
+        result = &mut server => { result??; }
+        _ = shutdown.cancelled() => {
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(result) => result??,
+                Err(_) => {
+                    tracing::warn!("in-flight requests did not finish within {grace:?}; closing");
+                    server.abort();
+                }
+            }
+        }
+    }
+    if tokio::time::timeout(grace, scheduler).await.is_err() {
+        tracing::warn!(
+            "running jobs did not finish within {grace:?}; they will run again after their lock expires"
+        );
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

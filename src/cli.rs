@@ -1,0 +1,333 @@
+//! The command line: `afisha serve`, `migrate`, `user …`.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::SystemClock;
+use crate::config::{Config, Overrides};
+use crate::db::Db;
+use crate::time::Ts;
+use crate::users::{self, Role};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "afisha",
+    version,
+    about = "Afisha: a self-hosted corporate event board in one binary"
+)]
+pub struct Cli {
+    /// Configuration file (default: ./afisha.toml when present).
+    #[arg(long, global = true, env = "AFISHA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (database, images, mail); overrides `data_dir`.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "AFISHA_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply migrations, then serve HTTP and run the job scheduler.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Public base URL for links, e.g. https://events.example.com.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Enable the /api/debug routes (loopback only).
+    #[arg(long)]
+    pub debug: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user (the way to bootstrap the first administrator).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+#[value(rename_all = "UPPERCASE")]
+pub enum RoleArg {
+    Administrator,
+    User,
+}
+
+/// A failure with the exit code to leave with.
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    fn runtime(message: impl std::fmt::Display) -> Self {
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<crate::config::ConfigError> for Failure {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Failure::usage(e.to_string())
+    }
+}
+
+impl From<crate::error::AppError> for Failure {
+    fn from(e: crate::error::AppError) -> Self {
+        match e {
+            crate::error::AppError::Detail { message, .. } => Failure::runtime(message),
+            other => Failure::runtime(other),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::runtime(format!("{e:#}"))
+    }
+}
+
+fn overrides(cli: &Cli, serve: Option<&ServeArgs>) -> Overrides {
+    Overrides {
+        config_file: cli.config.clone(),
+        data_dir: cli.data_dir.clone(),
+        bind: serve.and_then(|s| s.bind.clone()),
+        public_url: serve.and_then(|s| s.public_url.clone()),
+        debug: serve.is_some_and(|s| s.debug),
+    }
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AFISHA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Serve(args) => {
+            let config = Config::load(&overrides(&cli, Some(args)))?;
+            init_logging(cli.log_format);
+            serve(config)
+        }
+        Command::Migrate => {
+            let config = Config::load(&overrides(&cli, None))?;
+            let db = Db::open(&config.database_path())?;
+            let applied = db.migrate()?;
+            println!(
+                "database {} is up to date",
+                config.database_path().display()
+            );
+            let _ = applied;
+            Ok(())
+        }
+        Command::User(cmd) => {
+            let config = Config::load(&overrides(&cli, None))?;
+            user_command(&config, cmd)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)
+}
+
+fn serve(config: Config) -> Result<(), Failure> {
+    let addr = config.bind_addr()?;
+    runtime()?.block_on(async move {
+        let public_url = config.public_url();
+        let state = crate::app::build(config, Arc::new(SystemClock)).await?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Failure::runtime(format!("cannot listen on {addr}: {e}")))?;
+        let shutdown = CancellationToken::new();
+        let trigger = shutdown.clone();
+        tokio::spawn(async move {
+            crate::app::shutdown_signal().await;
+            tracing::info!("shutting down");
+            trigger.cancel();
+        });
+        tracing::info!(
+            "Afisha {} listening on {public_url}",
+            env!("CARGO_PKG_VERSION")
+        );
+        println!("Afisha is running at {public_url}/");
+        crate::app::serve(state, listener, shutdown).await?;
+        Ok(())
+    })
+}
+
+fn read_password() -> Result<String, Failure> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(Failure::runtime)?;
+        let again = rpassword::prompt_password("Repeat password: ").map_err(Failure::runtime)?;
+        if first != again {
+            return Err(Failure::usage("the passwords do not match"));
+        }
+        Ok(first)
+    } else {
+        Err(Failure::usage(
+            "standard input is not a terminal: pass --password-stdin and write the password to standard input",
+        ))
+    }
+}
+
+fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
+    let db = Db::open(&config.database_path())?;
+    let now = Ts(chrono::Utc::now());
+    match cmd {
+        UserCommand::Create {
+            email,
+            name,
+            admin,
+            password_stdin,
+        } => {
+            let password = if *password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .map_err(Failure::runtime)?;
+                line.trim_end_matches(['\r', '\n']).to_string()
+            } else {
+                read_password()?
+            };
+            let mut email = email.clone();
+            let mut name = name.clone();
+            let mut checks = crate::http::extract::Checks::new("body", config);
+            checks.email("email", &mut email);
+            checks.text("full_name", &mut name, 1, 200);
+            checks.password("password", &password);
+            if let Err(crate::error::AppError::Validation(errors)) = checks.into_result() {
+                let lines: Vec<String> = errors
+                    .iter()
+                    .map(|e| {
+                        let field = e.loc.last().and_then(|v| v.as_str()).unwrap_or("input");
+                        format!("{field}: {}", e.msg)
+                    })
+                    .collect();
+                return Err(Failure::usage(lines.join("; ")));
+            }
+            let hash = crate::auth::password::Passwords::new(config.auth.argon2)?
+                .hash_blocking(&password)?;
+            let role = if *admin {
+                Role::Administrator
+            } else {
+                Role::User
+            };
+            let id = db.write_blocking(|tx| users::create(tx, &email, &name, &hash, role, now))?;
+            println!("created user {id} <{email}> with role {}", role.as_str());
+            Ok(())
+        }
+        UserCommand::SetRole { email, role } => {
+            let role = match role {
+                RoleArg::Administrator => Role::Administrator,
+                RoleArg::User => Role::User,
+            };
+            let email = email.clone();
+            db.write_blocking(|tx| {
+                let user = users::find_by_email(tx, &email)?
+                    .ok_or_else(|| crate::error::AppError::not_found("User not found"))?;
+                tx.execute(
+                    "UPDATE user SET role = ?2 WHERE id = ?1",
+                    rusqlite::params![user.id, role.as_str()],
+                )?;
+                Ok(())
+            })?;
+            println!("{email} is now {}", role.as_str());
+            Ok(())
+        }
+        UserCommand::List => {
+            let list = db.read_blocking(|c| {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {} FROM user ORDER BY id",
+                    users::USER_COLUMNS
+                ))?;
+                let rows = stmt
+                    .query_map([], users::UserDto::from_row)?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })?;
+            println!(
+                "{:>6}  {:<14} {:<8} {:<32} NAME",
+                "ID", "ROLE", "STATUS", "EMAIL"
+            );
+            for u in list {
+                println!(
+                    "{:>6}  {:<14} {:<8} {:<32} {}",
+                    u.id,
+                    u.role.as_str(),
+                    if u.deleted_at.is_some() {
+                        "DELETED"
+                    } else {
+                        "ACTIVE"
+                    },
+                    u.email,
+                    u.full_name
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! SQLite access: one pool, one helper for reads and one for write
+//! transactions, both run on tokio's blocking pool.
+//!
+//! Writes are serialised in-process (one writer at a time, `BEGIN IMMEDIATE`)
+//! so writers queue on a mutex instead of spinning on SQLITE_BUSY. Code that
+//! enqueues a job marks the transaction, and the job scheduler is woken after
+//! the commit — never before, so it cannot miss the row.
+
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use tokio::sync::Notify;
+
+use crate::error::{AppError, AppResult};
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    writer: Arc<std::sync::Mutex<()>>,
+    /// Woken after a commit that enqueued jobs.
+    pub jobs_enqueued: Arc<Notify>,
+}
+
+/// A write transaction. Derefs to the rusqlite transaction.
+pub struct Write<'c> {
+    tx: Transaction<'c>,
+    enqueued: std::cell::Cell<bool>,
+}
+
+impl<'c> Deref for Write<'c> {
+    type Target = Transaction<'c>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl Write<'_> {
+    /// Called by the job queue when it inserts a job in this transaction.
+    pub fn mark_enqueued(&self) {
+        self.enqueued.set(true);
+    }
+}
+
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -8000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub fn open(path: &Path) -> anyhow::Result<Db> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create data directory {}: {e}", dir.display())
+            })?;
+        }
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .with_init(configure);
+        let pool = r2d2::Pool::builder()
+            .max_size(16)
+            .min_idle(Some(2))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
+        let db = Db {
+            pool,
+            writer: Arc::new(std::sync::Mutex::new(())),
+            jobs_enqueued: Arc::new(Notify::new()),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Applies pending migrations; returns how many were applied.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut conn = self.pool.get()?;
+        let _guard = self.writer.lock().expect("writer lock");
+        let report = embedded::migrations::runner().run(&mut *conn)?;
+        Ok(report.applied_migrations().len())
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        run_blocking(move || {
+            let conn = pool.get()?;
+            f(&conn)
+        })
+        .await
+    }
+
+    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the blocking pool;
+    /// commits when it returns `Ok`, rolls back otherwise.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Write) -> AppResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || db.write_blocking(f)).await
+    }
+
+    /// The same as [`Db::write`] for code already on a blocking thread
+    /// (CLI commands, the scheduler's workers).
+    pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Write) -> AppResult<T>,
+    {
+        let mut conn = self.pool.get()?;
+        let enqueued = {
+            let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let write = Write {
+                tx,
+                enqueued: std::cell::Cell::new(false),
+            };
+            let value = f(&write)?;
+            let enqueued = write.enqueued.get();
+            write.tx.commit()?;
+            (value, enqueued)
+        };
+        if enqueued.1 {
+            self.jobs_enqueued.notify_one();
+        }
+        Ok(enqueued.0)
+    }
+
+    /// Read on the current (blocking) thread.
+    pub fn read_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Connection) -> AppResult<T>,
+    {
+        let conn = self.pool.get()?;
+        f(&conn)
+    }
+}
+
+/// Runs CPU-bound or blocking work (SQLite, Argon2) off the async workers.
+pub async fn run_blocking<T, F>(f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> AppResult<T> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(join) => Err(AppError::internal(format!("blocking task failed: {join}"))),
+    }
+}
+
+/// Extension for optional single-row queries.
+pub trait OptionalRow<T> {
+    fn optional(self) -> rusqlite::Result<Option<T>>;
+}
+
+impl<T> OptionalRow<T> for rusqlite::Result<T> {
+    fn optional(self) -> rusqlite::Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migrations_apply_once_and_pragmas_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        assert_eq!(db.migrate().unwrap(), 0, "second run applies nothing");
+        let (mode, fk): (String, i64) = db
+            .read(|c| {
+                Ok((
+                    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(fk, 1);
+        let tables: Vec<String> = db
+            .read(|c| {
+                let mut s = c.prepare(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'refinery%' AND name NOT LIKE 'sqlite%' ORDER BY name",
+                )?;
+                let rows = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            tables,
+            [
+                "event",
+                "event_participant",
+                "instant_notification",
+                "issued_login_recovery",
+                "issued_registration",
+                "job",
+                "login_session",
+                "user"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn failed_write_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let r: AppResult<()> = db
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO user (email, email_key, full_name, full_name_fold, password_hash, role, created_at)
+                     VALUES ('a@b.c', 'a@b.c', 'A', 'a', 'x', 'USER', 0)",
+                    [],
+                )?;
+                Err(AppError::bad_request("no"))
+            })
+            .await;
+        assert!(r.is_err());
+        let n: i64 = db
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM user", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}

@@ -1,0 +1,3 @@
+//! Email: message rendering and delivery backends.
+
+pub mod templates;

@@ -1,0 +1,444 @@
+//! Request extractors for JSON bodies, query strings and path parameters.
+//!
+//! Each one turns every rejection into the contract's 422 shape
+//! (`{"detail": [{"loc", "msg", "type"}]}`), then runs the input's own
+//! [`Input::check`] so semantic rules (email syntax, lengths, ranges) are
+//! reported in the same format, all problems at once.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::config::Config;
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+
+/// Semantic checks after deserialisation. The default accepts everything.
+pub trait Input: DeserializeOwned + Send {
+    fn check(&mut self, _c: &mut Checks) {}
+}
+
+/// Collects validation problems for one request part.
+pub struct Checks<'a> {
+    part: &'static str,
+    pub config: &'a Config,
+    errors: Vec<FieldError>,
+}
+
+impl<'a> Checks<'a> {
+    pub fn new(part: &'static str, config: &'a Config) -> Self {
+        Self {
+            part,
+            config,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn fail(&mut self, field: &str, msg: impl Into<String>, kind: &str) {
+        self.errors
+            .push(FieldError::new(&[self.part, field], msg, kind));
+    }
+
+    /// Trims and validates an email address in place.
+    pub fn email(&mut self, field: &str, value: &mut String) {
+        *value = value.trim().to_string();
+        if let Err(why) = validate_email(value) {
+            self.fail(
+                field,
+                format!("value is not a valid email address: {why}"),
+                "value_error",
+            );
+        }
+    }
+
+    pub fn password(&mut self, field: &str, value: &str) {
+        let min = self.config.auth.min_password_length;
+        let len = value.chars().count();
+        if len < min {
+            self.fail(
+                field,
+                format!("String should have at least {min} characters"),
+                "string_too_short",
+            );
+        } else if len > 1024 {
+            self.fail(
+                field,
+                "String should have at most 1024 characters",
+                "string_too_long",
+            );
+        }
+    }
+
+    /// Trims `value` and requires `min..=max` characters.
+    pub fn text(&mut self, field: &str, value: &mut String, min: usize, max: usize) {
+        *value = value.trim().to_string();
+        let len = value.chars().count();
+        if len < min {
+            self.fail(
+                field,
+                format!("String should have at least {min} character{}", plural(min)),
+                "string_too_short",
+            );
+        } else if len > max {
+            self.fail(
+                field,
+                format!("String should have at most {max} characters"),
+                "string_too_long",
+            );
+        }
+    }
+
+    /// Requires at most `max` characters (no trimming).
+    pub fn max_len(&mut self, field: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
+            self.fail(
+                field,
+                format!("String should have at most {max} characters"),
+                "string_too_long",
+            );
+        }
+    }
+
+    pub fn non_negative(&mut self, field: &str, value: i64) {
+        if value < 0 {
+            self.fail(
+                field,
+                "Input should be greater than or equal to 0",
+                "greater_than_equal",
+            );
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        self.finish()
+    }
+
+    fn finish(self) -> Result<(), AppError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.errors))
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A pragmatic address check: one `@`, a non-empty local part without
+/// spaces, and a dotted domain of letters, digits and hyphens.
+pub fn validate_email(email: &str) -> Result<(), &'static str> {
+    if email.len() > 254 {
+        return Err("the address is too long");
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return Err("an email address must have an @-sign");
+    };
+    if local.is_empty() || local.len() > 64 {
+        return Err("the part before the @-sign is empty or too long");
+    }
+    if local.contains('@')
+        || local
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "()<>[]\\,;:\"".contains(c))
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
+    {
+        return Err("the part before the @-sign is not valid");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2
+        || labels.iter().any(|l| {
+            l.is_empty()
+                || l.len() > 63
+                || l.starts_with('-')
+                || l.ends_with('-')
+                || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+    {
+        return Err("the domain name is not valid");
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err("the domain name is not valid");
+    }
+    Ok(())
+}
+
+/// Maps a serde error message to a short type name in the contract's style.
+fn error_kind(msg: &str) -> &'static str {
+    if msg.starts_with("missing field") {
+        "missing"
+    } else if msg.starts_with("invalid type") {
+        "type_error"
+    } else if msg.starts_with("unknown variant") {
+        "enum"
+    } else if msg.starts_with("invalid value") || msg.starts_with("invalid length") {
+        "value_error"
+    } else if msg.starts_with("invalid datetime") {
+        "datetime_parsing"
+    } else if msg.contains("invalid digit") || msg.contains("number too large") {
+        "int_parsing"
+    } else {
+        "value_error"
+    }
+}
+
+/// Builds the 422 entry for a serde error at `path` within `part`.
+fn serde_error(part: &str, path: &serde_path_to_error::Path, msg: String) -> FieldError {
+    let mut loc = vec![serde_json::Value::from(part)];
+    for seg in path.iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => loc.push((*index).into()),
+            serde_path_to_error::Segment::Map { key } => loc.push(key.clone().into()),
+            serde_path_to_error::Segment::Enum { variant } => loc.push(variant.clone().into()),
+            serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("missing field `")
+        && let Some(name) = rest.strip_suffix('`')
+    {
+        loc.push(name.into());
+        return FieldError::at(loc, "Field required", "missing");
+    }
+    let kind = error_kind(&msg);
+    FieldError::at(loc, msg, kind)
+}
+
+/// A JSON body of type `T`, validated.
+pub struct Body<T>(pub T);
+
+impl<T: Input> FromRequest<AppState> for Body<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection {
+                axum::extract::rejection::BytesRejection::FailedToBufferBody(e)
+                    if is_too_large(&e) =>
+                {
+                    AppError::status(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "Request body too large",
+                    )
+                }
+                other => AppError::bad_request(format!("Could not read the request body: {other}")),
+            })?;
+        parse_body(&bytes, &state.config).map(Body)
+    }
+}
+
+fn is_too_large(e: &axum::extract::rejection::FailedToBufferBody) -> bool {
+    matches!(
+        e,
+        axum::extract::rejection::FailedToBufferBody::LengthLimitError(_)
+    )
+}
+
+/// Parses and validates a JSON body (also used by tests of inputs).
+pub fn parse_body<T: Input>(bytes: &[u8], config: &Config) -> Result<T, AppError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::invalid(&["body"], "Field required", "missing"));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        AppError::invalid(&["body"], format!("JSON decode error: {e}"), "json_invalid")
+    })?;
+    if !value.is_object() {
+        return Err(AppError::invalid(
+            &["body"],
+            "Input should be a valid dictionary or object",
+            "model_attributes_type",
+        ));
+    }
+    let mut input: T = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().clone();
+        AppError::Validation(vec![serde_error("body", &path, e.into_inner().to_string())])
+    })?;
+    let mut checks = Checks::new("body", config);
+    input.check(&mut checks);
+    checks.finish()?;
+    Ok(input)
+}
+
+/// A query string of type `T`, validated.
+pub struct Query<T>(pub T);
+
+impl<T: Input> FromRequestParts<AppState> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let mut input: T = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().clone();
+            AppError::Validation(vec![serde_error(
+                "query",
+                &path,
+                e.into_inner().to_string(),
+            )])
+        })?;
+        let mut checks = Checks::new("query", &state.config);
+        input.check(&mut checks);
+        checks.finish()?;
+        Ok(Query(input))
+    }
+}
+
+/// Path parameters of type `T`.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let (key, msg, kind) = match e.kind() {
+                    ErrorKind::ParseErrorAtKey {
+                        key,
+                        value,
+                        expected_type,
+                    } => (
+                        key.clone(),
+                        format!("Input should be a valid {expected_type}, got '{value}'"),
+                        "int_parsing",
+                    ),
+                    ErrorKind::ParseErrorAtIndex {
+                        value,
+                        expected_type,
+                        ..
+                    } => (
+                        String::from("param"),
+                        format!("Input should be a valid {expected_type}, got '{value}'"),
+                        "int_parsing",
+                    ),
+                    other => (String::from("param"), other.to_string(), "value_error"),
+                };
+                Err(AppError::Validation(vec![FieldError::new(
+                    &["path", &key],
+                    msg,
+                    kind,
+                )]))
+            }
+            Err(other) => Err(AppError::invalid(
+                &["path"],
+                other.body_text(),
+                "value_error",
+            )),
+        }
+    }
+}
+
+/// The `limit`/`offset` pair of list routes.
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// Page size (clamped to the route's range).
+    pub limit: Option<i64>,
+    /// Items to skip; must not be negative.
+    pub offset: Option<i64>,
+}
+
+impl Page {
+    pub fn check(&self, c: &mut Checks) {
+        if let Some(offset) = self.offset {
+            c.non_negative("offset", offset);
+        }
+    }
+    pub fn offset(&self) -> i64 {
+        self.offset.unwrap_or(0).max(0)
+    }
+    /// `limit` with a default, clamped to `1..=max`.
+    pub fn limit_or(&self, default: i64, max: i64) -> i64 {
+        self.limit.unwrap_or(default).clamp(1, max)
+    }
+    /// `limit` where absent means "all": SQLite's `LIMIT -1`.
+    pub fn limit_or_all(&self, max: i64) -> i64 {
+        self.limit.map(|l| l.clamp(1, max)).unwrap_or(-1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Sample {
+        email: String,
+        count: i64,
+    }
+    impl Input for Sample {
+        fn check(&mut self, c: &mut Checks) {
+            c.email("email", &mut self.email);
+            c.non_negative("count", self.count);
+        }
+    }
+
+    fn errors(body: &str) -> Vec<FieldError> {
+        match parse_body::<Sample>(body.as_bytes(), &Config::default()) {
+            Err(AppError::Validation(v)) => v,
+            Err(other) => panic!("unexpected {other:?}"),
+            Ok(_) => panic!("accepted {body}"),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_json_invalid() {
+        let e = errors("{nope");
+        assert_eq!(e[0].loc, vec![serde_json::json!("body")]);
+        assert_eq!(e[0].kind, "json_invalid");
+    }
+
+    #[test]
+    fn missing_field_names_the_field() {
+        let e = errors(r#"{"email": "a@b.co"}"#);
+        assert_eq!(
+            e[0].loc,
+            vec![serde_json::json!("body"), serde_json::json!("count")]
+        );
+        assert_eq!(e[0].kind, "missing");
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let e = errors(r#"{"email": "a@b.co", "count": "x"}"#);
+        assert_eq!(
+            e[0].loc,
+            vec![serde_json::json!("body"), serde_json::json!("count")]
+        );
+    }
+
+    #[test]
+    fn all_semantic_problems_are_reported() {
+        let e = errors(r#"{"email": "nope", "count": -1}"#);
+        assert_eq!(e.len(), 2);
+        assert!(e[0].msg.contains("email"));
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.co", "first.last+tag@sub.example.com", "иван@пример.рф"] {
+            assert!(validate_email(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "a", "a@", "@b.co", "a@b", "a b@c.co", "a@b..co", "a@-b.co", "a@1.2",
+        ] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The HTTP surface: the `/api` router with its OpenAPI document, the JSON
+//! 404/405 answers, middleware (request log, timeout, security headers,
+//! CORS), and the embedded web UI for everything else.
+
+pub mod extract;
+pub mod openapi;
+pub mod ui;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::AppError;
+use crate::routes;
+use crate::state::AppState;
+
+/// The API router (paths relative to `/api`) and its OpenAPI document (paths
+/// with the `/api` prefix).
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, doc) = routes::api().split_for_parts();
+    (router, openapi::finish(doc))
+}
+
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let (api, doc) = api();
+    let doc = Arc::new(doc);
+    let api = api
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/docs", get(ui::docs_index))
+        .route("/docs/{*file}", get(ui::docs_asset))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
+        .layer(cors(&config.server.cors_allowed_origins));
+
+    Router::new()
+        .nest("/api", api)
+        .merge(routes::outside_api())
+        .fallback(ui::spa)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            ui::content_security_policy(&config),
+        ))
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static(crate::auth::UID_HEADER),
+            HeaderName::from_static(crate::auth::TOKEN_HEADER),
+        ])
+        .expose_headers([header::RETRY_AFTER, header::CONTENT_DISPOSITION])
+        .max_age(Duration::from_secs(600))
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found("Not Found")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::status(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}
+
+/// Logs every request (method, route template, status, latency — never
+/// bodies, query strings or headers) and enforces the request deadline.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| {
+            if req.uri().path().starts_with("/api/") {
+                "/api/*".to_owned()
+            } else {
+                "ui".to_owned()
+            }
+        });
+    let deadline = Duration::from_secs(state.config.server.request_timeout_secs);
+    let response = match tokio::time::timeout(deadline, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(%method, %route, "request timed out");
+            AppError::status(StatusCode::SERVICE_UNAVAILABLE, "Request timed out").into_response()
+        }
+    };
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(target: "afisha::http", %method, %route, status, latency_ms, "request");
+    response
+}

@@ -1,0 +1,33 @@
+//! `GET /api/health`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health))
+}
+
+/// Whether the server and its database answer.
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+async fn health(State(state): State<AppState>) -> AppResult<Json<Health>> {
+    state
+        .db
+        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .map_err(|_| AppError::status(StatusCode::SERVICE_UNAVAILABLE, "Database unavailable"))?;
+    Ok(Json(Health { status: "ok" }))
+}

@@ -1,0 +1,27 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use crate::auth::password::Passwords;
+use crate::auth::ratelimit::RateLimiter;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::notify::Notifier;
+use crate::time::Ts;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub passwords: Passwords,
+    pub limiter: Arc<RateLimiter>,
+    pub notifier: Notifier,
+}
+
+impl AppState {
+    pub fn now(&self) -> Ts {
+        Ts(self.clock.now())
+    }
+}

@@ -1,0 +1,153 @@
+//! Users: the record, its wire form, and the writes shared by the API and
+//! the CLI.
+
+use rusqlite::{Connection, Row, params};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::{email_key, fold};
+use crate::db::OptionalRow;
+use crate::error::{AppError, AppResult};
+use crate::time::Ts;
+
+pub const USER: &str = "USER";
+pub const ADMINISTRATOR: &str = "ADMINISTRATOR";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Role {
+    User,
+    Administrator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => USER,
+            Role::Administrator => ADMINISTRATOR,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum UserStatus {
+    Active,
+    Deleted,
+}
+
+/// `UserDTO` of API.md.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: i64,
+    pub role: Role,
+    pub email: String,
+    pub username: String,
+    pub full_name: String,
+    pub created_at: Ts,
+    pub deleted_at: Option<Ts>,
+    pub status: UserStatus,
+    pub is_system: bool,
+}
+
+/// Columns for [`UserDto::from_row`], in order.
+pub const USER_COLUMNS: &str = "id, role, email, full_name, created_at, deleted_at, is_system";
+
+impl UserDto {
+    pub fn from_row(r: &Row) -> rusqlite::Result<Self> {
+        let role: String = r.get(1)?;
+        let email: String = r.get(2)?;
+        let deleted_at: Option<Ts> = r.get(5)?;
+        Ok(UserDto {
+            id: r.get(0)?,
+            role: if role == ADMINISTRATOR {
+                Role::Administrator
+            } else {
+                Role::User
+            },
+            username: email.clone(),
+            email,
+            full_name: r.get(3)?,
+            created_at: r.get(4)?,
+            status: if deleted_at.is_some() {
+                UserStatus::Deleted
+            } else {
+                UserStatus::Active
+            },
+            deleted_at,
+            is_system: r.get(6)?,
+        })
+    }
+}
+
+pub fn get(conn: &Connection, id: i64) -> AppResult<Option<UserDto>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM user WHERE id = ?1"))?
+        .query_row([id], UserDto::from_row)
+        .optional()?)
+}
+
+pub fn find_by_email(conn: &Connection, email: &str) -> AppResult<Option<UserDto>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM user WHERE email_key = ?1"
+        ))?
+        .query_row([email_key(email)], UserDto::from_row)
+        .optional()?)
+}
+
+pub fn email_taken(conn: &Connection, email: &str, except: Option<i64>) -> AppResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM user WHERE email_key = ?1 AND id <> ?2")?
+        .query_row(params![email_key(email), except.unwrap_or(-1)], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Inserts a user; `400 "Email already exists"` when the address is taken.
+pub fn create(
+    conn: &Connection,
+    email: &str,
+    full_name: &str,
+    password_hash: &str,
+    role: Role,
+    now: Ts,
+) -> AppResult<i64> {
+    if email_taken(conn, email, None)? {
+        return Err(AppError::bad_request("Email already exists"));
+    }
+    conn.execute(
+        "INSERT INTO user (email, email_key, full_name, full_name_fold, password_hash, role, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            email.trim(),
+            email_key(email),
+            full_name,
+            fold(full_name),
+            password_hash,
+            role.as_str(),
+            now
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn set_password(conn: &Connection, user_id: i64, password_hash: &str) -> AppResult<()> {
+    conn.execute(
+        "UPDATE user SET password_hash = ?2 WHERE id = ?1",
+        params![user_id, password_hash],
+    )?;
+    Ok(())
+}
+
+/// Active administrators (including system users), for notifications and
+/// the last-administrator guard.
+pub fn active_admin_ids(conn: &Connection) -> AppResult<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM user WHERE deleted_at IS NULL AND (role = 'ADMINISTRATOR' OR is_system = 1) ORDER BY id",
+    )?;
+    let ids = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    Ok(ids)
+}

@@ -1,0 +1,243 @@
+//! The foundation over real HTTP and the real binary: health, the error
+//! format, body limits, OpenAPI, config errors and the user CLI.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn health_and_error_format() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    assert_eq!(c.get("/health").await.expect(200), json!({"status": "ok"}));
+    c.post("/health", json!({}))
+        .await
+        .expect_detail(405, "Method Not Allowed");
+    c.get("/nope").await.expect_detail(404, "Not Found");
+    c.get("/api").await.expect_detail(404, "Not Found");
+}
+
+#[tokio::test]
+async fn security_headers_and_spa_fallback() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let r = c.get(&format!("{}/events/12", srv.base)).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-cache"));
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(
+        r.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(r.header("x-frame-options").as_deref(), Some("DENY"));
+    // A missing hashed asset is a 404, not the app shell.
+    assert_eq!(
+        c.get(&format!("{}/assets/missing-abc123.js", srv.base))
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn oversized_json_body_is_413() {
+    let srv = TestServer::with(|c| c.server.max_body_bytes = 1024).await;
+    let user = srv.user().await;
+    let big = json!({"current_password": "x".repeat(4096), "new_password": "y"});
+    let r = user.post("/users/me/password", big).await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(r.json()["detail"].is_string());
+}
+
+#[tokio::test]
+async fn openapi_is_3_1_and_docs_page_is_local() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let doc = c.get("/openapi.json").await.expect(200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/api/health"]["get"].is_object());
+    let r = c.get("/docs").await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(!r.text().contains("//cdn"), "docs must not load from a CDN");
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_afisha"))
+}
+
+#[test]
+fn config_errors_are_one_line_and_exit_2() {
+    let out = bin()
+        .args(["serve", "--config", "/no/such/file"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("/no/such/file"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .env("AFISHA_SERVER__BIND", "nonsense")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("server.bind") && err.contains("nonsense"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn user_create_then_list_shows_the_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args([
+            "user",
+            "create",
+            "--email",
+            "Boss@Example.com",
+            "--name",
+            "Главный Админ",
+            "--admin",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = bin()
+        .args(["user", "list", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("Boss@Example.com")
+            && list.contains("ADMINISTRATOR")
+            && list.contains("Главный Админ"),
+        "{list}"
+    );
+
+    // A short password is refused with the rule, nothing is created.
+    let mut child = bin()
+        .args([
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+
+    // Duplicate email (any case) is refused.
+    let mut child = bin()
+        .args([
+            "user",
+            "create",
+            "--email",
+            "boss@example.COM",
+            "--name",
+            "Dup",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Email already exists"));
+
+    let out = bin()
+        .args([
+            "user",
+            "set-role",
+            "--email",
+            "BOSS@example.com",
+            "--role",
+            "USER",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .args(["user", "list", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("USER"));
+}
+
+#[test]
+fn migrate_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = bin()
+            .args(["migrate", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(dir.path().join("afisha.db").exists());
+}
