@@ -256,14 +256,86 @@ pub fn parse_body<T: Input>(bytes: &[u8], config: &Config) -> Result<T, AppError
             "model_attributes_type",
         ));
     }
-    let mut input: T = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().clone();
-        AppError::Validation(vec![serde_error("body", &path, e.into_inner().to_string())])
-    })?;
+    let mut input: T = deserialize_all(value)?;
     let mut checks = Checks::new("body", config);
     input.check(&mut checks);
     checks.finish()?;
     Ok(input)
+}
+
+/// Stand-ins tried in place of a field that failed to deserialise, so the
+/// remaining fields are still checked and every problem is reported at once.
+fn placeholders() -> [serde_json::Value; 8] {
+    use serde_json::json;
+    [
+        json!(""),
+        json!(1),
+        json!(true),
+        json!([]),
+        json!({}),
+        json!("2000-01-01T00:00:00Z"),
+        json!("00000000-0000-4000-8000-000000000000"),
+        serde_json::Value::Null,
+    ]
+}
+
+fn set_at(
+    value: &mut serde_json::Value,
+    path: &[serde_json::Value],
+    new: serde_json::Value,
+) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        *value = new;
+        return true;
+    };
+    let slot = match (value, first) {
+        (serde_json::Value::Object(map), serde_json::Value::String(key)) => {
+            map.entry(key.clone()).or_insert(serde_json::Value::Null)
+        }
+        (serde_json::Value::Array(items), serde_json::Value::Number(n)) => {
+            match n.as_u64().and_then(|i| items.get_mut(i as usize)) {
+                Some(item) => item,
+                None => return false,
+            }
+        }
+        _ => return false,
+    };
+    set_at(slot, rest, new)
+}
+
+/// Deserialises `value`, collecting one 422 entry per failing field.
+fn deserialize_all<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, AppError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut tries: Vec<(Vec<serde_json::Value>, usize)> = Vec::new();
+    let candidates = placeholders();
+    for _ in 0..64 {
+        let err = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(v) if errors.is_empty() => return Ok(v),
+            Ok(_) => break,
+            Err(e) => e,
+        };
+        let path = err.path().clone();
+        let entry = serde_error("body", &path, err.into_inner().to_string());
+        let loc = entry.loc.clone();
+        if !errors.iter().any(|e| e.loc == loc) {
+            errors.push(entry);
+        }
+        let attempt = match tries.iter_mut().find(|(l, _)| *l == loc) {
+            Some((_, n)) => n,
+            None => {
+                tries.push((loc.clone(), 0));
+                &mut tries.last_mut().expect("just pushed").1
+            }
+        };
+        if loc.len() < 2
+            || *attempt >= candidates.len()
+            || !set_at(&mut value, &loc[1..], candidates[*attempt].clone())
+        {
+            break;
+        }
+        *attempt += 1;
+    }
+    Err(AppError::Validation(errors))
 }
 
 /// A query string of type `T`, validated.
@@ -308,6 +380,13 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                // Name the parameter even when the error does not (single
+                // values): the first raw parameter of the route.
+                let first_param = axum::extract::RawPathParams::from_request_parts(parts, state)
+                    .await
+                    .ok()
+                    .and_then(|raw| raw.iter().next().map(|(k, _)| k.to_string()))
+                    .unwrap_or_else(|| "param".to_string());
                 let (key, msg, kind) = match e.kind() {
                     ErrorKind::ParseErrorAtKey {
                         key,
@@ -318,16 +397,23 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
                         format!("Input should be a valid {expected_type}, got '{value}'"),
                         "int_parsing",
                     ),
-                    ErrorKind::ParseErrorAtIndex {
+                    ErrorKind::ParseError {
+                        value,
+                        expected_type,
+                    }
+                    | ErrorKind::ParseErrorAtIndex {
                         value,
                         expected_type,
                         ..
                     } => (
-                        String::from("param"),
+                        first_param,
                         format!("Input should be a valid {expected_type}, got '{value}'"),
                         "int_parsing",
                     ),
-                    other => (String::from("param"), other.to_string(), "value_error"),
+                    ErrorKind::DeserializeError { key, message, .. } => {
+                        (key.clone(), message.clone(), "value_error")
+                    }
+                    other => (first_param, other.to_string(), "value_error"),
                 };
                 Err(AppError::Validation(vec![FieldError::new(
                     &["path", &key],
@@ -335,11 +421,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
                     kind,
                 )]))
             }
-            Err(other) => Err(AppError::invalid(
-                &["path"],
-                other.body_text(),
-                "value_error",
-            )),
+            Err(other) => Err(AppError::invalid(&["path"], other.body_text(), "value_error")),
         }
     }
 }
@@ -421,6 +503,17 @@ mod tests {
             e[0].loc,
             vec![serde_json::json!("body"), serde_json::json!("count")]
         );
+    }
+
+    #[test]
+    fn all_structural_problems_are_reported() {
+        let e = errors("{}");
+        let locs: Vec<_> = e.iter().map(|e| e.loc.clone()).collect();
+        assert_eq!(locs.len(), 2, "{e:?}");
+        assert!(locs.contains(&vec![serde_json::json!("body"), serde_json::json!("email")]));
+        assert!(locs.contains(&vec![serde_json::json!("body"), serde_json::json!("count")]));
+        let e = errors(r#"{"email": 5, "count": "x"}"#);
+        assert_eq!(e.len(), 2, "{e:?}");
     }
 
     #[test]

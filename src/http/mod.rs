@@ -24,14 +24,14 @@ use crate::state::AppState;
 
 /// The API router (paths relative to `/api`) and its OpenAPI document (paths
 /// with the `/api` prefix).
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let (router, doc) = routes::api().split_for_parts();
+pub fn api(config: &crate::config::Config) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, doc) = routes::api(config).split_for_parts();
     (router, openapi::finish(doc))
 }
 
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
-    let (api, doc) = api();
+    let (api, doc) = api(&config);
     let doc = Arc::new(doc);
     let api = api
         .route(

@@ -1,15 +1,27 @@
 //! API routes, one module per area of API.md.
 
+pub mod access;
+pub mod debug;
 pub mod health;
+pub mod notifications;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::config::Config;
 use crate::state::AppState;
 
 /// Every `/api` route, registered together with its documentation.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(health::router())
+pub fn api(config: &Config) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .merge(health::router())
+        .merge(access::router())
+        .merge(notifications::router());
+    if config.server.debug {
+        api.merge(debug::router())
+    } else {
+        api
+    }
 }
 
 /// Routes outside `/api` that are not the web UI (images, metrics).

@@ -1,0 +1,213 @@
+//! API.md "Debug routes": only mounted when `server.debug = true` (and then
+//! the server only binds to loopback); otherwise every `/api/debug/*` is 404.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Duration;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::db::OptionalRow;
+use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::extract::{Body, Checks, Input};
+use crate::routes::access::TOKEN_LIFETIME_HOURS;
+use crate::state::AppState;
+use crate::time::Ts;
+use crate::users::{self, Role};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(intercept_verification_code))
+        .routes(routes!(intercept_recovery_token))
+        .routes(routes!(expire_recovery_token))
+        .routes(routes!(expire_verification_code))
+        .routes(routes!(delete_examples))
+        .routes(routes!(change_role))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InterceptedCode {
+    token: Uuid,
+    code: u32,
+}
+
+/// The newest registration's token and code, used or not.
+#[utoipa::path(get, path = "/debug/intercept-verification-code", tag = "debug",
+    responses((status = 200, body = InterceptedCode), (status = 404, body = ErrorBody)))]
+async fn intercept_verification_code(
+    State(state): State<AppState>,
+) -> AppResult<Json<InterceptedCode>> {
+    let row: Option<(String, u32)> = state
+        .db
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT token, code FROM issued_registration ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+        .await?;
+    let (token, code) = row.ok_or_else(|| AppError::not_found("No issued registrations found"))?;
+    Ok(Json(InterceptedCode {
+        token: Uuid::parse_str(&token).map_err(AppError::internal)?,
+        code,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InterceptedToken {
+    token: Uuid,
+}
+
+/// The newest recovery token.
+#[utoipa::path(get, path = "/debug/intercept-recovery-token", tag = "debug",
+    responses((status = 200, body = InterceptedToken), (status = 404, body = ErrorBody)))]
+async fn intercept_recovery_token(
+    State(state): State<AppState>,
+) -> AppResult<Json<InterceptedToken>> {
+    let token: Option<String> = state
+        .db
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT token FROM issued_login_recovery ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await?;
+    let token = token.ok_or_else(|| AppError::not_found("No issued recoveries found"))?;
+    Ok(Json(InterceptedToken {
+        token: Uuid::parse_str(&token).map_err(AppError::internal)?,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TokenBody {
+    token: Uuid,
+}
+
+impl Input for TokenBody {}
+
+/// Ages a token past its lifetime.
+async fn expire(
+    state: &AppState,
+    table: &'static str,
+    token: Uuid,
+    missing: &'static str,
+) -> AppResult<StatusCode> {
+    let old = Ts(state.now().0 - Duration::hours(TOKEN_LIFETIME_HOURS) - Duration::seconds(1));
+    let changed = state
+        .db
+        .write(move |tx| {
+            Ok(tx.execute(
+                &format!("UPDATE {table} SET created_at = ?2 WHERE token = ?1"),
+                params![token.to_string(), old],
+            )?)
+        })
+        .await?;
+    if changed == 0 {
+        return Err(AppError::not_found(missing));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Make a recovery token older than its 24 h lifetime.
+#[utoipa::path(post, path = "/debug/expire-recovery-token", tag = "debug", request_body = TokenBody,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
+async fn expire_recovery_token(
+    State(state): State<AppState>,
+    Body(req): Body<TokenBody>,
+) -> AppResult<StatusCode> {
+    expire(
+        &state,
+        "issued_login_recovery",
+        req.token,
+        "Recovery not found",
+    )
+    .await
+}
+
+/// Make a pending registration older than its 24 h lifetime.
+#[utoipa::path(post, path = "/debug/expire-verification-code", tag = "debug", request_body = TokenBody,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
+async fn expire_verification_code(
+    State(state): State<AppState>,
+    Body(req): Body<TokenBody>,
+) -> AppResult<StatusCode> {
+    expire(
+        &state,
+        "issued_registration",
+        req.token,
+        "Registration not found",
+    )
+    .await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    users: usize,
+    events: usize,
+}
+
+/// Delete `@example.com` users and `https://example.com/` events with
+/// everything that depends on them.
+#[utoipa::path(post, path = "/debug/delete-examples", tag = "debug",
+    responses((status = 200, body = Deleted)))]
+async fn delete_examples(State(state): State<AppState>) -> AppResult<Json<Deleted>> {
+    let (users, events) = state
+        .db
+        .write(|tx| {
+            let events = tx.execute(
+                "DELETE FROM event WHERE image_url LIKE 'https://example.com/%'",
+                [],
+            )?;
+            let users = tx.execute("DELETE FROM user WHERE email_key LIKE '%@example.com'", [])?;
+            tx.execute(
+                "DELETE FROM issued_registration WHERE email_key LIKE '%@example.com'",
+                [],
+            )?;
+            Ok((users, events))
+        })
+        .await?;
+    Ok(Json(Deleted { users, events }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ChangeRole {
+    email: String,
+    role: Role,
+}
+
+impl Input for ChangeRole {
+    fn check(&mut self, c: &mut Checks) {
+        c.email("email", &mut self.email);
+    }
+}
+
+/// Set a user's role by email.
+#[utoipa::path(post, path = "/debug/change-role", tag = "debug", request_body = ChangeRole,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
+async fn change_role(
+    State(state): State<AppState>,
+    Body(req): Body<ChangeRole>,
+) -> AppResult<StatusCode> {
+    state
+        .db
+        .write(move |tx| {
+            let user = users::find_by_email(tx, &req.email)?
+                .ok_or_else(|| AppError::not_found("User not found"))?;
+            tx.execute(
+                "UPDATE user SET role = ?2 WHERE id = ?1",
+                params![user.id, req.role.as_str()],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,872 @@
+//! API.md "Access" and "Debug routes" over real HTTP.
+
+mod common;
+
+use chrono::Duration;
+use common::*;
+use serde_json::{Value, json};
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// Registers through the API and returns the token; the code comes from the
+/// debug route.
+async fn register(c: &Client, email: &str) -> (String, u32) {
+    let r = c
+        .post(
+            "/register",
+            json!({"email": email, "password": PASSWORD, "full_name": "Иван Петров"}),
+        )
+        .await
+        .expect(201);
+    let token = r["token"].as_str().unwrap().to_string();
+    let intercepted = c
+        .get("/debug/intercept-verification-code")
+        .await
+        .expect(200);
+    assert_eq!(intercepted["token"], json!(token));
+    (token, intercepted["code"].as_u64().unwrap() as u32)
+}
+
+async fn login(c: &Client, email: &str, password: &str) -> Client {
+    let r = c
+        .post("/login", json!({"email": email, "password": password}))
+        .await
+        .expect(201);
+    let mut logged = c.clone();
+    logged.auth(
+        r["login_session_uid"].as_str().unwrap(),
+        r["login_session_token"].as_str().unwrap(),
+    );
+    logged
+}
+
+async fn signed_up(srv: &TestServer, email: &str) -> Client {
+    let c = srv.anon();
+    let (token, code) = register(&c, email).await;
+    let r = c
+        .post(
+            "/register/verification",
+            json!({"token": token, "code": code}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json(), Value::Null);
+    login(&c, email, PASSWORD).await
+}
+
+#[tokio::test]
+async fn sign_up_with_the_emailed_code_then_who_am_i() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("mail");
+    let r = c
+        .post(
+            "/register",
+            json!({"email": format!("  {email}  "), "password": PASSWORD, "full_name": "  Анна  "}),
+        )
+        .await
+        .expect(201);
+    let token = r["token"].as_str().unwrap().to_string();
+    assert!(uuid::Uuid::parse_str(&token).is_ok());
+    // The code arrives by email (file backend), not only through debug.
+    let mail = srv.wait_mail(&email, |m| m.code().is_some()).await;
+    let code = mail.code().unwrap();
+    assert!((100_000..=999_999).contains(&code));
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": code}),
+    )
+    .await
+    .expect(201);
+    let me = login(&c, &email.to_uppercase(), PASSWORD)
+        .await
+        .get("/login")
+        .await
+        .expect(200);
+    assert_eq!(me["email"], json!(email));
+    assert_eq!(me["full_name"], json!("Анна"));
+    assert_eq!(me["role"], json!("USER"));
+    assert!(me["id"].is_i64());
+    // Welcome mail follows.
+    srv.wait_mail(&email, |m| !m.subject.is_empty() && m.code().is_none())
+        .await;
+}
+
+#[tokio::test]
+async fn registration_validation() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let body = |email: &str, password: &str, name: &str| json!({"email": email, "password": password, "full_name": name});
+    let e = c
+        .post("/register", body("nope", PASSWORD, "A"))
+        .await
+        .expect_422(&["body", "email"]);
+    assert!(e[0]["msg"].as_str().unwrap().contains("email"));
+    c.post("/register", body(&unique("p"), "1234567", "A"))
+        .await
+        .expect_422(&["body", "password"]);
+    c.post("/register", body(&unique("p"), &"x".repeat(1025), "A"))
+        .await
+        .expect_422(&["body", "password"]);
+    c.post("/register", body(&unique("p"), "12345678", "A"))
+        .await
+        .expect(201);
+    c.post("/register", body(&unique("p"), &"x".repeat(1024), "A"))
+        .await
+        .expect(201);
+    c.post("/register", body(&unique("n"), PASSWORD, "   "))
+        .await
+        .expect_422(&["body", "full_name"]);
+    c.post("/register", body(&unique("n"), PASSWORD, &"я".repeat(201)))
+        .await
+        .expect_422(&["body", "full_name"]);
+    c.post("/register", body(&unique("n"), PASSWORD, &"я".repeat(200)))
+        .await
+        .expect(201);
+    // Every missing field at once, wrong types, malformed JSON.
+    let e = c
+        .post("/register", json!({}))
+        .await
+        .expect_422(&["body", "email"]);
+    assert_eq!(e.len(), 3, "{e:?}");
+    c.post(
+        "/register",
+        json!({"email": unique("t"), "password": 123456789, "full_name": "A"}),
+    )
+    .await
+    .expect_422(&["body", "password"]);
+    let e = c
+        .post_raw("/api/register", "application/json", b"{oops".to_vec())
+        .await
+        .expect_422(&["body"]);
+    assert_eq!(e[0]["type"], json!("json_invalid"));
+}
+
+#[tokio::test]
+async fn existing_email_any_case_is_refused_before_the_rate_limit() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("dup");
+    signed_up(&srv, &email).await;
+    for _ in 0..4 {
+        c.post(
+            "/register",
+            json!({"email": email.to_uppercase(), "password": PASSWORD, "full_name": "B"}),
+        )
+        .await
+        .expect_detail(400, "Email already exists");
+    }
+    // Soft-deleted users keep their address too.
+    srv.state
+        .db
+        .write({
+            let email = email.clone();
+            move |tx| {
+                tx.execute("UPDATE user SET deleted_at = 1 WHERE email = ?1", [email])?;
+                Ok(())
+            }
+        })
+        .await
+        .unwrap();
+    c.post(
+        "/register",
+        json!({"email": email, "password": PASSWORD, "full_name": "B"}),
+    )
+    .await
+    .expect_detail(400, "Email already exists");
+}
+
+#[tokio::test]
+async fn registration_rate_limit_sequence() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("rl");
+    let body = json!({"email": email, "password": PASSWORD, "full_name": "R"});
+    c.post("/register", body.clone()).await.expect(201);
+    c.post(
+        "/register",
+        json!({"email": email.to_uppercase(), "password": PASSWORD, "full_name": "R"}),
+    )
+    .await
+    .expect(201);
+    let r = c.post("/register", body.clone()).await;
+    r.expect_detail(429, "Too many verification requests, try later");
+    assert_eq!(r.header("retry-after").as_deref(), Some("120"));
+    let r = c.post("/register", body.clone()).await;
+    assert_eq!(r.header("retry-after").as_deref(), Some("240"));
+    // A 422 does not count.
+    c.post(
+        "/register",
+        json!({"email": email, "password": "short", "full_name": "R"}),
+    )
+    .await
+    .expect_422(&["body", "password"]);
+    let r = c.post("/register", body.clone()).await;
+    assert_eq!(r.header("retry-after").as_deref(), Some("480"));
+    // The window is measured on the server clock.
+    srv.clock.advance(Duration::seconds(481));
+    c.post("/register", body).await.expect(201);
+}
+
+#[tokio::test]
+async fn verification_errors_and_rate_limit() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("v");
+    let (token, code) = register(&c, &email).await;
+    let wrong = if code == 999_999 { 100_000 } else { code + 1 };
+    c.post(
+        "/register/verification",
+        json!({"token": uuid::Uuid::new_v4(), "code": code}),
+    )
+    .await
+    .expect_detail(400, "Invalid verification code");
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": wrong}),
+    )
+    .await
+    .expect_detail(400, "Invalid verification code");
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": wrong}),
+    )
+    .await
+    .expect_detail(400, "Invalid verification code");
+    // Third attempt for this email is limited, right code or not.
+    let r = c
+        .post(
+            "/register/verification",
+            json!({"token": token, "code": code}),
+        )
+        .await;
+    r.expect_detail(429, "Too many verification requests, try later");
+    assert_eq!(r.header("retry-after").as_deref(), Some("120"));
+    c.post(
+        "/register/verification",
+        json!({"token": "not-a-uuid", "code": 1}),
+    )
+    .await
+    .expect_422(&["body", "token"]);
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": "abc"}),
+    )
+    .await
+    .expect_422(&["body", "code"]);
+}
+
+#[tokio::test]
+async fn verification_expiry_reuse_and_taken_email() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    // Expired after 24 h on the server clock.
+    let email = unique("exp");
+    let (token, code) = register(&c, &email).await;
+    srv.clock.advance(Duration::hours(24));
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": code}),
+    )
+    .await
+    .expect_detail(400, "Invalid verification code");
+    // The debug route ages a registration too.
+    let email = unique("exp2");
+    let (token, code) = register(&c, &email).await;
+    c.post("/debug/expire-verification-code", json!({"token": token}))
+        .await
+        .expect(204);
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": code}),
+    )
+    .await
+    .expect_detail(400, "Invalid verification code");
+    // Used once → invalid; two pending registrations for one email: the
+    // second finds the address taken.
+    let email = unique("twice");
+    let (first, first_code) = register(&c, &email).await;
+    let (second, second_code) = register(&c, &email).await;
+    c.post(
+        "/register/verification",
+        json!({"token": first, "code": first_code}),
+    )
+    .await
+    .expect(201);
+    c.post(
+        "/register/verification",
+        json!({"token": first, "code": first_code}),
+    )
+    .await
+    .expect_detail(400, "Invalid verification code");
+    srv.clock.advance(Duration::hours(2)); // let the verification limit pass
+    c.post(
+        "/register/verification",
+        json!({"token": second, "code": second_code}),
+    )
+    .await
+    .expect_detail(400, "Email already exists");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_verification_of_one_token_creates_one_user() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("race");
+    let (token, code) = register(&c, &email).await;
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let c = c.clone();
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            c.post(
+                "/register/verification",
+                json!({"token": token, "code": code}),
+            )
+            .await
+            .status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec![201, 400]);
+    let n = srv
+        .query_i64(
+            "SELECT count(*) FROM user WHERE email_key = ?1",
+            vec![json!(email)],
+        )
+        .await;
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn resend_sends_the_same_code() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("resend");
+    let (token, code) = register(&c, &email).await;
+    c.post("/register/resend", json!({"token": token}))
+        .await
+        .expect(204);
+    let mails = {
+        srv.wait_mail(&email, |_| true).await;
+        // Both codes delivered are the same one.
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            seen = srv
+                .mails()
+                .into_iter()
+                .filter(|m| m.to.contains(&email))
+                .filter_map(|m| m.code())
+                .collect::<Vec<_>>();
+            if seen.len() == 2 {
+                break;
+            }
+            srv.wait_mail(&email, |_| true).await;
+        }
+        seen
+    };
+    assert!(mails.iter().all(|c| *c == code), "{mails:?} vs {code}");
+    // Counted against registration:<email>: register once + resend = 2, the next is 429.
+    let r = c.post("/register/resend", json!({"token": token})).await;
+    r.expect_detail(429, "Too many verification requests, try later");
+    assert!(r.header("retry-after").is_some());
+    c.post("/register/resend", json!({"token": uuid::Uuid::new_v4()}))
+        .await
+        .expect_detail(400, "Invalid verification code");
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": code}),
+    )
+    .await
+    .expect(201);
+    srv.clock.advance(Duration::hours(2));
+    c.post("/register/resend", json!({"token": token}))
+        .await
+        .expect_detail(400, "Invalid verification code");
+}
+
+#[tokio::test]
+async fn login_errors_and_sessions() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("login");
+    let user = signed_up(&srv, &email).await;
+    c.post(
+        "/login",
+        json!({"email": "x@nowhere.example.com", "password": PASSWORD}),
+    )
+    .await
+    .expect_detail(401, "Invalid email or password");
+    c.post(
+        "/login",
+        json!({"email": email, "password": "wrong-password"}),
+    )
+    .await
+    .expect_detail(401, "Invalid email or password");
+    c.post(
+        "/login",
+        json!({"email": "not-an-email", "password": PASSWORD}),
+    )
+    .await
+    .expect_422(&["body", "email"]);
+    // The token is 64 hex characters and only its hash is stored.
+    let r = c
+        .post("/login", json!({"email": email, "password": PASSWORD}))
+        .await
+        .expect(201);
+    let token = r["login_session_token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 64);
+    assert!(token.chars().all(|ch| ch.is_ascii_hexdigit()));
+    let stored = srv
+        .query_i64(
+            "SELECT count(*) FROM login_session WHERE token_hash = ?1",
+            vec![json!(token)],
+        )
+        .await;
+    assert_eq!(stored, 0, "the token itself must not be stored");
+    // Sessions: list with user agent and current flag, revoke one.
+    let mut second = c.clone();
+    second.auth(r["login_session_uid"].as_str().unwrap(), &token);
+    let list = user.get("/login/sessions").await.expect(200);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        list.iter().filter(|s| s["current"] == json!(true)).count(),
+        1
+    );
+    assert_eq!(list[0]["user_agent"], json!("afisha-tests/1"));
+    user.delete(&format!("/login/sessions/{}", second.uid()))
+        .await
+        .expect(204);
+    second
+        .get("/login")
+        .await
+        .expect_detail(401, "Invalid login session");
+    user.delete(&format!("/login/sessions/{}", second.uid()))
+        .await
+        .expect_detail(404, "Session not found");
+    // Someone else's session is not mine to revoke.
+    let other = srv.user().await;
+    user.delete(&format!("/login/sessions/{}", other.uid()))
+        .await
+        .expect_detail(404, "Session not found");
+    other.get("/login").await.expect(200);
+    user.delete("/login/sessions/not-a-uuid")
+        .await
+        .expect_422(&["path", "uid"]);
+    // Logout ends only this session.
+    user.post("/logout", json!(null)).await.expect(204);
+    user.get("/login")
+        .await
+        .expect_detail(401, "Invalid login session");
+    user.post("/logout", json!(null))
+        .await
+        .expect_detail(401, "Invalid login session");
+}
+
+#[tokio::test]
+async fn login_guard_locks_after_five_failures() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("guard");
+    signed_up(&srv, &email).await;
+    // A success resets the count.
+    for _ in 0..4 {
+        c.post(
+            "/login",
+            json!({"email": email, "password": "bad-password"}),
+        )
+        .await
+        .expect(401);
+    }
+    login(&c, &email, PASSWORD).await;
+    for _ in 0..5 {
+        c.post(
+            "/login",
+            json!({"email": email.to_uppercase(), "password": "bad-password"}),
+        )
+        .await
+        .expect(401);
+    }
+    let r = c
+        .post("/login", json!({"email": email, "password": PASSWORD}))
+        .await;
+    r.expect_detail(429, "Too many login attempts, try later");
+    assert_eq!(r.header("retry-after").as_deref(), Some("900"));
+    srv.clock.advance(Duration::seconds(600));
+    let r = c
+        .post("/login", json!({"email": email, "password": PASSWORD}))
+        .await;
+    assert_eq!(
+        r.header("retry-after").as_deref(),
+        Some("300"),
+        "429s do not extend the window"
+    );
+    srv.clock.advance(Duration::seconds(300));
+    login(&c, &email, PASSWORD).await;
+    // Unknown emails are counted too.
+    for _ in 0..5 {
+        c.post(
+            "/login",
+            json!({"email": "ghost@example.com", "password": "x-password"}),
+        )
+        .await
+        .expect(401);
+    }
+    c.post(
+        "/login",
+        json!({"email": "ghost@example.com", "password": "x-password"}),
+    )
+    .await
+    .expect(429);
+}
+
+#[tokio::test]
+async fn bad_credentials_are_401_never_500() {
+    let srv = TestServer::start().await;
+    let user = srv.user().await;
+    let cases: Vec<Vec<(&str, String)>> = vec![
+        vec![],
+        vec![("X-Login-Session-Uid", user.uid())],
+        vec![("X-Login-Session-Token", "abc".into())],
+        vec![
+            ("X-Login-Session-Uid", "not-a-uuid".into()),
+            ("X-Login-Session-Token", "abc".into()),
+        ],
+        vec![
+            ("X-Login-Session-Uid", uuid::Uuid::new_v4().to_string()),
+            ("X-Login-Session-Token", "abc".into()),
+        ],
+        vec![
+            ("X-Login-Session-Uid", user.uid()),
+            ("X-Login-Session-Token", "wrong".into()),
+        ],
+        vec![
+            ("X-Login-Session-Uid", user.uid()),
+            ("X-Login-Session-Token", "x".repeat(5000)),
+        ],
+    ];
+    for headers in cases {
+        let mut c = srv.anon();
+        for (k, v) in &headers {
+            c.headers.insert(*k, v.parse().unwrap());
+        }
+        c.get("/login")
+            .await
+            .expect_detail(401, "Invalid login session");
+    }
+}
+
+#[tokio::test]
+async fn sessions_expire_after_ttl_without_use_and_deleted_users_are_locked_out() {
+    let srv = TestServer::start().await;
+    let user = srv.user().await;
+    srv.clock.advance(Duration::days(29));
+    user.get("/login").await.expect(200); // use refreshes last_seen_at
+    srv.clock.advance(Duration::days(29));
+    user.get("/login").await.expect(200);
+    srv.clock.advance(Duration::days(30));
+    user.get("/login")
+        .await
+        .expect_detail(401, "Invalid login session");
+
+    let other = srv.user().await;
+    let id = other.user_id;
+    srv.state
+        .db
+        .write(move |tx| {
+            tx.execute("UPDATE user SET deleted_at = 1 WHERE id = ?1", [id])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    other
+        .get("/login")
+        .await
+        .expect_detail(401, "Invalid login session");
+}
+
+#[tokio::test]
+async fn recovery_flow_revokes_every_session() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("rec");
+    let first = signed_up(&srv, &email).await;
+    let second = login(&c, &email, PASSWORD).await;
+    c.post("/login/recovery", json!({"email": email.to_uppercase()}))
+        .await
+        .expect(201);
+    assert_eq!(
+        c.post("/login/recovery", json!({"email": email}))
+            .await
+            .status,
+        201
+    );
+    let token = c.get("/debug/intercept-recovery-token").await.expect(200)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The link in the email points at the web UI.
+    let mail = srv
+        .wait_mail(&email, |m| {
+            m.text().contains(&format!("/recovery?token={token}"))
+        })
+        .await;
+    assert!(
+        mail.text()
+            .contains(&format!("{}/recovery?token={token}", srv.base))
+    );
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": token, "password": "short"}),
+    )
+    .await
+    .expect_422(&["body", "password"]);
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": uuid::Uuid::new_v4(), "password": "new-password-1"}),
+    )
+    .await
+    .expect_detail(400, "Invalid recovery token");
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": token, "password": "new-password-1"}),
+    )
+    .await
+    .expect(204);
+    first
+        .get("/login")
+        .await
+        .expect_detail(401, "Invalid login session");
+    second
+        .get("/login")
+        .await
+        .expect_detail(401, "Invalid login session");
+    c.post("/login", json!({"email": email, "password": PASSWORD}))
+        .await
+        .expect(401);
+    login(&c, &email, "new-password-1").await;
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": token, "password": "new-password-2"}),
+    )
+    .await
+    .expect_detail(400, "Invalid recovery token");
+}
+
+#[tokio::test]
+async fn recovery_expiry_unknown_user_and_rate_limit() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("rx");
+    signed_up(&srv, &email).await;
+    c.post("/login/recovery", json!({"email": email}))
+        .await
+        .expect(201);
+    let token = c.get("/debug/intercept-recovery-token").await.expect(200)["token"].clone();
+    c.post("/debug/expire-recovery-token", json!({"token": token}))
+        .await
+        .expect(204);
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": token, "password": "new-password-1"}),
+    )
+    .await
+    .expect_detail(400, "Recovery token expired");
+    c.post("/login/recovery", json!({"email": "nobody@example.com"}))
+        .await
+        .expect_detail(404, "User not found");
+    c.post("/login/recovery", json!({"email": "nobody@example.com"}))
+        .await
+        .expect_detail(404, "User not found");
+    // Known and unknown emails are limited alike, before the lookup.
+    let r = c
+        .post("/login/recovery", json!({"email": "NOBODY@example.com"}))
+        .await;
+    r.expect_detail(429, "Too many recovery requests, try later");
+    assert_eq!(r.header("retry-after").as_deref(), Some("120"));
+    c.post("/login/recovery", json!({"email": "bad"}))
+        .await
+        .expect_422(&["body", "email"]);
+    // A token older than 24 h by the clock expires too.
+    let email = unique("ry");
+    signed_up(&srv, &email).await;
+    c.post("/login/recovery", json!({"email": email}))
+        .await
+        .expect(201);
+    let token = c.get("/debug/intercept-recovery-token").await.expect(200)["token"].clone();
+    srv.clock.advance(Duration::hours(24));
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": token, "password": "new-password-1"}),
+    )
+    .await
+    .expect_detail(400, "Recovery token expired");
+}
+
+#[tokio::test]
+async fn change_own_password_keeps_only_this_session() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("pw");
+    let current = signed_up(&srv, &email).await;
+    let other = login(&c, &email, PASSWORD).await;
+    current
+        .post(
+            "/users/me/password",
+            json!({"current_password": "wrong-one", "new_password": "brand-new-pass"}),
+        )
+        .await
+        .expect_detail(400, "Invalid password");
+    current
+        .post(
+            "/users/me/password",
+            json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await
+        .expect_422(&["body", "new_password"]);
+    srv.anon()
+        .post(
+            "/users/me/password",
+            json!({"current_password": PASSWORD, "new_password": "brand-new-pass"}),
+        )
+        .await
+        .expect_detail(401, "Invalid login session");
+    current
+        .post(
+            "/users/me/password",
+            json!({"current_password": PASSWORD, "new_password": "brand-new-pass"}),
+        )
+        .await
+        .expect(204);
+    current.get("/login").await.expect(200);
+    other
+        .get("/login")
+        .await
+        .expect_detail(401, "Invalid login session");
+    login(&c, &email, "brand-new-pass").await;
+}
+
+#[tokio::test]
+async fn weaker_hashes_are_upgraded_at_login() {
+    let srv = TestServer::with(|c| c.auth.argon2.memory_kib = 2048).await;
+    let weak = afisha::auth::password::Passwords::new(afisha::config::Argon2Config {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    })
+    .unwrap();
+    let hash = weak.hash_blocking(PASSWORD).unwrap();
+    let now = srv.now();
+    srv.state
+        .db
+        .write(move |tx| {
+            afisha::users::create(
+                tx,
+                "weak@example.com",
+                "Weak",
+                &hash,
+                afisha::users::Role::User,
+                now,
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    login(&srv.anon(), "weak@example.com", PASSWORD).await;
+    let stored: String = srv
+        .state
+        .db
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT password_hash FROM user WHERE email = 'weak@example.com'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert!(stored.contains("m=2048"), "{stored}");
+    login(&srv.anon(), "weak@example.com", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn debug_routes() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    c.get("/debug/intercept-verification-code")
+        .await
+        .expect_detail(404, "No issued registrations found");
+    c.get("/debug/intercept-recovery-token")
+        .await
+        .expect_detail(404, "No issued recoveries found");
+    let email = unique("dbg");
+    let user = signed_up(&srv, &email).await;
+    c.post(
+        "/debug/change-role",
+        json!({"email": email.to_uppercase(), "role": "ADMINISTRATOR"}),
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        user.get("/login").await.expect(200)["role"],
+        json!("ADMINISTRATOR")
+    );
+    c.post(
+        "/debug/change-role",
+        json!({"email": "none@example.org", "role": "USER"}),
+    )
+    .await
+    .expect_detail(404, "User not found");
+    c.post(
+        "/debug/change-role",
+        json!({"email": email, "role": "KING"}),
+    )
+    .await
+    .expect_422(&["body", "role"]);
+    // delete-examples removes @example.com users (any case) with their sessions.
+    let keep = srv.user_with("keeper@example.org", "Keeper", false).await;
+    let shout = srv.user_with("SHOUT@EXAMPLE.COM", "Shout", false).await;
+    c.post("/debug/delete-examples", json!(null))
+        .await
+        .expect(200);
+    user.get("/login").await.expect(401);
+    shout.get("/login").await.expect(401);
+    keep.get("/login").await.expect(200);
+}
+
+#[tokio::test]
+async fn debug_routes_are_404_when_debug_is_off() {
+    let srv = TestServer::with(|c| c.server.debug = false).await;
+    let c = srv.anon();
+    for path in [
+        "/debug/intercept-verification-code",
+        "/debug/intercept-recovery-token",
+    ] {
+        c.get(path).await.expect_detail(404, "Not Found");
+    }
+    for path in [
+        "/debug/delete-examples",
+        "/debug/change-role",
+        "/debug/expire-recovery-token",
+        "/debug/expire-verification-code",
+    ] {
+        c.post(path, json!({}))
+            .await
+            .expect_detail(404, "Not Found");
+    }
+    let doc = c.get("/openapi.json").await.expect(200);
+    assert!(
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.contains("/debug/"))
+    );
+}
