@@ -26,6 +26,8 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
     Ok(AppState {
         notifier: Notifier::new(config.clone())?,
         limiter: Arc::new(RateLimiter::new(clock.clone())),
+        metrics: Default::default(),
+        setup: Default::default(),
         config,
         db,
         clock,

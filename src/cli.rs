@@ -48,6 +48,19 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Copy the database consistently while the server runs.
+    Backup {
+        /// Where to write the copy.
+        file: PathBuf,
+    },
+    /// Replace the database of a stopped data dir with a backup.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -182,6 +195,38 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let config = Config::load(&overrides(&cli, None))?;
             user_command(&config, cmd)
         }
+        Command::Backup { file } => {
+            let config = Config::load(&overrides(&cli, None))?;
+            let bytes = crate::backup::backup(&config.database_path(), file)?;
+            println!(
+                "backed up {} to {} ({bytes} bytes, integrity ok)",
+                config.database_path().display(),
+                file.display()
+            );
+            if config.storage.backend == "fs" {
+                println!(
+                    "images are not in the database: copy {} as well (e.g. rsync -a)",
+                    config.media_root().display()
+                );
+            }
+            Ok(())
+        }
+        Command::Restore { file, force } => {
+            let config = Config::load(&overrides(&cli, None))?;
+            crate::backup::restore(file, &config.data_dir, &config.database_path(), *force)?;
+            println!(
+                "restored {} into {}",
+                file.display(),
+                config.database_path().display()
+            );
+            if config.storage.backend == "fs" {
+                println!(
+                    "restore the images too: copy your media backup into {}",
+                    config.media_root().display()
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -194,6 +239,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 fn serve(config: Config) -> Result<(), Failure> {
     let addr = config.bind_addr()?;
+    let _lock = crate::backup::DataDirLock::acquire(&config.data_dir)?;
     runtime()?.block_on(async move {
         let public_url = config.public_url();
         let state = crate::app::build(config, Arc::new(SystemClock)).await?;

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod notify;
 pub mod routes;
 pub mod state;

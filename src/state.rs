@@ -7,6 +7,7 @@ use crate::auth::ratelimit::RateLimiter;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::time::Ts;
 
@@ -18,6 +19,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub limiter: Arc<RateLimiter>,
     pub notifier: Notifier,
+    pub metrics: Arc<Metrics>,
+    pub setup: crate::routes::setup::SetupToken,
 }
 
 impl AppState {

@@ -421,7 +421,11 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
                     kind,
                 )]))
             }
-            Err(other) => Err(AppError::invalid(&["path"], other.body_text(), "value_error")),
+            Err(other) => Err(AppError::invalid(
+                &["path"],
+                other.body_text(),
+                "value_error",
+            )),
         }
     }
 }

@@ -122,7 +122,13 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         }
     };
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    if state.config.metrics.enabled {
+        state
+            .metrics
+            .record(method.as_str(), &route, status, elapsed);
+    }
+    let latency_ms = elapsed * 1000.0;
     tracing::info!(target: "afisha::http", %method, %route, status, latency_ms, "request");
     response
 }

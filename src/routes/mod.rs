@@ -4,6 +4,7 @@ pub mod access;
 pub mod debug;
 pub mod health;
 pub mod notifications;
+pub mod setup;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +17,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(health::router())
         .merge(access::router())
-        .merge(notifications::router());
+        .merge(notifications::router())
+        .merge(setup::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {
@@ -26,5 +28,5 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
 
 /// Routes outside `/api` that are not the web UI (images, metrics).
 pub fn outside_api() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/metrics", axum::routing::get(crate::metrics::scrape))
 }
