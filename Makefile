@@ -44,3 +44,7 @@ bench:
 
 clean:
 	$(CARGO) clean
+
+## A throwaway data dir with sample users, events and covers, served on :8080.
+demo:
+	$(CARGO) run --release -- demo $(ARGS)

@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Seed a demo data dir (a fresh temporary one unless --data-dir is
+    /// given) with users, events and covers, print the logins, then serve.
+    Demo(ServeArgs),
     /// Copy the database consistently while the server runs.
     Backup {
         /// Where to write the copy.
@@ -180,6 +183,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             init_logging(cli.log_format);
             serve(config)
         }
+        Command::Demo(args) => {
+            let mut o = overrides(&cli, Some(args));
+            if o.data_dir.is_none() {
+                let dir = std::env::temp_dir()
+                    .join(format!("afisha-demo-{}", uuid::Uuid::new_v4().simple()));
+                o.data_dir = Some(dir);
+            }
+            let mut config = Config::load(&o)?;
+            config.email.backend = "file".into();
+            init_logging(cli.log_format);
+            demo(config)
+        }
         Command::Migrate => {
             let config = Config::load(&overrides(&cli, None))?;
             let db = Db::open(&config.database_path())?;
@@ -261,6 +276,36 @@ fn serve(config: Config) -> Result<(), Failure> {
         crate::app::serve(state, listener, shutdown).await?;
         Ok(())
     })
+}
+
+fn demo(config: Config) -> Result<(), Failure> {
+    let runtime = runtime()?;
+    let seeded = runtime.block_on(async {
+        let state = crate::app::build(config.clone(), Arc::new(SystemClock)).await?;
+        let media = config.media_root().join("events");
+        let base = config.public_url();
+        let save = move |_: usize, bytes: Vec<u8>| -> anyhow::Result<String> {
+            std::fs::create_dir_all(&media)?;
+            let name = format!("{}.png", uuid::Uuid::new_v4());
+            std::fs::write(media.join(&name), bytes)?;
+            Ok(format!("{base}/media/events/{name}"))
+        };
+        let seeded = crate::demo::seed(&state, &save).await?;
+        anyhow::Ok(seeded)
+    })?;
+    drop(runtime);
+    println!(
+        "Demo data dir: {} ({})\nSign in with:\n{}Emails are written to {}",
+        config.data_dir.display(),
+        if seeded {
+            "freshly seeded"
+        } else {
+            "already had data; not seeded again"
+        },
+        crate::demo::credentials(),
+        config.mail_dir().display()
+    );
+    serve(config)
 }
 
 fn read_password() -> Result<String, Failure> {

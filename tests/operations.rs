@@ -262,3 +262,81 @@ async fn backup_during_write_load_is_consistent_and_restores() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn demo_seeds_once_and_its_logins_work() {
+    let srv = TestServer::start().await;
+    let media = srv.state.config.media_root().join("events");
+    let base = srv.base.clone();
+    let save = move |_: usize, bytes: Vec<u8>| -> anyhow::Result<String> {
+        std::fs::create_dir_all(&media)?;
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let name = format!("{}.png", uuid::Uuid::new_v4());
+        std::fs::write(media.join(&name), bytes)?;
+        Ok(format!("{base}/media/events/{name}"))
+    };
+    assert!(afisha::demo::seed(&srv.state, &save).await.unwrap());
+    assert!(
+        !afisha::demo::seed(&srv.state, &save).await.unwrap(),
+        "seeds only an empty database"
+    );
+    assert_eq!(
+        srv.query_i64("SELECT count(*) FROM event", vec![]).await,
+        20
+    );
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM event WHERE rejected_at IS NOT NULL",
+            vec![]
+        )
+        .await,
+        1
+    );
+    let now = srv.now().micros();
+    assert!(
+        srv.query_i64(
+            "SELECT count(*) FROM event WHERE ends_at <= ?1",
+            vec![json!(now)]
+        )
+        .await
+            >= 5
+    );
+    assert!(
+        srv.query_i64(
+            "SELECT count(*) FROM event WHERE starts_at > ?1",
+            vec![json!(now)]
+        )
+        .await
+            >= 10
+    );
+    // One event is full.
+    let full = srv
+        .query_i64(
+            "SELECT count(*) FROM event e WHERE max_participants_count =
+               (SELECT count(*) FROM event_participant p WHERE p.event_id = e.id AND p.status = 'PARTICIPATING')",
+            vec![],
+        )
+        .await;
+    assert!(full >= 1);
+    assert!(
+        srv.query_i64("SELECT count(*) FROM instant_notification", vec![])
+            .await
+            > 0
+    );
+    let r = srv
+        .anon()
+        .post(
+            "/login",
+            json!({"email": afisha::demo::ADMIN_EMAIL, "password": afisha::demo::ADMIN_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let r = srv
+        .anon()
+        .post(
+            "/login",
+            json!({"email": "anna@demo.afisha.local", "password": afisha::demo::USER_PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+}

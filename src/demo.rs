@@ -1,0 +1,361 @@
+//! `afisha demo`: a data dir filled with a believable company — an
+//! administrator and users with known passwords, ~20 events (past, upcoming,
+//! one full, one cancelled) with generated cover images, participation and
+//! notifications — then served.
+
+use chrono::{Duration, Timelike};
+use rusqlite::params;
+
+use crate::auth::fold;
+use crate::error::AppResult;
+use crate::notify::{EventFacts, Notice, To};
+use crate::state::AppState;
+use crate::time::Ts;
+use crate::users::{self, Role};
+
+pub const ADMIN_EMAIL: &str = "admin@demo.afisha.local";
+pub const ADMIN_PASSWORD: &str = "demo-admin-2026";
+pub const USER_PASSWORD: &str = "demo-user-2026";
+
+const PEOPLE: &[(&str, &str)] = &[
+    ("anna", "Анна Смирнова"),
+    ("boris", "Борис Иванов"),
+    ("vera", "Вера Кузнецова"),
+    ("grigory", "Григорий Попов"),
+    ("daria", "Дарья Соколова"),
+    ("egor", "Егор Лебедев"),
+    ("zhanna", "Жанна Козлова"),
+    ("ivan", "Иван Новиков"),
+];
+
+/// (name, short description, place, days from now, start hour, hours long, capacity)
+type DemoEvent = (&'static str, &'static str, &'static str, i64, u32, i64, Option<i64>);
+
+const EVENTS: &[DemoEvent] = &[
+    (
+        "Квартальный town hall",
+        "Итоги квартала и планы",
+        "Большой зал",
+        1,
+        10,
+        2,
+        None,
+    ),
+    (
+        "Мастер-класс по Rust",
+        "Владение и заимствование на практике",
+        "Переговорная «Волга»",
+        3,
+        15,
+        3,
+        Some(12),
+    ),
+    (
+        "Футбол после работы",
+        "Две команды по пять",
+        "Стадион «Локомотив»",
+        4,
+        19,
+        2,
+        Some(10),
+    ),
+    (
+        "Дегустация кофе",
+        "Пять зёрен, один бариста",
+        "Кухня, 3 этаж",
+        5,
+        11,
+        1,
+        Some(3),
+    ),
+    (
+        "Хакатон «Афиша 2.0»",
+        "48 часов идей",
+        "Опенспейс",
+        8,
+        10,
+        48,
+        Some(40),
+    ),
+    (
+        "Лекция о безопасности",
+        "Фишинг и пароли",
+        "Онлайн",
+        9,
+        16,
+        1,
+        None,
+    ),
+    (
+        "Настольные игры",
+        "Каркассон, Кодовые имена",
+        "Лаунж",
+        10,
+        18,
+        3,
+        Some(16),
+    ),
+    (
+        "Книжный клуб",
+        "Обсуждаем «Мастера и Маргариту»",
+        "Библиотека",
+        12,
+        19,
+        2,
+        Some(12),
+    ),
+    (
+        "Йога утром",
+        "Для всех уровней",
+        "Зал на 5 этаже",
+        13,
+        8,
+        1,
+        Some(15),
+    ),
+    (
+        "Новогодний корпоратив",
+        "Музыка, конкурсы, подарки",
+        "Ресторан «Пушкин»",
+        30,
+        19,
+        5,
+        Some(120),
+    ),
+    (
+        "Субботник",
+        "Высаживаем деревья",
+        "Парк Горького",
+        20,
+        10,
+        4,
+        Some(30),
+    ),
+    (
+        "Демо-день продукта",
+        "Команды показывают сделанное",
+        "Большой зал",
+        15,
+        14,
+        2,
+        None,
+    ),
+    (
+        "Встреча новичков",
+        "Знакомство с компанией",
+        "Переговорная «Нева»",
+        -2,
+        11,
+        2,
+        Some(20),
+    ),
+    (
+        "Ретро спринта",
+        "Что получилось и что нет",
+        "Онлайн",
+        -4,
+        15,
+        1,
+        None,
+    ),
+    (
+        "Бег в парке",
+        "5 км в спокойном темпе",
+        "Парк Сокольники",
+        -6,
+        8,
+        1,
+        Some(25),
+    ),
+    (
+        "Лекция по дизайну",
+        "Типографика для инженеров",
+        "Переговорная «Волга»",
+        -9,
+        17,
+        2,
+        Some(30),
+    ),
+    (
+        "Летний пикник",
+        "Шашлыки и фрисби",
+        "Серебряный бор",
+        -30,
+        12,
+        6,
+        Some(80),
+    ),
+    (
+        "Турнир по шахматам",
+        "Блиц, швейцарская система",
+        "Лаунж",
+        -12,
+        18,
+        3,
+        Some(16),
+    ),
+    (
+        "Вечер караоке",
+        "Поём хором",
+        "Бар «Ноты»",
+        6,
+        20,
+        3,
+        Some(25),
+    ),
+    (
+        "Экскурсия на завод",
+        "Отменено из-за погоды",
+        "Завод «Кристалл»",
+        7,
+        10,
+        4,
+        Some(20),
+    ),
+];
+
+/// A 640×360 cover: a diagonal two-colour gradient with soft stripes.
+pub fn cover_png(seed: usize) -> Vec<u8> {
+    let (w, h) = (640u32, 360u32);
+    let palettes = [
+        ([244, 96, 54], [253, 200, 48]),
+        ([63, 81, 181], [0, 188, 212]),
+        ([76, 175, 80], [205, 220, 57]),
+        ([156, 39, 176], [233, 30, 99]),
+        ([0, 150, 136], [121, 85, 72]),
+        ([255, 87, 34], [121, 85, 72]),
+    ];
+    let (a, b) = palettes[seed % palettes.len()];
+    let mut pixels = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let t = (x as f32 / w as f32 + y as f32 / h as f32) / 2.0;
+            let stripe = if ((x + y * 2 + seed as u32 * 37) / 40).is_multiple_of(2) {
+                1.0
+            } else {
+                0.92
+            };
+            for c in 0..3 {
+                let v = (a[c] as f32 * (1.0 - t) + b[c] as f32 * t) * stripe;
+                pixels.push(v.clamp(0.0, 255.0) as u8);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().expect("png header");
+        writer.write_image_data(&pixels).expect("png data");
+    }
+    out
+}
+
+/// Stores a cover image and returns its public URL.
+pub type SaveImage<'a> = &'a (dyn Fn(usize, Vec<u8>) -> anyhow::Result<String> + Sync);
+
+/// Seeds an empty database. Returns false when it already has users.
+pub async fn seed(state: &AppState, save_image: SaveImage<'_>) -> anyhow::Result<bool> {
+    let has_users: bool = state
+        .db
+        .read(|c| Ok(c.query_row("SELECT EXISTS(SELECT 1 FROM user)", [], |r| r.get(0))?))
+        .await?;
+    if has_users {
+        return Ok(false);
+    }
+    let admin_hash = state.passwords.hash(ADMIN_PASSWORD.into()).await?;
+    let user_hash = state.passwords.hash(USER_PASSWORD.into()).await?;
+    let mut images = Vec::new();
+    for i in 0..EVENTS.len() {
+        images.push(save_image(i, cover_png(i))?);
+    }
+    let now = state.now();
+    let notifier = state.notifier.clone();
+    state
+        .db
+        .write(move |tx| {
+            let admin = users::create(tx, ADMIN_EMAIL, "Администратор Афиши", &admin_hash, Role::Administrator, now)?;
+            let mut people = Vec::new();
+            for (login, name) in PEOPLE {
+                let email = format!("{login}@demo.afisha.local");
+                people.push(users::create(tx, &email, name, &user_hash, Role::User, now)?);
+            }
+            let midnight = now
+                .0
+                .with_hour(0)
+                .and_then(|t| t.with_minute(0))
+                .and_then(|t| t.with_second(0))
+                .and_then(|t| t.with_nanosecond(0))
+                .unwrap_or(now.0);
+            let last = EVENTS.len() - 1;
+            for (i, (name, short, place, days, hour, hours, cap)) in EVENTS.iter().enumerate() {
+                let start = midnight + Duration::days(*days) + Duration::hours(*hour as i64);
+                let end = start + Duration::hours(*hours);
+                let created = Ts(now.0.min(start) - Duration::days(40));
+                let rejected = (i == last).then_some(now);
+                tx.execute(
+                    "INSERT INTO event (name, name_fold, short_description, description, starts_at, ends_at, image_url,
+                                        payment_info, max_participants_count, location, created_at, rejected_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        name,
+                        fold(name),
+                        short,
+                        format!("{short}. Приходите сами и зовите коллег — будет интересно."),
+                        Ts(start),
+                        Ts(end),
+                        images[i],
+                        (i % 5 == 3).then_some("Участие бесплатное, напитки за свой счёт"),
+                        cap,
+                        place,
+                        created,
+                        rejected
+                    ],
+                )?;
+                let event_id = tx.last_insert_rowid();
+                // Participation: the coffee tasting (capacity 3) is full.
+                let take = match cap {
+                    Some(c) if *c <= PEOPLE.len() as i64 => *c as usize,
+                    _ => (i * 3) % (PEOPLE.len() + 1),
+                };
+                let mut joined = Vec::new();
+                for (k, user) in people.iter().enumerate().skip(i % 3).take(take) {
+                    tx.execute(
+                        "INSERT INTO event_participant (event_id, user_id, status, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![event_id, user, if k % 4 == 3 && take < 3 { "REJECTED" } else { "PARTICIPATING" }, created],
+                    )?;
+                    joined.push(*user);
+                }
+                if *days > 0 && rejected.is_none() && !joined.is_empty() {
+                    let facts = EventFacts {
+                        id: event_id,
+                        name: name.to_string(),
+                        short_description: Some(short.to_string()),
+                        starts_at: Ts(start),
+                        ends_at: Ts(end),
+                        location: Some(place.to_string()),
+                        payment_info: None,
+                        max_participants_count: *cap,
+                        participants_count: joined.len() as i64,
+                    };
+                    let to: Vec<To> = joined.iter().map(|u| To::User(*u)).collect();
+                    notifier.send(tx, now, &Notice::EventCreated(facts), &to)?;
+                }
+            }
+            let _ = admin;
+            AppResult::Ok(())
+        })
+        .await?;
+    Ok(true)
+}
+
+pub fn credentials() -> String {
+    let mut out = format!("  administrator: {ADMIN_EMAIL} / {ADMIN_PASSWORD}\n");
+    for (login, name) in PEOPLE {
+        out.push_str(&format!(
+            "  user:          {login}@demo.afisha.local / {USER_PASSWORD}   ({name})\n"
+        ));
+    }
+    out
+}
