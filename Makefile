@@ -11,8 +11,7 @@ run:
 ## Every test: unit and HTTP integration tests (browser tests: make e2e).
 test:
 	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
-	$(CARGO) nextest run --no-fail-fast
-	$(CARGO) test --doc
+	PATH="$$(scripts/test-deps.sh):$$PATH" $(CARGO) nextest run --no-fail-fast
 
 lint:
 	$(CARGO) fmt --check
