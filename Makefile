@@ -38,8 +38,10 @@ frontend-check: frontend
 e2e: build
 	cd frontend && npm ci && AFISHA_BIN=$(CURDIR)/target/debug/afisha npm run e2e
 
-bench:
-	@echo "benchmarks: not yet implemented (issue 9)"
+## Throughput/latency/memory against the release binary; writes BENCHMARKS.md.
+bench: release
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
+	python3 scripts/bench.py
 
 clean:
 	$(CARGO) clean
