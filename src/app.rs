@@ -1,7 +1,6 @@
 //! Putting the pieces together: open the data dir, build the state, run the
 //! HTTP server and the job scheduler until shutdown.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,18 +44,22 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let scheduler = crate::jobs::scheduler::start(&state, shutdown.clone());
+    let limits = crate::http::server::Limits {
+        max_connections: state.config.server.max_connections,
+        header_read_timeout: Duration::from_secs(state.config.server.header_read_timeout_secs),
+    };
     let router = crate::http::router(state);
-    let server = axum::serve(
+    let mut server = tokio::spawn(crate::http::server::run(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    let mut server = tokio::spawn(async move { server.await });
+        router,
+        shutdown.clone(),
+        limits,
+    ));
     tokio::select! {
-        result = &mut server => { result??; }
+        result = &mut server => result?,
         _ = shutdown.cancelled() => {
             match tokio::time::timeout(grace, &mut server).await {
-                Ok(result) => result??,
+                Ok(result) => result?,
                 Err(_) => {
                     tracing::warn!("in-flight requests did not finish within {grace:?}; closing");
                     server.abort();

@@ -53,6 +53,11 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// How long graceful shutdown waits for in-flight requests and jobs.
     pub shutdown_grace_secs: u64,
+    /// Open connections at most; more are refused at accept.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this time (also closes
+    /// idle keep-alive connections).
+    pub header_read_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,6 +173,8 @@ impl Default for ServerConfig {
             cors_allowed_origins: Vec::new(),
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
+            max_connections: 1024,
+            header_read_timeout_secs: 10,
         }
     }
 }
@@ -389,6 +396,11 @@ impl Config {
             }
         }
         positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
+        positive("server.max_connections", self.server.max_connections as u64)?;
+        positive(
+            "server.header_read_timeout_secs",
+            self.server.header_read_timeout_secs,
+        )?;
         positive(
             "server.request_timeout_secs",
             self.server.request_timeout_secs,

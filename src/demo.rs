@@ -29,7 +29,15 @@ const PEOPLE: &[(&str, &str)] = &[
 ];
 
 /// (name, short description, place, days from now, start hour, hours long, capacity)
-type DemoEvent = (&'static str, &'static str, &'static str, i64, u32, i64, Option<i64>);
+type DemoEvent = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    u32,
+    i64,
+    Option<i64>,
+);
 
 const EVENTS: &[DemoEvent] = &[
     (

@@ -345,3 +345,65 @@ async fn openapi_documents_every_route_and_every_documented_route_exists() {
         }
     }
 }
+
+/// Reads until the server closes the connection; returns what it sent.
+async fn read_to_close(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut out),
+    )
+    .await
+    .expect("the server must close the connection");
+    out
+}
+
+#[tokio::test]
+async fn slow_clients_cannot_hold_connections() {
+    use tokio::io::AsyncWriteExt;
+    let srv = TestServer::with(|c| {
+        c.server.header_read_timeout_secs = 1;
+        c.server.max_connections = 2;
+    })
+    .await;
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    // Slowloris: half a request line, then nothing. Closed at the deadline.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    read_to_close(&mut slow).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // Two idle connections fill the cap; a third is refused at once.
+    let mut a = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    a.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 12];
+    use tokio::io::AsyncReadExt;
+    a.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 200");
+    let mut third = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _ = third
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let answer = read_to_close(&mut third).await;
+    assert!(
+        answer.is_empty(),
+        "over the cap: {}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+#[tokio::test]
+async fn graceful_shutdown_stops_accepting() {
+    let srv = TestServer::start().await;
+    let base = srv.base.clone();
+    srv.anon().get("/health").await.expect(200);
+    let (_dir, _config) = srv.stop().await;
+    assert!(reqwest::get(format!("{base}/api/health")).await.is_err());
+}

@@ -4,6 +4,7 @@
 
 pub mod extract;
 pub mod openapi;
+pub mod server;
 pub mod ui;
 
 use std::sync::Arc;
