@@ -13,5 +13,6 @@ pub mod jobs;
 pub mod notify;
 pub mod routes;
 pub mod state;
+pub mod storage;
 pub mod time;
 pub mod users;

@@ -8,6 +8,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::notify::Notifier;
+use crate::storage::Storage;
 use crate::time::Ts;
 
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub limiter: Arc<RateLimiter>,
     pub notifier: Notifier,
+    /// Event images (fs or S3), checked at start-up.
+    pub storage: Storage,
 }
 
 impl AppState {

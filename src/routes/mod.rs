@@ -1,5 +1,6 @@
 //! API routes, one module per area of API.md.
 
+pub mod files;
 pub mod health;
 
 use axum::Router;
@@ -9,10 +10,12 @@ use crate::state::AppState;
 
 /// Every `/api` route, registered together with its documentation.
 pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(health::router())
+    OpenApiRouter::new()
+        .merge(health::router())
+        .merge(files::router())
 }
 
 /// Routes outside `/api` that are not the web UI (images, metrics).
 pub fn outside_api() -> Router<AppState> {
-    Router::new()
+    Router::new().merge(files::media_router())
 }
