@@ -360,8 +360,16 @@ impl Drop for Moto {
 }
 
 fn moto_binary() -> PathBuf {
+    const INSTALL: &str =
+        "Install it with: scripts/install-test-deps.sh   (or: pip install 'moto[server]')";
     if let Some(p) = std::env::var_os("MOTO_SERVER") {
-        return PathBuf::from(p);
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "MOTO_SERVER={} does not exist. {INSTALL}",
+            p.display()
+        );
+        return p;
     }
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps/venv/bin/moto_server");
     if venv.is_file() {
@@ -383,8 +391,7 @@ fn moto_binary() -> PathBuf {
     on_path.unwrap_or_else(|| {
         panic!(
             "moto_server (a local S3-compatible server) is required by the S3 storage tests \
-             and was not found on PATH, in $MOTO_SERVER or in target/test-deps/venv. \
-             Install it with: scripts/install-test-deps.sh   (or: pip install 'moto[server]')"
+             and was not found on PATH, in $MOTO_SERVER or in target/test-deps/venv. {INSTALL}"
         )
     })
 }
