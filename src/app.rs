@@ -14,11 +14,15 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::notify::Notifier;
 use crate::state::AppState;
+use crate::storage::Storage;
 
 /// Opens the database (applying migrations) and builds the shared state.
 /// Every misconfiguration that can be found before serving is found here.
 pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
     let config = Arc::new(config);
+    // Storage first: its check needs no database, and a broken bucket should
+    // be the only thing reported.
+    let storage = Storage::open(&config).await?;
     let path = config.database_path();
     let db = tokio::task::spawn_blocking(move || Db::open(&path)).await??;
     let passwords = Passwords::new(config.auth.argon2)?;
@@ -31,6 +35,7 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
         db,
         clock,
         passwords,
+        storage,
     })
 }
 

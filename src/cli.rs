@@ -282,15 +282,7 @@ fn demo(config: Config) -> Result<(), Failure> {
     let runtime = runtime()?;
     let seeded = runtime.block_on(async {
         let state = crate::app::build(config.clone(), Arc::new(SystemClock)).await?;
-        let media = config.media_root().join("events");
-        let base = config.public_url();
-        let save = move |_: usize, bytes: Vec<u8>| -> anyhow::Result<String> {
-            std::fs::create_dir_all(&media)?;
-            let name = format!("{}.png", uuid::Uuid::new_v4());
-            std::fs::write(media.join(&name), bytes)?;
-            Ok(format!("{base}/media/events/{name}"))
-        };
-        let seeded = crate::demo::seed(&state, &save).await?;
+        let seeded = crate::demo::seed(&state).await?;
         anyhow::Ok(seeded)
     })?;
     drop(runtime);

@@ -455,6 +455,14 @@ impl Config {
                     "required when storage.backend = \"s3\"",
                 ));
             }
+            let s3 = &self.storage.s3;
+            if s3.access_key_id.is_empty() != s3.secret_access_key.is_empty() {
+                return Err(ConfigError::new(
+                    "storage.s3.secret_access_key",
+                    "storage.s3.access_key_id and storage.s3.secret_access_key are set together \
+                     (both empty = the AWS credential chain: environment, profile, instance role)",
+                ));
+            }
             for (key, value) in [
                 ("storage.s3.endpoint", &self.storage.s3.endpoint),
                 (
@@ -776,6 +784,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.key.ends_with("missing.toml"));
+    }
+
+    #[test]
+    fn s3_needs_a_bucket_and_both_keys() {
+        let s3 = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("AFISHA_STORAGE__BACKEND", "s3")];
+            all.extend_from_slice(pairs);
+            Config::load_from(&no_file(), env(&all)).map_err(|e| e.key)
+        };
+        assert_eq!(s3(&[]).unwrap_err(), "storage.s3.bucket");
+        let bucket = ("AFISHA_STORAGE__S3__BUCKET", "images");
+        assert!(s3(&[bucket]).is_ok());
+        assert_eq!(
+            s3(&[bucket, ("AFISHA_STORAGE__S3__ACCESS_KEY_ID", "AKIA")]).unwrap_err(),
+            "storage.s3.secret_access_key"
+        );
+        assert!(
+            s3(&[
+                bucket,
+                ("AFISHA_STORAGE__S3__ACCESS_KEY_ID", "AKIA"),
+                ("AFISHA_STORAGE__S3__SECRET_ACCESS_KEY", "secret"),
+            ])
+            .is_ok()
+        );
+        assert_eq!(
+            s3(&[bucket, ("AFISHA_STORAGE__S3__ENDPOINT", "not a url")]).unwrap_err(),
+            "storage.s3.endpoint"
+        );
     }
 
     #[test]

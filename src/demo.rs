@@ -10,6 +10,7 @@ use crate::auth::fold;
 use crate::error::AppResult;
 use crate::notify::{EventFacts, Notice, To};
 use crate::state::AppState;
+use crate::storage::{self, ImageKind};
 use crate::time::Ts;
 use crate::users::{self, Role};
 
@@ -260,11 +261,9 @@ pub fn cover_png(seed: usize) -> Vec<u8> {
     out
 }
 
-/// Stores a cover image and returns its public URL.
-pub type SaveImage<'a> = &'a (dyn Fn(usize, Vec<u8>) -> anyhow::Result<String> + Sync);
-
-/// Seeds an empty database. Returns false when it already has users.
-pub async fn seed(state: &AppState, save_image: SaveImage<'_>) -> anyhow::Result<bool> {
+/// Seeds an empty database (covers go through the configured image
+/// storage). Returns false when it already has users.
+pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     let has_users: bool = state
         .db
         .read(|c| Ok(c.query_row("SELECT EXISTS(SELECT 1 FROM user)", [], |r| r.get(0))?))
@@ -276,7 +275,12 @@ pub async fn seed(state: &AppState, save_image: SaveImage<'_>) -> anyhow::Result
     let user_hash = state.passwords.hash(USER_PASSWORD.into()).await?;
     let mut images = Vec::new();
     for i in 0..EVENTS.len() {
-        images.push(save_image(i, cover_png(i))?);
+        let key = storage::new_key(ImageKind::Png);
+        state
+            .storage
+            .put(&key, ImageKind::Png, cover_png(i).into())
+            .await?;
+        images.push(state.storage.url(&key));
     }
     let now = state.now();
     let notifier = state.notifier.clone();

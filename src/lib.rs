@@ -16,5 +16,6 @@ pub mod metrics;
 pub mod notify;
 pub mod routes;
 pub mod state;
+pub mod storage;
 pub mod time;
 pub mod users;

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
+use crate::storage::Storage;
 use crate::time::Ts;
 
 #[derive(Clone)]
@@ -21,6 +22,8 @@ pub struct AppState {
     pub notifier: Notifier,
     pub metrics: Arc<Metrics>,
     pub setup: crate::routes::setup::SetupToken,
+    /// Event images (fs or S3), checked at start-up.
+    pub storage: Storage,
 }
 
 impl AppState {

@@ -266,18 +266,9 @@ async fn backup_during_write_load_is_consistent_and_restores() {
 #[tokio::test]
 async fn demo_seeds_once_and_its_logins_work() {
     let srv = TestServer::start().await;
-    let media = srv.state.config.media_root().join("events");
-    let base = srv.base.clone();
-    let save = move |_: usize, bytes: Vec<u8>| -> anyhow::Result<String> {
-        std::fs::create_dir_all(&media)?;
-        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
-        let name = format!("{}.png", uuid::Uuid::new_v4());
-        std::fs::write(media.join(&name), bytes)?;
-        Ok(format!("{base}/media/events/{name}"))
-    };
-    assert!(afisha::demo::seed(&srv.state, &save).await.unwrap());
+    assert!(afisha::demo::seed(&srv.state).await.unwrap());
     assert!(
-        !afisha::demo::seed(&srv.state, &save).await.unwrap(),
+        !afisha::demo::seed(&srv.state).await.unwrap(),
         "seeds only an empty database"
     );
     assert_eq!(

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod debug;
+pub mod files;
 pub mod health;
 pub mod notifications;
 pub mod setup;
@@ -17,6 +18,7 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(health::router())
         .merge(access::router())
+        .merge(files::router())
         .merge(notifications::router())
         .merge(setup::router());
     if config.server.debug {
@@ -28,5 +30,7 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
 
 /// Routes outside `/api` that are not the web UI (images, metrics).
 pub fn outside_api() -> Router<AppState> {
-    Router::new().route("/metrics", axum::routing::get(crate::metrics::scrape))
+    Router::new()
+        .route("/metrics", axum::routing::get(crate::metrics::scrape))
+        .merge(files::media_router())
 }

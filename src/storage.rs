@@ -1,0 +1,387 @@
+//! Event images: type sniffing, keys, and storage through OpenDAL on local
+//! disk (`fs`, served at `/media/…`) or S3.
+//!
+//! The backend is opened and checked at start-up ([`Storage::open`]) so that a
+//! wrong bucket, refused credentials or an unwritable directory stop the
+//! server with one line instead of failing the first upload.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use opendal::{ErrorKind, Operator};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+
+/// How long the start-up check waits for S3 before giving up.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where keys live; the only prefix `/media` serves.
+const PREFIX: &str = "events/";
+/// `Cache-Control` for stored images: a key is never reused for other bytes.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// The fs backend writes into this directory under the root, then renames,
+/// so a failed write never leaves a partial file under a served key.
+const FS_STAGING_DIR: &str = ".staging";
+/// The file the start-up check writes and deletes.
+const FS_PROBE: &str = ".afisha-write-check";
+
+/// An accepted image type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+}
+
+impl ImageKind {
+    /// Bytes needed by [`ImageKind::sniff`].
+    pub const SNIFF_LEN: usize = 12;
+    const ALL: [ImageKind; 4] = [
+        ImageKind::Png,
+        ImageKind::Jpeg,
+        ImageKind::Gif,
+        ImageKind::Webp,
+    ];
+
+    /// The type from a file's leading bytes (magic numbers); `None` for
+    /// anything else, SVG and other text included.
+    pub fn sniff(head: &[u8]) -> Option<ImageKind> {
+        if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(ImageKind::Png)
+        } else if head.starts_with(b"\xFF\xD8\xFF") {
+            Some(ImageKind::Jpeg)
+        } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+            Some(ImageKind::Gif)
+        } else if head.len() >= 12 && head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
+            Some(ImageKind::Webp)
+        } else {
+            None
+        }
+    }
+
+    pub fn ext(self) -> &'static str {
+        match self {
+            ImageKind::Png => "png",
+            ImageKind::Jpeg => "jpg",
+            ImageKind::Gif => "gif",
+            ImageKind::Webp => "webp",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageKind::Png => "image/png",
+            ImageKind::Jpeg => "image/jpeg",
+            ImageKind::Gif => "image/gif",
+            ImageKind::Webp => "image/webp",
+        }
+    }
+
+    fn from_ext(ext: &str) -> Option<ImageKind> {
+        Self::ALL.into_iter().find(|k| k.ext() == ext)
+    }
+}
+
+/// A fresh key for an image: `events/<uuid-v4>.<ext>`.
+pub fn new_key(kind: ImageKind) -> String {
+    format!("{PREFIX}{}.{}", Uuid::new_v4(), kind.ext())
+}
+
+/// The image type of a key if it has exactly the shape [`new_key`] makes
+/// (lower-case hyphenated UUID v4, known extension); `None` for everything
+/// else, so no other path can ever be read.
+pub fn parse_key(key: &str) -> Option<ImageKind> {
+    let (id, ext) = key.strip_prefix(PREFIX)?.split_once('.')?;
+    let uuid = Uuid::try_parse(id).ok()?;
+    let canonical = id.len() == 36 && uuid.hyphenated().to_string() == id;
+    (canonical && uuid.get_version_num() == 4)
+        .then_some(())
+        .and(ImageKind::from_ext(ext))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Fs,
+    S3,
+}
+
+/// The image store shared by the handlers.
+#[derive(Clone)]
+pub struct Storage {
+    op: Operator,
+    backend: Backend,
+    /// Absolute URL prefix that a key is appended to.
+    url_base: String,
+}
+
+/// A stored image ready to be streamed.
+pub struct StoredImage {
+    pub kind: ImageKind,
+    pub len: u64,
+    /// A validator for `If-None-Match`, quoted.
+    pub etag: String,
+    /// HTTP-date of the last write, when the backend knows it.
+    pub last_modified: Option<String>,
+    pub body: opendal::FuturesBytesStream,
+}
+
+impl Storage {
+    /// Builds the operator from config and proves it works: the fs root can
+    /// be written; the S3 bucket exists and the credentials are accepted.
+    /// Errors are one line starting with `storage:`.
+    pub async fn open(config: &Config) -> anyhow::Result<Storage> {
+        match config.storage.backend.as_str() {
+            "s3" => Self::open_s3(config).await,
+            _ => Self::open_fs(config).await,
+        }
+    }
+
+    async fn open_fs(config: &Config) -> anyhow::Result<Storage> {
+        let root = config.media_root();
+        let shown = root.display().to_string();
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            anyhow::anyhow!(
+                "storage: the fs root {shown} (storage.root) {what}: {}",
+                one_line(&e.to_string())
+            )
+        };
+        // Created here rather than by OpenDAL so the error is the OS's words.
+        std::fs::create_dir_all(&root).map_err(|e| fail("cannot be created", &e))?;
+        let staging = root.join(FS_STAGING_DIR);
+        let builder = opendal::services::Fs::default()
+            .root(&root.to_string_lossy())
+            .atomic_write_dir(&staging.to_string_lossy());
+        let op = Operator::new(builder).map_err(|e| fail("cannot be opened", &describe(&e)))?;
+        op.write(FS_PROBE, Bytes::from_static(b"ok"))
+            .await
+            .map_err(|e| fail("is not writable", &describe(&e)))?;
+        op.delete(FS_PROBE)
+            .await
+            .map_err(|e| fail("is not writable", &describe(&e)))?;
+        Ok(Storage {
+            op,
+            backend: Backend::Fs,
+            url_base: format!("{}/media", config.public_url()),
+        })
+    }
+
+    async fn open_s3(config: &Config) -> anyhow::Result<Storage> {
+        let s3 = &config.storage.s3;
+        let endpoint = if s3.endpoint.is_empty() {
+            format!("https://s3.{}.amazonaws.com", s3.region)
+        } else {
+            s3.endpoint.trim_end_matches('/').to_string()
+        };
+        let mut builder = opendal::services::S3::default()
+            .bucket(&s3.bucket)
+            .region(&s3.region)
+            .endpoint(&endpoint)
+            .root("/");
+        if !s3.access_key_id.is_empty() {
+            builder = builder
+                .access_key_id(&s3.access_key_id)
+                .secret_access_key(&s3.secret_access_key);
+        }
+        let where_ = format!("bucket '{}' at {endpoint}", s3.bucket);
+        let op = Operator::new(builder).map_err(|e| {
+            anyhow::anyhow!(
+                "storage: S3 {where_} cannot be configured: {}",
+                describe(&e)
+            )
+        })?;
+        // Listing proves the endpoint answers, the bucket exists and the
+        // credentials are accepted, without writing anything.
+        let probe = async {
+            let mut lister = op.lister_with(PREFIX).limit(1).await?;
+            futures_util::TryStreamExt::try_next(&mut lister).await?;
+            Ok::<_, opendal::Error>(())
+        };
+        match tokio::time::timeout(CHECK_TIMEOUT, probe).await {
+            Err(_) => anyhow::bail!(
+                "storage: S3 {where_} did not answer within {}s",
+                CHECK_TIMEOUT.as_secs()
+            ),
+            Ok(Err(e)) => anyhow::bail!(
+                "storage: S3 {where_} {} ({})",
+                match e.kind() {
+                    ErrorKind::NotFound => "does not exist (storage.s3.bucket)",
+                    ErrorKind::PermissionDenied =>
+                        "refused the credentials (storage.s3.access_key_id / secret_access_key)",
+                    _ => "cannot be reached (storage.s3.endpoint)",
+                },
+                describe(&e)
+            ),
+            Ok(Ok(())) => {}
+        }
+        let url_base = if s3.public_base_url.is_empty() {
+            format!("{endpoint}/{}", s3.bucket)
+        } else {
+            s3.public_base_url.trim_end_matches('/').to_string()
+        };
+        Ok(Storage {
+            op,
+            backend: Backend::S3,
+            url_base,
+        })
+    }
+
+    /// The absolute URL clients fetch `key` from.
+    pub fn url(&self, key: &str) -> String {
+        format!("{}/{key}", self.url_base)
+    }
+
+    /// Stores `bytes` under `key` in one write. Any backend failure is a 503,
+    /// and whatever may have been written is removed.
+    pub async fn put(&self, key: &str, kind: ImageKind, bytes: Bytes) -> AppResult<()> {
+        let written = match self.backend {
+            Backend::S3 => {
+                self.op
+                    .write_with(key, bytes)
+                    .content_type(kind.mime())
+                    .cache_control(IMMUTABLE)
+                    .await
+            }
+            Backend::Fs => self.op.write(key, bytes).await,
+        };
+        if let Err(e) = written {
+            let _ = self.op.delete(key).await;
+            return Err(AppError::Unavailable(format!(
+                "image storage: {}",
+                describe(&e)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Opens a stored image for `/media`: `None` when the key is not one this
+    /// server makes, the file does not exist, or the backend is not `fs`.
+    pub async fn open_media(&self, key: &str) -> AppResult<Option<StoredImage>> {
+        let Some(kind) = parse_key(key) else {
+            return Ok(None);
+        };
+        if self.backend != Backend::Fs {
+            return Ok(None);
+        }
+        let unavailable = |e: opendal::Error| AppError::Unavailable(describe(&e));
+        let meta = match self.op.stat(key).await {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let len = meta.content_length();
+        let modified = meta.last_modified();
+        let stamp = modified.map_or(0, |t| t.into_inner().as_microsecond());
+        let body = self
+            .op
+            .reader(key)
+            .await
+            .map_err(unavailable)?
+            .into_bytes_stream(0..len)
+            .await
+            .map_err(unavailable)?;
+        Ok(Some(StoredImage {
+            kind,
+            len,
+            etag: format!("\"{len:x}-{stamp:x}\""),
+            last_modified: modified.map(|t| t.format_http_date()),
+            body,
+        }))
+    }
+}
+
+/// An OpenDAL error as one line: what failed and the innermost cause (for a
+/// network error, e.g. "Connection refused").
+fn describe(e: &opendal::Error) -> String {
+    let mut text = format!("{}: {}", e.kind(), e.message());
+    let mut source = std::error::Error::source(e);
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    if let Some(cause) = last {
+        text.push_str(": ");
+        text.push_str(&cause);
+    }
+    one_line(&text)
+}
+
+/// Collapses whitespace (S3 error bodies are multi-line XML) and bounds the
+/// length, so a start-up failure stays one readable line.
+fn one_line(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match joined.char_indices().nth(400) {
+        Some((cut, _)) => format!("{}…", &joined[..cut]),
+        None => joined,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_magic_numbers() {
+        assert_eq!(
+            ImageKind::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+            Some(ImageKind::Png)
+        );
+        assert_eq!(
+            ImageKind::sniff(b"\xFF\xD8\xFF\xE0\0\x10JFIF"),
+            Some(ImageKind::Jpeg)
+        );
+        assert_eq!(ImageKind::sniff(b"GIF89a\x01\0"), Some(ImageKind::Gif));
+        assert_eq!(ImageKind::sniff(b"GIF87a\x01\0"), Some(ImageKind::Gif));
+        assert_eq!(
+            ImageKind::sniff(b"RIFF\x1e\0\0\0WEBPVP8L"),
+            Some(ImageKind::Webp)
+        );
+        for other in [
+            &b""[..],
+            b"\x89PNG",
+            b"RIFF\x1e\0\0\0WAVEfmt ",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+            b"<?xml version=\"1.0\"?><svg/>",
+            b"GIF90a",
+            b"plain text",
+        ] {
+            assert_eq!(ImageKind::sniff(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn keys_round_trip_and_nothing_else_parses() {
+        for kind in ImageKind::ALL {
+            let key = new_key(kind);
+            assert_eq!(parse_key(&key), Some(kind), "{key}");
+        }
+        let id = Uuid::new_v4();
+        let upper = id.hyphenated().to_string().to_uppercase();
+        for bad in [
+            String::new(),
+            "events/".into(),
+            format!("events/{id}"),
+            format!("events/{id}.svg"),
+            format!("events/{id}.png.png"),
+            format!("events/{upper}.png"),
+            format!("events/{}.png", id.simple()),
+            format!("other/{id}.png"),
+            format!("/events/{id}.png"),
+            format!("events/../{id}.png"),
+            format!("events\\{id}.png"),
+            "events/00000000-0000-0000-0000-000000000000.png".into(),
+            "../afisha.db".into(),
+        ] {
+            assert_eq!(parse_key(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn one_line_collapses_and_bounds() {
+        assert_eq!(one_line("a\n  b\r\n\tc"), "a b c");
+        assert!(one_line(&"x ".repeat(1000)).chars().count() <= 401);
+    }
+}
