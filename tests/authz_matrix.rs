@@ -1,0 +1,138 @@
+//! The authorization matrix, generated from `/api/openapi.json`: every
+//! operation that requires a session × {anonymous, user, administrator,
+//! soft-deleted user, expired session}. Operations that document a 403 are
+//! administrator-only. New routes are covered as soon as they are
+//! documented (and the route-coverage test makes sure they are).
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn concrete(path: &str) -> String {
+    path.replace("{uid}", "00000000-0000-4000-8000-000000000000")
+        .replace("{user_id}", "999999")
+        .replace("{event_id}", "999999")
+}
+
+/// A fresh session for an existing user (operations like logout end one).
+async fn fresh(srv: &TestServer, who: &Client) -> Client {
+    let (id, now) = (who.user_id, srv.now());
+    let s = srv
+        .state
+        .db
+        .write(move |tx| afisha::auth::session::create(tx, id, Some("matrix"), now))
+        .await
+        .unwrap();
+    let mut c = who.clone();
+    c.auth(&s.uid.to_string(), &s.token);
+    c
+}
+
+async fn call(c: &Client, method: &str, url: &str) -> Resp {
+    let req = match method {
+        "get" => c.http.get(url),
+        "post" => c.http.post(url).json(&json!({})),
+        "put" => c.http.put(url).json(&json!({})),
+        "delete" => c.http.delete(url),
+        other => panic!("unexpected method {other}"),
+    };
+    c.send(req).await
+}
+
+#[tokio::test]
+async fn every_secured_operation_by_every_kind_of_caller() {
+    let srv = TestServer::start().await;
+    // Not @example.com: the public debug route delete-examples is called too.
+    let admin = srv.user_with("admin@matrix.test", "Admin", true).await;
+    let user = srv.user_with("user@matrix.test", "User", false).await;
+    let deleted = srv.user_with("deleted@matrix.test", "Deleted", false).await;
+    let expired = srv.user_with("expired@matrix.test", "Expired", false).await;
+    let (deleted_id, expired_uid) = (deleted.user_id, expired.uid());
+    let long_ago = (srv.now().0 - chrono::Duration::days(31)).timestamp_micros();
+    srv.state
+        .db
+        .write(move |tx| {
+            tx.execute("UPDATE user SET deleted_at = 1 WHERE id = ?1", [deleted_id])?;
+            tx.execute(
+                "UPDATE login_session SET last_seen_at = ?2 WHERE uid = ?1",
+                rusqlite::params![expired_uid, long_ago],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    let doc: Value = admin.get("/openapi.json").await.expect(200);
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let secured = op
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|s| !s.is_empty());
+            let responses = op["responses"].as_object().unwrap();
+            if !secured {
+                // Public: nobody is asked for a session.
+                let r = call(
+                    &srv.anon(),
+                    method,
+                    &format!("{}{}", srv.base, concrete(path)),
+                )
+                .await;
+                assert!(
+                    !r.text().contains("Invalid login session") && r.status < 500,
+                    "public {method} {path} answered {} {}",
+                    r.status,
+                    r.text()
+                );
+                continue;
+            }
+            assert!(
+                responses.contains_key("401"),
+                "{method} {path} must document 401"
+            );
+            let admin_only = responses.contains_key("403");
+            let url = format!("{}{}", srv.base, concrete(path));
+            for (who, client) in [
+                ("anonymous", srv.anon()),
+                ("deleted user", deleted.clone()),
+                ("expired session", expired.clone()),
+            ] {
+                let r = call(&client, method, &url).await;
+                assert_eq!(
+                    (r.status, r.text()),
+                    (401, r#"{"detail":"Invalid login session"}"#.to_string()),
+                    "{who} → {method} {path}"
+                );
+            }
+            let r = call(&fresh(&srv, &user).await, method, &url).await;
+            if admin_only {
+                assert_eq!(
+                    (r.status, r.text()),
+                    (
+                        403,
+                        r#"{"detail":"Administrator role required"}"#.to_string()
+                    ),
+                    "user → {method} {path}"
+                );
+            } else {
+                assert!(
+                    ![401, 403].contains(&r.status) && r.status < 500,
+                    "user → {method} {path}: {} {}",
+                    r.status,
+                    r.text()
+                );
+            }
+            let r = call(&fresh(&srv, &admin).await, method, &url).await;
+            assert!(
+                ![401, 403].contains(&r.status) && r.status < 500,
+                "admin → {method} {path}: {} {}",
+                r.status,
+                r.text()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} secured operations documented");
+}
