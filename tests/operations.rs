@@ -331,3 +331,144 @@ async fn demo_seeds_once_and_its_logins_work() {
         .await;
     assert_eq!(r.status, 201);
 }
+
+/// Passwords, codes and tokens never reach the logs: a full account journey
+/// against the real binary with debug-level JSON logs, then a grep.
+#[tokio::test]
+async fn secrets_never_appear_in_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path = dir.path().join("server.log");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_afisha"))
+        .args([
+            "serve",
+            "--debug",
+            "--log-format",
+            "json",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .env("AFISHA_LOG", "debug")
+        .env("AFISHA_EMAIL__BACKEND", "file")
+        .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let c = Client::new(&base);
+    for _ in 0..500 {
+        if reqwest::get(format!("{base}/api/health")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let mut secrets = vec![
+        "first-Secret-pass".to_string(),
+        "second-Secret-pass".to_string(),
+        "third-Secret-pass".to_string(),
+    ];
+    let email = "journey@example.org";
+    let token = c
+        .post(
+            "/register",
+            json!({"email": email, "password": secrets[0], "full_name": "Journey"}),
+        )
+        .await
+        .expect(201)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = c
+        .get("/debug/intercept-verification-code")
+        .await
+        .expect(200)["code"]
+        .to_string();
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": code.parse::<u32>().unwrap()}),
+    )
+    .await
+    .expect(201);
+    let login = c
+        .post("/login", json!({"email": email, "password": secrets[0]}))
+        .await
+        .expect(201);
+    let session_token = login["login_session_token"].as_str().unwrap().to_string();
+    let mut me = c.clone();
+    me.auth(login["login_session_uid"].as_str().unwrap(), &session_token);
+    me.get("/login").await.expect(200);
+    c.post(
+        "/login",
+        json!({"email": email, "password": "wrong-Secret-pass"}),
+    )
+    .await
+    .expect(401);
+    me.post(
+        "/users/me/password",
+        json!({"current_password": secrets[0], "new_password": secrets[1]}),
+    )
+    .await
+    .expect(204);
+    c.post("/login/recovery", json!({"email": email}))
+        .await
+        .expect(201);
+    let recovery = c.get("/debug/intercept-recovery-token").await.expect(200)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": recovery, "password": secrets[2]}),
+    )
+    .await
+    .expect(204);
+    // Let the queued emails go out (they are written to files, not logs).
+    for _ in 0..500 {
+        let n = std::fs::read_dir(dir.path().join("data/mail"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        if n >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    unsafe { libc_kill(server.id() as i32) };
+    server.wait().unwrap();
+    secrets.extend([
+        token,
+        code,
+        session_token,
+        recovery,
+        "wrong-Secret-pass".into(),
+    ]);
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.contains("\"route\":\"/api/login\""),
+        "request logs were captured"
+    );
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "secret {secret:?} appears in the logs"
+        );
+    }
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill_raw(pid: i32, sig: i32) -> i32;
+}
+
+/// SIGTERM: the graceful path.
+unsafe fn libc_kill(pid: i32) {
+    unsafe {
+        libc_kill_raw(pid, 15);
+    }
+}
