@@ -1364,7 +1364,7 @@ async fn statistics_for_a_crafted_data_set() {
         .await
         .expect(204); // day D, 0, no maximum
     // A deleted user counts nowhere; the old one is not new.
-    let gone = deleted(&srv, &admin, false).await;
+    let _gone = deleted(&srv, &admin, false).await;
     srv.clock.advance(Duration::hours(3)); // `soon` is now past
     assert_eq!(
         admin
