@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod metrics;

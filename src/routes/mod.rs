@@ -2,10 +2,15 @@
 
 pub mod access;
 pub mod debug;
+pub mod events;
+pub mod export;
 pub mod files;
 pub mod health;
 pub mod notifications;
+pub mod participation;
 pub mod setup;
+pub mod statistics;
+pub mod users;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +23,11 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(health::router())
         .merge(access::router())
+        .merge(users::router())
+        .merge(events::router())
+        .merge(participation::router())
+        .merge(export::router())
+        .merge(statistics::router())
         .merge(files::router())
         .merge(notifications::router())
         .merge(setup::router());

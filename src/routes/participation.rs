@@ -1,0 +1,302 @@
+//! Events — participants: the cards list, joining/declining, and the event
+//! as an iCalendar file.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rusqlite::{named_params, params};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::{CurrentUser, fold};
+use crate::db::OptionalRow;
+use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::events::{self, EventStatus, ParticipantStatus};
+use crate::http::extract::{Body, Input, Path, Query};
+use crate::notify::{Actor, Notice, To};
+use crate::routes::events::{EventPath, EventsQuery};
+use crate::state::AppState;
+use crate::time::Ts;
+use crate::users;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(cards))
+        .routes(routes!(set_my_participation))
+        .routes(routes!(ics))
+}
+
+/// `participation_status` of a card and the body of `PUT participants/me`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MyStatus {
+    #[default]
+    None,
+    Participating,
+    Rejected,
+}
+
+impl From<Option<ParticipantStatus>> for MyStatus {
+    fn from(status: Option<ParticipantStatus>) -> Self {
+        match status {
+            None => MyStatus::None,
+            Some(ParticipantStatus::Participating) => MyStatus::Participating,
+            Some(ParticipantStatus::Rejected) => MyStatus::Rejected,
+        }
+    }
+}
+
+impl MyStatus {
+    fn row(self) -> Option<ParticipantStatus> {
+        match self {
+            MyStatus::None => None,
+            MyStatus::Participating => Some(ParticipantStatus::Participating),
+            MyStatus::Rejected => Some(ParticipantStatus::Rejected),
+        }
+    }
+}
+
+/// `EventCardDTO`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventCardDto {
+    pub id: i64,
+    pub name: String,
+    pub short_description: Option<String>,
+    pub description: String,
+    pub starts_at: Ts,
+    pub ends_at: Ts,
+    pub image_url: String,
+    pub location: Option<String>,
+    /// Users `PARTICIPATING`.
+    pub participants_count: i64,
+    pub max_participants_count: Option<i64>,
+    pub payment_info: Option<String>,
+    pub status: EventStatus,
+    /// Mine.
+    pub participation_status: MyStatus,
+}
+
+/// Event cards for the current user: one query however many events.
+#[utoipa::path(get, path = "/events/cards", tag = "participation", security(("session_uid" = [], "session_token" = [])),
+    params(EventsQuery),
+    responses(
+        (status = 200, body = Vec<EventCardDto>),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody),
+    ))]
+async fn cards(
+    CurrentUser(me): CurrentUser,
+    State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
+) -> AppResult<Json<Vec<EventCardDto>>> {
+    let past = match query.status {
+        Some(EventStatus::Rejected) => return Ok(Json(Vec::new())),
+        Some(EventStatus::Past) => true,
+        Some(EventStatus::Active) | None => false,
+    };
+    let page = query.page();
+    let now = state.now();
+    let status = if past {
+        EventStatus::Past
+    } else {
+        EventStatus::Active
+    };
+    let list = state
+        .db
+        .read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at,
+                        e.image_url, e.location,
+                        (SELECT count(*) FROM event_participant p
+                          WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
+                        e.max_participants_count, e.payment_info,
+                        (SELECT p.status FROM event_participant p
+                          WHERE p.event_id = e.id AND p.user_id = :me)
+                 FROM event e
+                 WHERE e.rejected_at IS NULL
+                   AND (CASE WHEN :past THEN e.ends_at <= :now ELSE e.ends_at > :now END)
+                   AND (:q IS NULL OR instr(e.name_fold, :q) > 0)
+                 ORDER BY e.starts_at, e.id
+                 LIMIT :limit OFFSET :offset",
+            )?;
+            let rows = stmt.query_map(
+                named_params! {
+                    ":me": me.id,
+                    ":past": past,
+                    ":now": now,
+                    ":q": query.q.as_deref().map(fold),
+                    ":limit": page.limit_or_all(1000),
+                    ":offset": page.offset(),
+                },
+                |r| {
+                    Ok(EventCardDto {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        short_description: r.get(2)?,
+                        description: r.get(3)?,
+                        starts_at: r.get(4)?,
+                        ends_at: r.get(5)?,
+                        image_url: r.get(6)?,
+                        location: r.get(7)?,
+                        participants_count: r.get(8)?,
+                        max_participants_count: r.get(9)?,
+                        payment_info: r.get(10)?,
+                        status,
+                        participation_status: r.get::<_, Option<ParticipantStatus>>(11)?.into(),
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await?;
+    Ok(Json(list))
+}
+
+/// Body of `PUT /events/{event_id}/participants/me`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ParticipationBody {
+    /// Default `NONE` (removes my row).
+    #[serde(default)]
+    pub status: Option<MyStatus>,
+}
+
+impl Input for ParticipationBody {}
+
+/// Join, decline or forget an event. The capacity check and the write are
+/// one transaction; administrators hear about real changes only.
+#[utoipa::path(put, path = "/events/{event_id}/participants/me", tag = "participation",
+    security(("session_uid" = [], "session_token" = [])),
+    params(EventPath),
+    request_body = ParticipationBody,
+    responses(
+        (status = 204, description = "Done"),
+        (status = 400, body = ErrorBody, description = "Event already finished / Max participants count exceeded"),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "Event not found"),
+        (status = 422, body = ValidationErrorBody),
+    ))]
+async fn set_my_participation(
+    CurrentUser(me): CurrentUser,
+    State(state): State<AppState>,
+    Path(EventPath { event_id }): Path<EventPath>,
+    Body(body): Body<ParticipationBody>,
+) -> AppResult<StatusCode> {
+    let wanted = body.status.unwrap_or_default().row();
+    let now = state.now();
+    let notifier = state.notifier.clone();
+    state
+        .db
+        .write(move |tx| {
+            let event = events::require(tx, event_id, true)?;
+            let current: Option<ParticipantStatus> = tx
+                .prepare_cached(
+                    "SELECT status FROM event_participant WHERE event_id = ?1 AND user_id = ?2",
+                )?
+                .query_row(params![event_id, me.id], |r| r.get(0))
+                .optional()?;
+            if wanted == Some(ParticipantStatus::Participating) {
+                if event.ends_at <= now {
+                    return Err(AppError::bad_request("Event already finished"));
+                }
+                if let Some(max) = event.max_participants_count {
+                    let others: i64 = tx
+                        .prepare_cached(
+                            "SELECT count(*) FROM event_participant
+                             WHERE event_id = ?1 AND status = 'PARTICIPATING' AND user_id <> ?2",
+                        )?
+                        .query_row(params![event_id, me.id], |r| r.get(0))?;
+                    if others >= max {
+                        return Err(AppError::bad_request("Max participants count exceeded"));
+                    }
+                }
+            }
+            if current == wanted {
+                return Ok(());
+            }
+            match wanted {
+                None => {
+                    tx.prepare_cached(
+                        "DELETE FROM event_participant WHERE event_id = ?1 AND user_id = ?2",
+                    )?
+                    .execute(params![event_id, me.id])?;
+                }
+                Some(status) => {
+                    tx.prepare_cached(
+                        "INSERT INTO event_participant (event_id, user_id, status, created_at)
+                         VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (event_id, user_id) DO UPDATE
+                           SET status = excluded.status, created_at = excluded.created_at,
+                               reminder_sent_at = NULL",
+                    )?
+                    .execute(params![
+                        event_id,
+                        me.id,
+                        status.as_str(),
+                        now
+                    ])?;
+                }
+            }
+            let joined = wanted == Some(ParticipantStatus::Participating);
+            let left = current == Some(ParticipantStatus::Participating);
+            if joined || left {
+                let count = events::participating_ids(tx, event_id)?.len() as i64;
+                let facts = event.facts(count);
+                let user = Actor {
+                    id: me.id,
+                    full_name: me.full_name.clone(),
+                    email: me.email.clone(),
+                };
+                let notice = if joined {
+                    Notice::ParticipationConfirmed { event: facts, user }
+                } else {
+                    Notice::ParticipationCancelled { event: facts, user }
+                };
+                let admins: Vec<To> = users::active_admin_ids(tx)?
+                    .into_iter()
+                    .map(To::User)
+                    .collect();
+                notifier.send(tx, now, &notice, &admins)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The event as an RFC 5545 calendar with one VEVENT.
+#[utoipa::path(get, path = "/events/{event_id}/ics", tag = "participation",
+    security(("session_uid" = [], "session_token" = [])),
+    params(EventPath),
+    responses(
+        (status = 200, content_type = "text/calendar", body = String),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "Event not found"),
+        (status = 422, body = ValidationErrorBody),
+    ))]
+async fn ics(
+    CurrentUser(_user): CurrentUser,
+    State(state): State<AppState>,
+    Path(EventPath { event_id }): Path<EventPath>,
+) -> AppResult<Response> {
+    let event = state
+        .db
+        .read(move |conn| events::require(conn, event_id, true))
+        .await?;
+    let text = crate::events::ics::calendar(&event, &state.config.public_url(), state.now());
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"event_{event_id}.ics\""),
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}
