@@ -11,11 +11,22 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// One step of a validation error's location: a field name, or an index
+/// into a list.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum LocPart {
+    Field(String),
+    Index(i64),
+}
+
 /// One validation problem, in the wire format clients already parse.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 pub struct FieldError {
-    /// Where: `["body" | "query" | "path", field…]`.
-    #[schema(value_type = Vec<String>)]
+    /// Where: `["body" | "query" | "path", field…]`, with list indexes as
+    /// integers.
+    #[schema(value_type = Vec<LocPart>)]
     pub loc: Vec<serde_json::Value>,
     pub msg: String,
     #[serde(rename = "type")]

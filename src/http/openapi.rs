@@ -5,7 +5,7 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
-use crate::error::{ErrorBody, FieldError, ValidationErrorBody};
+use crate::error::{ErrorBody, FieldError, LocPart, ValidationErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,7 +13,7 @@ use crate::error::{ErrorBody, FieldError, ValidationErrorBody};
         title = "Afisha API",
         description = "Corporate event board. Authenticate with the two headers returned by `POST /api/login`. Errors are `{\"detail\": \"…\"}`; validation errors are 422 with `{\"detail\": [{\"loc\", \"msg\", \"type\"}]}`."
     ),
-    components(schemas(ErrorBody, ValidationErrorBody, FieldError)),
+    components(schemas(ErrorBody, ValidationErrorBody, FieldError, LocPart)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;
