@@ -1,4 +1,4 @@
-import { localizeServer, t } from './i18n';
+import { localizeServer, localizeValidation, t } from './i18n';
 
 const UID_KEY = 'afisha.session.uid';
 const TOKEN_KEY = 'afisha.session.token';
@@ -62,6 +62,7 @@ export function authHeaders(): Record<string, string> {
 interface ValidationItem {
   loc?: unknown[];
   msg?: string;
+  type?: string;
 }
 
 async function toError(res: Response): Promise<ApiError> {
@@ -81,14 +82,14 @@ async function toError(res: Response): Promise<ApiError> {
     const fields: FieldErrors = {};
     const general: string[] = [];
     for (const item of detail as ValidationItem[]) {
-      const msg = item?.msg ?? 'Invalid value';
+      const msg = localizeValidation(item?.msg ?? 'Invalid value', item?.type ?? '');
       const loc = Array.isArray(item?.loc) ? item.loc : [];
       const last = loc.length > 1 ? String(loc[loc.length - 1]) : null;
       if (last && !(last in fields)) fields[last] = msg;
       else general.push(msg);
     }
     const all = detail as ValidationItem[];
-    const message = general.length ? general.join('; ') : all.map((i) => i?.msg).filter(Boolean).join('; ');
+    const message = general.length ? general.join('; ') : Object.values(fields).join('; ') || all.map((i) => i?.msg).filter(Boolean).join('; ');
     return new ApiError(res.status, message || t('common.httpError', { status: res.status }), null, fields, retryAfter);
   }
   return new ApiError(res.status, t('common.httpError', { status: res.status }), null, {}, retryAfter);

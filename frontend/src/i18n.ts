@@ -16,7 +16,7 @@ const ru = {
   'nav.profile': 'Профиль',
   'nav.admin': 'Администрирование',
   'nav.adminUsers': 'Пользователи',
-  'nav.adminEvents': 'Управление событиями',
+  'nav.adminEvents': 'События',
   'nav.adminAnalytics': 'Аналитика',
   'nav.logout': 'Выйти',
   'nav.unread': 'непрочитанных: {n}',
@@ -122,7 +122,7 @@ const ru = {
   'events.leave': 'Отменить участие',
   'events.undoDecline': 'Передумал(а)',
   'events.ics': 'В календарь',
-  'events.icsLabel': 'Скачать событие «{name}» в календарь (.ics)',
+  'events.icsLabel': 'В календарь: «{name}» (.ics)',
   'events.seatsLeft': 'Свободно мест: {left} из {max}',
   'events.noSeats': 'Мест нет',
   'events.unlimited': 'Без ограничения мест',
@@ -226,6 +226,7 @@ const ru = {
   'aevents.actions': 'Действия',
   'aevents.cancelEvent': 'Отменить',
   'aevents.restoreEvent': 'Восстановить',
+  'aevents.keep': 'Не отменять',
   'aevents.cancelConfirm': 'Отменить событие «{name}»? Участники получат уведомление.',
   'aevents.cancelled': 'Событие «{name}» отменено',
   'aevents.restored': 'Событие «{name}» восстановлено',
@@ -247,6 +248,8 @@ const ru = {
   'form.maxHint': 'Пусто — без ограничения',
   'form.image': 'Обложка',
   'form.imageHint': 'PNG, JPEG, GIF или WebP, до 10 МБ',
+  'form.chooseImage': 'Выбрать файл…',
+  'form.replaceImage': 'Заменить файл…',
   'form.imageUploading': 'Загрузка изображения…',
   'form.imageUploaded': 'Изображение загружено',
   'form.imageRequired': 'Загрузите обложку',
@@ -311,7 +314,7 @@ const en: Record<MsgKey, string> = {
   'nav.profile': 'Profile',
   'nav.admin': 'Administration',
   'nav.adminUsers': 'Users',
-  'nav.adminEvents': 'Manage events',
+  'nav.adminEvents': 'Events',
   'nav.adminAnalytics': 'Analytics',
   'nav.logout': 'Sign out',
   'nav.unread': '{n} unread',
@@ -417,7 +420,7 @@ const en: Record<MsgKey, string> = {
   'events.leave': 'Leave',
   'events.undoDecline': 'Changed my mind',
   'events.ics': 'Add to calendar',
-  'events.icsLabel': 'Download “{name}” for your calendar (.ics)',
+  'events.icsLabel': 'Add to calendar: “{name}” (.ics)',
   'events.seatsLeft': 'Seats left: {left} of {max}',
   'events.noSeats': 'No seats left',
   'events.unlimited': 'Unlimited seats',
@@ -521,6 +524,7 @@ const en: Record<MsgKey, string> = {
   'aevents.actions': 'Actions',
   'aevents.cancelEvent': 'Cancel',
   'aevents.restoreEvent': 'Restore',
+  'aevents.keep': 'Keep it',
   'aevents.cancelConfirm': 'Cancel “{name}”? Participants will be notified.',
   'aevents.cancelled': '“{name}” was cancelled',
   'aevents.restored': '“{name}” was restored',
@@ -542,6 +546,8 @@ const en: Record<MsgKey, string> = {
   'form.maxHint': 'Empty means unlimited',
   'form.image': 'Cover image',
   'form.imageHint': 'PNG, JPEG, GIF or WebP, up to 10 MB',
+  'form.chooseImage': 'Choose a file…',
+  'form.replaceImage': 'Replace the file…',
   'form.imageUploading': 'Uploading the image…',
   'form.imageUploaded': 'Image uploaded',
   'form.imageRequired': 'Upload a cover image',
@@ -658,6 +664,21 @@ export function t(key: MsgKey, vars?: Record<string, string | number>): string {
 export function tDyn(key: string, fallback: string): string {
   const d = dicts[langStore.get()] as Record<string, string>;
   return d[key] ?? fallback;
+}
+
+/** Validation messages (422) in Russian, keyed on the message text the server sends. */
+export function localizeValidation(msg: string, type: string): string {
+  if (langStore.get() !== 'ru') return msg;
+  let m: RegExpExecArray | null;
+  if (/email/i.test(msg)) return 'Некорректный адрес электронной почты';
+  if ((m = /at least (\d+) character/i.exec(msg))) return `Не короче ${m[1]} символов`;
+  if ((m = /at most (\d+) character/i.exec(msg))) return `Не длиннее ${m[1]} символов`;
+  if ((m = /greater than (\d+)/i.exec(msg))) return `Значение должно быть больше ${m[1]}`;
+  if ((m = /at least (\d+) item/i.exec(msg))) return `Нужно хотя бы ${m[1]}`;
+  if (type === 'missing' || /field required/i.test(msg)) return 'Обязательное поле';
+  if (/datetime|date/i.test(type)) return 'Некорректная дата или время';
+  if (type === 'json_invalid') return 'Некорректный запрос';
+  return msg;
 }
 
 export function localizeServer(detail: string): string {

@@ -1,4 +1,4 @@
-import type { ComponentChildren, JSX } from 'preact';
+import type { AnchorHTMLAttributes, ComponentChildren, TargetedMouseEvent } from 'preact';
 import { createStore, useStore } from './store';
 
 export interface Loc {
@@ -73,14 +73,14 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   return params;
 }
 
-type AnchorProps = JSX.HTMLAttributes<HTMLAnchorElement> & { href: string; children?: ComponentChildren };
+type AnchorProps = Omit<AnchorHTMLAttributes<HTMLAnchorElement>, 'href'> & { href: string; children?: ComponentChildren };
 
 export function Link({ href, onClick, ...rest }: AnchorProps) {
-  const handle = (e: JSX.TargetedMouseEvent<HTMLAnchorElement>) => {
-    if (onClick) (onClick as (e: JSX.TargetedMouseEvent<HTMLAnchorElement>) => void)(e);
+  const handle = (e: TargetedMouseEvent<HTMLAnchorElement>) => {
+    if (onClick) (onClick as (e: TargetedMouseEvent<HTMLAnchorElement>) => void)(e);
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
     navigate(href);
   };
-  return <a href={href} onClick={handle} {...rest} />;
+  return <a href={href} onClick={handle} {...(rest as object)} />;
 }

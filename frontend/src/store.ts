@@ -34,7 +34,7 @@ export function useStore<T>(store: Store<T>): T {
   const [, force] = useReducer((n: number) => n + 1, 0);
   const value = store.get();
   useEffect(() => {
-    const unsub = store.subscribe(force);
+    const unsub = store.subscribe(() => force(0));
     if (!Object.is(store.get(), value)) force(0);
     return unsub;
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -138,7 +138,7 @@ export function EventActions({ card, onChange }: { card: Card; onChange: (c: Car
         </Button>
       ) : null}
       {card.status !== 'REJECTED' ? (
-        <Button variant="ghost" small onClick={() => void downloadIcs(card.id)} data-testid="ics-btn" aria-label={t('events.icsLabel', { name: card.name })}>
+        <Button variant="ghost" small class="ics" onClick={() => void downloadIcs(card.id)} data-testid="ics-btn" aria-label={t('events.icsLabel', { name: card.name })}>
           <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true">
             <path fill="currentColor" d="M7 2v2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2h-2V2h-2v2H9V2zm-2 8h14v10H5zm2 2v2h2v-2zm4 0v2h2v-2zm4 0v2h2v-2z" />
           </svg>

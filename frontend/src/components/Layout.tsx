@@ -71,7 +71,51 @@ export function Shell({ children }: { children: ComponentChildren }) {
           </Link>
           {me ? (
             <>
-              <Link href="/notifications" class="bell" data-testid="bell" aria-label={`${t('nav.notifications')}${unread ? `, ${t('nav.unread', { n: unread })}` : ''}`}>
+              <nav id="main-nav" class={`nav${menuOpen ? ' open' : ''}`} aria-label={t('app.menu')}>
+                <div class="nav-main">
+                  <NavLink href="/dashboard" testid="nav-dashboard">
+                    {t('nav.dashboard')}
+                  </NavLink>
+                  <NavLink href="/events" testid="nav-events">
+                    {t('nav.events')}
+                  </NavLink>
+                  <NavLink href="/notifications" testid="nav-notifications">
+                    {t('nav.notifications')}
+                    {unread ? <span class="count-pill">{unread > 99 ? '99+' : unread}</span> : null}
+                  </NavLink>
+                  <NavLink href="/profile" testid="nav-profile">
+                    {t('nav.profile')}
+                  </NavLink>
+                </div>
+                {isAdmin ? (
+                  <div class="nav-group" role="group" aria-labelledby="admin-nav-label" data-testid="admin-nav">
+                    <span class="nav-group-label" id="admin-nav-label">
+                      {t('nav.admin')}
+                    </span>
+                    <NavLink href="/admin/users" testid="nav-admin-users">
+                      {t('nav.adminUsers')}
+                    </NavLink>
+                    <NavLink href="/admin/events" testid="nav-admin-events">
+                      {t('nav.adminEvents')}
+                    </NavLink>
+                    <NavLink href="/admin/analytics" testid="nav-admin-analytics">
+                      {t('nav.adminAnalytics')}
+                    </NavLink>
+                  </div>
+                ) : null}
+                <div class="nav-tail">
+                  <LangSwitch />
+                  <button type="button" class="btn btn-ghost btn-sm" data-testid="logout" onClick={() => void logout()}>
+                    {t('nav.logout')}
+                  </button>
+                </div>
+              </nav>
+              <Link
+                href="/notifications"
+                class="bell"
+                data-testid="bell"
+                aria-label={`${t('nav.notifications')}${unread ? `, ${t('nav.unread', { n: unread })}` : ''}`}
+              >
                 <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
                   <path
                     fill="currentColor"
@@ -95,41 +139,6 @@ export function Shell({ children }: { children: ComponentChildren }) {
                 <span class="burger" aria-hidden="true" />
                 <span class="sr-only">{t('app.menu')}</span>
               </button>
-              <nav id="main-nav" class={`nav${menuOpen ? ' open' : ''}`} aria-label={t('app.menu')}>
-                <NavLink href="/dashboard" testid="nav-dashboard">
-                  {t('nav.dashboard')}
-                </NavLink>
-                <NavLink href="/events" testid="nav-events">
-                  {t('nav.events')}
-                </NavLink>
-                <NavLink href="/notifications" testid="nav-notifications">
-                  {t('nav.notifications')}
-                  {unread ? <span class="count-pill">{unread}</span> : null}
-                </NavLink>
-                {isAdmin ? (
-                  <div class="nav-group" data-testid="admin-nav">
-                    <span class="nav-group-label">{t('nav.admin')}:</span>
-                    <NavLink href="/admin/users" testid="nav-admin-users">
-                      {t('nav.adminUsers')}
-                    </NavLink>
-                    <NavLink href="/admin/events" testid="nav-admin-events">
-                      {t('nav.adminEvents')}
-                    </NavLink>
-                    <NavLink href="/admin/analytics" testid="nav-admin-analytics">
-                      {t('nav.adminAnalytics')}
-                    </NavLink>
-                  </div>
-                ) : null}
-                <NavLink href="/profile" testid="nav-profile">
-                  {t('nav.profile')}
-                </NavLink>
-                <div class="nav-tail">
-                  <LangSwitch />
-                  <button type="button" class="btn btn-ghost btn-sm" data-testid="logout" onClick={() => void logout()}>
-                    {t('nav.logout')}
-                  </button>
-                </div>
-              </nav>
             </>
           ) : (
             <div class="nav-tail anon">

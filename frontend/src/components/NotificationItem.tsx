@@ -46,7 +46,7 @@ export function NotificationItem({ n, onAcked, compact }: { n: Notification; onA
       </div>
       {!compact ? <p class="notif-content pre">{n.content}</p> : null}
       <div class="notif-actions">
-        {unread ? <Badge kind="accent">{t('notif.new')}</Badge> : <Badge>{t('notif.read')}</Badge>}
+        {compact ? null : unread ? <Badge kind="accent">{t('notif.new')}</Badge> : <Badge>{t('notif.read')}</Badge>}
         {n.cta_url ? (
           <Button small variant="primary" onClick={() => void follow()} data-testid="notif-cta">
             {n.cta_label || t('notif.open')}

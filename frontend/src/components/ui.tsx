@@ -1,10 +1,10 @@
-import type { ComponentChildren, JSX } from 'preact';
+import type { ButtonHTMLAttributes, ComponentChildren, InputHTMLAttributes, TextareaHTMLAttributes } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
 import type { ApiError } from '../api';
 import { t } from '../i18n';
 import { fmtCountdown } from '../format';
 
-type InputProps = Omit<JSX.HTMLAttributes<HTMLInputElement>, 'label' | 'onInput' | 'value'> & {
+type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'label' | 'onInput' | 'value' | 'type'> & {
   label: string;
   value: string;
   onValue: (v: string) => void;
@@ -28,13 +28,13 @@ export function Field({ label, value, onValue, error, hint, name, type = 'text',
       <input
         id={fid}
         name={name}
-        type={type}
+        type={type as 'text'}
         value={value}
         onInput={(e) => onValue((e.currentTarget as HTMLInputElement).value)}
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={[hintId, errId].filter(Boolean).join(' ') || undefined}
         data-testid={`field-${name}`}
-        {...rest}
+        {...(rest as object)}
       />
       {hint ? (
         <p class="hint" id={hintId}>
@@ -50,7 +50,7 @@ export function Field({ label, value, onValue, error, hint, name, type = 'text',
   );
 }
 
-type AreaProps = Omit<JSX.HTMLAttributes<HTMLTextAreaElement>, 'label' | 'onInput' | 'value'> & {
+type AreaProps = Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'label' | 'onInput' | 'value'> & {
   label: string;
   value: string;
   onValue: (v: string) => void;
@@ -134,7 +134,7 @@ export function Checkbox({ label, checked, onChange, name }: { label: string; ch
   );
 }
 
-type BtnProps = JSX.HTMLAttributes<HTMLButtonElement> & {
+type BtnProps = Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'type'> & {
   variant?: 'primary' | 'secondary' | 'danger' | 'ghost' | 'success';
   busy?: boolean;
   small?: boolean;
@@ -243,6 +243,14 @@ export function Dialog({
       (opener.current as HTMLElement | null)?.focus?.();
     }
   }, [open]);
+  // Unmounted while open (the parent dropped it): give focus back to the opener.
+  useEffect(
+    () => () => {
+      const el = opener.current as HTMLElement | null;
+      if (el && el.isConnected) window.setTimeout(() => el.focus(), 0);
+    },
+    [],
+  );
   return (
     <dialog
       ref={ref}
@@ -274,6 +282,7 @@ export function ConfirmDialog({
   title,
   text,
   confirmLabel,
+  dismissLabel,
   danger,
   busy,
   onConfirm,
@@ -283,6 +292,7 @@ export function ConfirmDialog({
   title: string;
   text: string;
   confirmLabel: string;
+  dismissLabel?: string;
   danger?: boolean;
   busy?: boolean;
   onConfirm: () => void;
@@ -292,7 +302,7 @@ export function ConfirmDialog({
     <Dialog title={title} open={open} onClose={onClose} testid="confirm-dialog">
       <p>{text}</p>
       <div class="dialog-actions">
-        <Button onClick={onClose}>{t('common.cancel')}</Button>
+        <Button onClick={onClose} data-testid="confirm-dismiss">{dismissLabel ?? t('common.cancel')}</Button>
         <Button variant={danger ? 'danger' : 'primary'} busy={busy} onClick={onConfirm} data-testid="confirm-ok">
           {confirmLabel}
         </Button>

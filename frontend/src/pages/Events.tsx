@@ -87,7 +87,7 @@ export function EventsPage() {
         </form>
       </div>
       <p class="muted small">{t('events.tz', { tz: timeZone() })}</p>
-      <div role="tabpanel" aria-live="polite" aria-busy={first.loading ? 'true' : 'false'}>
+      <div role="tabpanel" aria-busy={first.loading ? 'true' : 'false'}>
         {first.loading && !first.data ? (
           <Loading />
         ) : first.error ? (

@@ -94,8 +94,8 @@ function PasswordForm() {
       />
       <Field label={t('auth.passwordRepeat')} name="repeat" type="password" autoComplete="new-password" value={repeat} onValue={setRepeat} error={s.fields.repeat} required />
       <div>
-        <Button type="submit" variant="primary" busy={s.busy}>
-          {t('profile.changePassword')}
+        <Button type="submit" variant="primary" busy={s.busy} data-testid="password-submit">
+          {t('auth.resetSubmit')}
         </Button>
       </div>
     </form>

@@ -1,0 +1,393 @@
+// Browser journeys against the real server: `npm run e2e` (AFISHA_BIN=path/to/afisha).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ADMIN, coverPngFor, createUser, eventually, inDays, launch, localInput, loginApi, newPage, shot, startServer, uiLogin, uploadPng, verificationCode } from './setup.mjs';
+
+const RUN = Date.now().toString(36);
+let srv;
+let browser;
+let admin;
+
+before(async () => {
+  srv = await startServer();
+  browser = await launch();
+  admin = await loginApi(srv.base, ADMIN.email, ADMIN.password);
+});
+
+after(async () => {
+  await browser?.close();
+  await srv?.stop();
+});
+
+/** Run one journey in its own browser context; fail on CSP violations, page errors or off-origin requests. */
+async function journey(opts, fn) {
+  const { context, page } = await newPage(browser, srv.base, opts);
+  try {
+    await fn(page, context);
+    assert.deepEqual(page.problems, [], 'no CSP violations, page errors or off-origin requests');
+  } catch (e) {
+    await shot(page, `FAILED-${opts?.name ?? 'journey'}`).catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
+
+async function createEvent(overrides = {}) {
+  const url = await uploadPng(admin, coverPngFor(overrides.name ?? 'x'));
+  return admin.post('/api/events', {
+    name: `Событие ${RUN}`,
+    short_description: 'Короткое описание',
+    description: 'Подробное описание события.\nВторая строка.',
+    starts_at: inDays(3).toISOString(),
+    ends_at: inDays(3, 20).toISOString(),
+    image_url: url,
+    location: 'Переговорная «Москва», 5 этаж',
+    max_participants_count: null,
+    payment_info: null,
+    participants_ids: [],
+    ...overrides,
+  });
+}
+
+const cardOf = (page, id) => page.locator(`[data-testid="event-card"][data-event-id="${id}"]`);
+
+describe('Afisha web UI', () => {
+  it('1. signs up with the emailed code and lands on the dashboard', () =>
+    journey({ name: 'signup' }, async (page) => {
+      const email = `new-${RUN}@example.com`;
+      await page.goto(`${srv.base}/register`);
+      await page.getByText('Не короче 8 символов').waitFor();
+      await page.getByTestId('field-email').fill(email);
+      await page.getByTestId('field-full_name').fill('Анна Петрова');
+      await page.getByTestId('field-password').fill('short');
+      await page.getByTestId('field-repeat').fill('short');
+      await page.getByTestId('register-submit').click();
+      await page.getByTestId('error-password').waitFor(); // client-side rule shown next to the field
+      await page.getByTestId('field-password').fill('correct-horse-1');
+      await page.getByTestId('field-repeat').fill('correct-horse-1');
+      const sent = Date.now() - 1000;
+      await page.getByTestId('register-submit').click();
+      await page.waitForURL(/\/verify\?token=/);
+      await page.getByText(email).waitFor();
+      const token = new URL(page.url()).searchParams.get('token');
+      const { code } = await verificationCode(srv, email, token, { after: sent });
+      // Resend: the second request is allowed, the next one is rate-limited and the button counts down from Retry-After.
+      await page.getByTestId('resend').click();
+      await page.getByTestId('toast').filter({ hasText: 'Код отправлен повторно' }).waitFor();
+      await page.getByTestId('resend').click();
+      await eventually(async () => assert.match(await page.getByTestId('resend').innerText(), /Повторная отправка через \d+:\d\d/));
+      assert.equal(await page.getByTestId('resend').isDisabled(), true);
+      await page.getByTestId('field-code').fill('000000');
+      await page.getByTestId('verify-submit').click();
+      await page.getByTestId('error-code').waitFor(); // a wrong code is reported on the field
+      await shot(page, 'verify');
+      await page.getByTestId('field-code').fill(String(code));
+      await page.getByTestId('verify-submit').click();
+      await page.waitForURL(/\/dashboard$/);
+      await page.getByRole('heading', { level: 1, name: /Анна Петрова/ }).waitFor();
+      await page.getByTestId('my-stats').waitFor();
+      await shot(page, 'signup-dashboard');
+      const me = await loginApi(srv.base, email, 'correct-horse-1');
+      assert.equal(me.me.full_name, 'Анна Петрова');
+    }));
+
+  it('2. signs out and signs in again (and switches the language)', () =>
+    journey({ name: 'login' }, async (page) => {
+      const u = await createUser(srv, { email: `login-${RUN}@example.com`, name: 'Борис Логинов' });
+      await page.goto(`${srv.base}/events`);
+      await page.waitForURL(/\/login\?next=/); // guarded page sends anonymous users to sign-in
+      await page.getByTestId('field-email').fill(u.me.email);
+      await page.getByTestId('field-password').fill('wrong-password');
+      await page.getByTestId('login-submit').click();
+      await page.getByTestId('form-error').filter({ hasText: 'Неверная почта или пароль' }).waitFor();
+      await page.getByTestId('field-password').fill(u.password);
+      await page.getByTestId('login-submit').click();
+      await page.waitForURL(/\/events$/); // back to where the user wanted to go
+      await page.getByTestId('nav-profile').click();
+      await page.getByTestId('me-email').filter({ hasText: u.me.email }).waitFor();
+      await page.locator('[data-testid="session"][data-current="true"]').waitFor();
+      await page.getByTestId('logout').click();
+      await page.waitForURL(/\/login$/);
+      assert.equal(await page.evaluate(() => localStorage.getItem('afisha.session.token')), null);
+      await page.goto(`${srv.base}/dashboard`);
+      await page.waitForURL(/\/login/);
+      await uiLogin(page, u.me.email, u.password);
+      await page.getByTestId('lang-switch').click();
+      await page.getByRole('heading', { level: 1, name: /Hello, Борис Логинов/ }).waitFor();
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: /Hello/ }).waitFor(); // remembered
+      await shot(page, 'dashboard-en');
+      await page.getByTestId('lang-switch').click();
+      await page.getByRole('heading', { level: 1, name: /Здравствуйте/ }).waitFor();
+    }));
+
+  it('3. joins an event and leaves it, seeing the seat count change', () =>
+    journey({ name: 'join' }, async (page) => {
+      const u = await createUser(srv, { email: `join-${RUN}@example.com`, name: 'Вера Участникова' });
+      const ev = await createEvent({ name: `Джазовый вечер ${RUN}`, max_participants_count: 3 });
+      await uiLogin(page, u.me.email, u.password);
+      await page.getByTestId('nav-events').click();
+      await page.getByTestId('events-search').fill(`Джазовый вечер ${RUN}`);
+      const card = cardOf(page, ev.id);
+      await card.waitFor();
+      await eventually(async () => assert.equal(await page.getByTestId('event-card').count(), 1)); // the search narrowed the list
+      const seats = card.getByTestId('seats-left');
+      assert.equal(await seats.innerText(), 'Свободно мест: 3 из 3');
+      await card.getByTestId('join-btn').click();
+      await eventually(async () => assert.equal(await seats.innerText(), 'Свободно мест: 2 из 3'));
+      await card.getByTestId('participation-badge').filter({ hasText: 'Вы участвуете' }).waitFor();
+      assert.equal(await card.getByTestId('participants-count').getAttribute('data-count'), '1');
+      const cards = await u.get('/api/events/cards');
+      assert.equal(cards.find((c) => c.id === ev.id).participation_status, 'PARTICIPATING');
+      await shot(page, 'event-joined');
+      // Calendar file, fetched with the auth headers.
+      const [dl] = await Promise.all([page.waitForEvent('download'), card.getByTestId('ics-btn').click()]);
+      assert.match(dl.suggestedFilename(), /\.ics$/);
+      assert.match(readFileSync(await dl.path(), 'utf8'), /BEGIN:VCALENDAR/);
+      // The event page shows the same state; leave from there.
+      await card.getByTestId('event-link').click();
+      await page.waitForURL(new RegExp(`/events/${ev.id}$`));
+      await page.getByRole('heading', { level: 1, name: `Джазовый вечер ${RUN}` }).waitFor();
+      await shot(page, 'event-page');
+      await page.getByTestId('leave-btn').click();
+      await eventually(async () => assert.equal(await page.getByTestId('seats-left').innerText(), 'Свободно мест: 3 из 3'));
+      await page.getByTestId('join-btn').waitFor();
+      const after = await u.get('/api/events/cards');
+      assert.equal(after.find((c) => c.id === ev.id).participation_status, 'NONE');
+      assert.equal(after.find((c) => c.id === ev.id).participants_count, 0);
+    }));
+
+  it('4. reads and acknowledges notifications', () =>
+    journey({ name: 'notifications' }, async (page) => {
+      const u = await createUser(srv, { email: `notif-${RUN}@example.com`, name: 'Глеб Уведомлёнов' });
+      const e1 = await createEvent({ name: `Квиз ${RUN}`, participants_ids: [u.me.id] });
+      await createEvent({ name: `Йога ${RUN}`, participants_ids: [u.me.id] });
+      await admin.put(`/api/events/${e1.id}`, { location: 'Атриум' }); // EVENT_UPDATED
+      const unread = (await u.get('/api/notifications/instant/unread-count')).count;
+      assert.ok(unread >= 3, `expected 3 notifications, got ${unread}`);
+      await uiLogin(page, u.me.email, u.password);
+      await page.getByTestId('dash-notifications').waitFor();
+      await eventually(async () => assert.equal(await page.getByTestId('unread-badge').innerText(), String(unread)));
+      await page.getByTestId('bell').click();
+      await page.waitForURL(/\/notifications$/);
+      const items = page.locator('[data-testid="notification"][data-unread="true"]');
+      await eventually(async () => assert.equal(await items.count(), unread));
+      await shot(page, 'notifications');
+      await items.first().getByTestId('notif-ack').click();
+      await eventually(async () => assert.equal(await page.getByTestId('unread-badge').innerText(), String(unread - 1)));
+      await eventually(async () => assert.equal(await items.count(), unread - 1));
+      // Following a call to action marks it read and navigates inside the app.
+      await items.first().getByTestId('notif-cta').click();
+      await page.waitForURL(/\/events\/\d+$/);
+      await page.getByTestId('event-page').waitFor();
+      await eventually(async () => assert.equal(await page.getByTestId('unread-badge').innerText(), String(unread - 2)));
+      await page.goBack();
+      await page.getByTestId('ack-all').click();
+      await page.getByText('Непрочитанных уведомлений нет').waitFor();
+      await eventually(async () => assert.equal(await page.getByTestId('unread-badge').count(), 0));
+      await page.getByTestId('tab-all').click();
+      await eventually(async () => assert.equal(await page.locator('[data-testid="notification"][data-unread="false"]').count(), unread));
+      assert.equal((await u.get('/api/notifications/instant/unread-count')).count, 0);
+      await shot(page, 'notifications-all-read');
+    }));
+
+  it('5. admin creates an event with an image, edits, cancels it and exports CSV', () =>
+    journey({ name: 'admin-event' }, async (page) => {
+      const p = await createUser(srv, { email: `guest-${RUN}@example.com`, name: 'Дарья Гостева' });
+      const name = `Хакатон ${RUN}`;
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.getByTestId('nav-admin-events').click();
+      await page.getByTestId('create-event').click();
+      await page.waitForURL(/\/admin\/events\/new$/);
+      await page.getByTestId('event-submit').click();
+      await page.getByTestId('error-name').waitFor(); // required fields are flagged before sending
+      await page.getByTestId('field-name').fill(name);
+      await page.getByTestId('field-short_description').fill('48 часов кода и пиццы');
+      await page.getByTestId('field-description').fill('Команды по 3–5 человек.\nПризы для победителей.');
+      await page.getByTestId('field-starts_at').fill(localInput(inDays(5, 9)));
+      await page.getByTestId('field-ends_at').fill(localInput(inDays(5, 8)));
+      await page.getByTestId('field-location').fill('Большой зал');
+      await page.getByTestId('field-max_participants_count').fill('10');
+      await page.getByTestId('image-input').setInputFiles({ name: 'cover.png', mimeType: 'image/png', buffer: coverPngFor(name) });
+      const preview = page.getByTestId('image-preview');
+      await preview.waitFor();
+      assert.match(await preview.getAttribute('src'), /\/media\/|^https?:/);
+      await eventually(async () => assert.ok(await preview.evaluate((img) => img.complete && img.naturalWidth > 0), 'preview image loaded'));
+      await page.locator('input[name="participant_search"]').fill('Дарья Гостева');
+      await page.getByTestId('picker-add').first().click();
+      await page.locator(`[data-testid="participant-chip"][data-user-id="${p.me.id}"]`).waitFor();
+      await page.getByTestId('event-submit').click();
+      await page.getByTestId('error-ends_at').waitFor(); // end before start is rejected
+      await page.getByTestId('field-ends_at').fill(localInput(inDays(5, 17)));
+      await shot(page, 'admin-event-form');
+      await page.getByTestId('event-submit').click();
+      await page.waitForURL(/\/admin\/events$/);
+      const row = page.getByTestId('admin-event-row').filter({ hasText: name });
+      await row.waitFor();
+      assert.equal((await row.getByTestId('admin-event-count').innerText()).replace(/\s/g, ''), '1/10');
+      assert.equal(await row.getAttribute('data-status'), 'ACTIVE');
+      const id = Number(await row.getAttribute('data-event-id'));
+      const created = await admin.get(`/api/events/${id}`);
+      assert.ok(created.image_url, 'image_url saved');
+      assert.deepEqual(created.participants.map((x) => x.user_id), [p.me.id]);
+
+      // Edit.
+      await row.getByTestId('admin-event-link').click();
+      await page.waitForURL(new RegExp(`/admin/events/${id}$`));
+      await eventually(async () => assert.equal(await page.getByTestId('field-name').inputValue(), name));
+      await page.locator(`[data-testid="participant-chip"][data-user-id="${p.me.id}"]`).waitFor();
+      await page.getByTestId('field-name').fill(`${name} (весна)`);
+      await page.getByTestId('field-location').fill('Атриум, 1 этаж');
+      await page.getByTestId('event-submit').click();
+      await page.getByTestId('toast').filter({ hasText: 'сохранено' }).waitFor();
+      const edited = await admin.get(`/api/events/${id}`);
+      assert.equal(edited.name, `${name} (весна)`);
+      assert.equal(edited.location, 'Атриум, 1 этаж');
+      assert.equal(edited.starts_at, created.starts_at, 'unchanged fields are not resent');
+
+      // Cancel from the table, with confirmation.
+      await page.getByTestId('nav-admin-events').click();
+      const row2 = page.locator(`[data-testid="admin-event-row"][data-event-id="${id}"]`);
+      await row2.getByText(`${name} (весна)`).waitFor();
+      await row2.getByTestId('event-cancel').click();
+      await page.getByTestId('confirm-ok').click();
+      await eventually(async () => assert.equal(await row2.getAttribute('data-status'), 'REJECTED'));
+      await row2.getByTestId('admin-event-status').filter({ hasText: 'Отменено' }).waitFor();
+      assert.equal((await admin.get(`/api/events/${id}`)).status, 'REJECTED');
+
+      // Export CSV.
+      const [dl] = await Promise.all([page.waitForEvent('download'), row2.getByTestId('export-csv').click()]);
+      assert.equal(dl.suggestedFilename(), `event_${id}_participants.csv`);
+      const csv = readFileSync(await dl.path(), 'utf8');
+      assert.match(csv, /^user_id,email,full_name,status,joined_at,event_id,event_name/);
+      assert.ok(csv.includes(p.me.email), 'participant listed in the CSV');
+      await row2.getByTestId('event-restore').waitFor();
+      await page.getByTestId('tab-REJECTED').click();
+      await page.locator(`[data-testid="admin-event-row"][data-event-id="${id}"]`).waitFor();
+    }));
+
+  it('6. admin changes a user role, deletes, restores and sets a password', () =>
+    journey({ name: 'admin-users' }, async (page) => {
+      const v = await createUser(srv, { email: `role-${RUN}@example.com`, name: 'Евгений Ролев' });
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.getByTestId('nav-admin-users').click();
+      await page.getByTestId('users-table').waitFor();
+      await page.getByTestId('field-q').fill(v.me.email);
+      const row = page.locator(`[data-testid="user-row"][data-email="${v.me.email}"]`);
+      await row.waitFor();
+      await eventually(async () => assert.equal(await page.getByTestId('user-row').count(), 1));
+      assert.equal(await row.getByTestId('user-role').innerText(), 'Пользователь');
+      await row.getByTestId('user-edit').click();
+      const dlg = page.getByTestId('user-edit-dialog');
+      await dlg.getByTestId('field-role').selectOption('ADMINISTRATOR');
+      await dlg.getByTestId('user-save').click();
+      await eventually(async () => assert.equal(await row.getAttribute('data-role'), 'ADMINISTRATOR'));
+      assert.equal(await row.getByTestId('user-role').innerText(), 'Администратор');
+      assert.equal((await v.get('/api/login')).role, 'ADMINISTRATOR');
+      await shot(page, 'admin-users');
+
+      await row.getByTestId('user-delete').click();
+      await page.getByTestId('confirm-ok').click();
+      await page.getByText('Пользователи не найдены').waitFor(); // the active list no longer has them
+      await page.getByTestId('field-status_filter').selectOption('DELETED');
+      await eventually(async () => assert.equal(await row.getAttribute('data-status'), 'DELETED'));
+      await row.getByTestId('user-status').filter({ hasText: 'Удалён' }).waitFor();
+      await row.getByTestId('user-restore').click();
+      await page.getByTestId('toast').filter({ hasText: 'восстановлен' }).waitFor();
+      await page.getByTestId('field-status_filter').selectOption('ACTIVE');
+      await eventually(async () => assert.equal(await row.getAttribute('data-status'), 'ACTIVE'));
+
+      await row.getByTestId('user-password').click();
+      const pw = page.getByTestId('user-password-dialog');
+      await pw.getByTestId('field-password').fill('brand-new-pass-9');
+      assert.equal(await pw.getByTestId('field-send_email').isChecked(), true);
+      await pw.getByTestId('password-save').click();
+      await page.getByTestId('toast').filter({ hasText: 'изменён' }).waitFor();
+      const relog = await loginApi(srv.base, v.me.email, 'brand-new-pass-9');
+      assert.equal(relog.me.email, v.me.email);
+      // Demote again so later journeys see one administrator less.
+      await admin.put(`/api/users/${v.me.id}`, { role: 'USER' });
+    }));
+
+  it('7. analytics renders scalar cards, line charts and histograms', () =>
+    journey({ name: 'analytics' }, async (page) => {
+      const stats = await admin.get('/api/statistics');
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.getByTestId('nav-admin-analytics').click();
+      await page.getByTestId('analytics-page').waitFor();
+      await page.getByTestId('scalars').waitFor();
+      assert.equal(await page.getByTestId('scalar').count(), stats.scalars.length);
+      assert.ok(stats.scalars.length >= 9);
+      await page.locator('[data-testid="scalar"][data-name="events_total"]').filter({ hasText: 'Событий всего' }).waitFor();
+      assert.equal(await page.getByTestId('line-chart').count(), stats.graphs.length);
+      for (const g of stats.graphs) {
+        if (!g.points.length) continue;
+        const d = await page.locator(`[data-testid="line-chart"][data-name="${g.name}"] [data-testid="chart-line"]`).getAttribute('d');
+        assert.match(d, /^M[\d.]+,[\d.]+/);
+        assert.equal((d.match(/[ML]/g) ?? []).length, g.points.length);
+      }
+      for (const h of stats.histograms) {
+        const bars = page.locator(`[data-testid="histogram"][data-name="${h.name}"] [data-testid="histogram-bar"]`);
+        assert.equal(await bars.count(), h.bins.length);
+      }
+      await shot(page, 'analytics');
+    }));
+
+  it('8. the events page works at 360×740', () =>
+    journey({ name: 'mobile', viewport: { width: 360, height: 740 } }, async (page) => {
+      const u = await createUser(srv, { email: `mobile-${RUN}@example.com`, name: 'Жанна Мобильная' });
+      await uiLogin(page, u.me.email, u.password);
+      await page.goto(`${srv.base}/events`);
+      await page.getByTestId('event-card').first().waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `no horizontal scroll (overflow ${overflow}px)`);
+      assert.equal(await page.getByTestId('nav-events').isVisible(), false, 'nav collapsed behind the menu button');
+      const box = await page.getByTestId('event-card').first().boundingBox();
+      assert.ok(box.width <= 360 && box.width >= 300, `card fits the screen (${box.width}px)`);
+      await shot(page, 'events-mobile');
+      await page.getByTestId('menu-toggle').click();
+      await page.getByTestId('nav-notifications').waitFor({ state: 'visible' });
+      assert.equal(await page.getByTestId('menu-toggle').getAttribute('aria-expanded'), 'true');
+      await shot(page, 'events-mobile-menu');
+      await page.getByTestId('nav-profile').click();
+      await page.waitForURL(/\/profile$/);
+      await eventually(async () => assert.equal(await page.getByTestId('nav-events').isVisible(), false, 'menu closes after navigation'));
+    }));
+
+  it('README screenshots: events and admin events at desktop size', () =>
+    journey({ name: 'readme' }, async (page) => {
+      const u = await createUser(srv, { email: `readme-${RUN}@example.com`, name: 'Зоя Скриншотова' });
+      const titles = ['Лекция: архитектура SQLite', 'Турнир по настольному теннису', 'Мастер-класс по фотографии', 'Пятничный киноклуб'];
+      for (const [i, name] of titles.entries()) {
+        const ev = await createEvent({
+          name,
+          short_description: ['Как устроено хранилище и почему WAL', 'Сетка на 16 участников, ракетки выдаём', 'Свет, композиция и постобработка', 'Смотрим и обсуждаем классику'][i],
+          starts_at: inDays(4 + i, 8 + i).toISOString(),
+          ends_at: inDays(4 + i, 10 + i).toISOString(),
+          max_participants_count: [30, 16, 12, null][i],
+          location: ['Конференц-зал', 'Спортзал, 2 этаж', 'Студия', 'Кинозал'][i],
+        });
+        if (i % 2 === 0) await u.put(`/api/events/${ev.id}/participants/me`, { status: 'PARTICIPATING' });
+      }
+      await uiLogin(page, u.me.email, u.password);
+      await page.goto(`${srv.base}/events`);
+      await page.getByTestId('event-card').first().waitFor();
+      await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+      await shot(page, 'events');
+      await page.getByTestId('logout').click();
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.goto(`${srv.base}/admin/events`);
+      await page.getByTestId('admin-events-table').waitFor();
+      await shot(page, 'admin-events');
+    }));
+
+  it('API docs page renders from the binary under the CSP', () =>
+    journey({ name: 'docs' }, async (page) => {
+      const res = await page.goto(`${srv.base}/api/docs`);
+      assert.equal(res.status(), 200);
+      await page.locator('#swagger-ui .info .title').waitFor({ timeout: 20_000 });
+      await shot(page, 'api-docs');
+    }));
+});

@@ -1,0 +1,450 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, get, withQuery, type EventDTO, type UserDTO } from '../../api';
+import { Badge, Button, ConfirmDialog, ErrorBox, Field, FormError, Loading, PageHeader, TextArea } from '../../components/ui';
+import { fromLocalInput, timeZone, toLocalInput } from '../../format';
+import { useAsync, useDebounced, useSubmit, useTitle } from '../../hooks';
+import { t, tDyn } from '../../i18n';
+import { Link, navigate } from '../../router';
+import { toast } from '../../state';
+import { exportParticipants, statusBadgeKind } from './Events';
+
+interface Person {
+  id: number;
+  full_name: string;
+  email: string;
+}
+
+interface FormState {
+  name: string;
+  short_description: string;
+  description: string;
+  starts: string;
+  ends: string;
+  location: string;
+  payment_info: string;
+  max: string;
+  image_url: string;
+  participants: Person[];
+}
+
+const EMPTY: FormState = {
+  name: '',
+  short_description: '',
+  description: '',
+  starts: '',
+  ends: '',
+  location: '',
+  payment_info: '',
+  max: '',
+  image_url: '',
+  participants: [],
+};
+
+const FIELD_MAP: Record<string, string> = {
+  'starts_at must be later than created_at': 'starts_at',
+  'ends_at must be later than starts_at': 'ends_at',
+  'Max participants count exceeded': 'max_participants_count',
+  'Some participants are missing or deleted': 'participants_ids',
+  'Unsupported file type': 'image_url',
+  'File too large': 'image_url',
+};
+const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids'];
+
+/** Resolve user ids to names by paging through /api/users (there is no bulk lookup). */
+async function resolveUsers(ids: number[]): Promise<Person[]> {
+  const want = new Set(ids);
+  const found = new Map<number, Person>();
+  for (let offset = 0; want.size > found.size && offset < 5000; offset += 200) {
+    const page = await get<UserDTO[]>(withQuery('/api/users', { include_deleted: true, limit: 200, offset }));
+    for (const u of page) if (want.has(u.id)) found.set(u.id, { id: u.id, full_name: u.full_name, email: u.email });
+    if (page.length < 200) break;
+  }
+  return ids.map((id) => found.get(id) ?? { id, full_name: `#${id}`, email: '' });
+}
+
+function fromEvent(ev: EventDTO, people: Person[]): FormState {
+  return {
+    name: ev.name,
+    short_description: ev.short_description ?? '',
+    description: ev.description ?? '',
+    starts: toLocalInput(ev.starts_at),
+    ends: toLocalInput(ev.ends_at),
+    location: ev.location ?? '',
+    payment_info: ev.payment_info ?? '',
+    max: ev.max_participants_count ? String(ev.max_participants_count) : '',
+    image_url: ev.image_url ?? '',
+    participants: people,
+  };
+}
+
+function ImageInput({ url, onUrl, error }: { url: string; onUrl: (u: string) => void; error?: string }) {
+  const [busy, setBusy] = useState(false);
+  const [uploadError, setUploadError] = useState<string | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+  const upload = async (file: File) => {
+    setBusy(true);
+    setUploadError(null);
+    try {
+      const fd = new FormData();
+      fd.append('file', file, file.name);
+      const res = await api<{ url: string }>('POST', '/api/files', fd);
+      onUrl(res.url);
+      toast(t('form.imageUploaded'), 'success');
+    } catch (e) {
+      setUploadError(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusy(false);
+      if (input.current) input.current.value = '';
+    }
+  };
+  const err = uploadError ?? error;
+  return (
+    <div class={`field image-field${err ? ' has-error' : ''}`}>
+      <label for="ev-image">
+        {t('form.image')}
+        <span class="req" aria-hidden="true">
+          {' '}
+          *
+        </span>
+      </label>
+      <div class="image-row">
+        <div class="image-preview" data-testid="image-preview-box">
+          {url ? <img src={url} alt={t('form.imagePreview')} data-testid="image-preview" /> : <span class="muted small">{t('events.noCover')}</span>}
+        </div>
+        <div class="stack">
+          <input
+            ref={input}
+            id="ev-image"
+            class="file-input"
+            type="file"
+            accept="image/png,image/jpeg,image/gif,image/webp"
+            aria-describedby="ev-image-hint"
+            aria-invalid={err ? 'true' : undefined}
+            data-testid="image-input"
+            disabled={busy}
+            onChange={(e) => {
+              const f = (e.currentTarget as HTMLInputElement).files?.[0];
+              if (f) void upload(f);
+            }}
+          />
+          <label for="ev-image" class={`btn btn-secondary btn-sm file-button${busy ? ' is-busy' : ''}`} aria-hidden="true">
+            {busy ? <span class="spinner spinner-inline" /> : null}
+            {url ? t('form.replaceImage') : t('form.chooseImage')}
+          </label>
+          <p class="hint" id="ev-image-hint">
+            {busy ? t('form.imageUploading') : t('form.imageHint')}
+          </p>
+          {url ? (
+            <Button small variant="ghost" onClick={() => onUrl('')}>
+              {t('form.removeImage')}
+            </Button>
+          ) : null}
+          {err ? (
+            <p class="field-error" role="alert" data-testid="error-image_url">
+              {err}
+            </p>
+          ) : null}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function ParticipantPicker({ value, onChange, error, declined }: { value: Person[]; onChange: (p: Person[]) => void; error?: string; declined: number }) {
+  const [text, setText] = useState('');
+  const q = useDebounced(text.trim(), 250);
+  const res = useAsync(() => (q ? get<UserDTO[]>(withQuery('/api/users', { q, status: 'ACTIVE', limit: 10 })) : Promise.resolve([] as UserDTO[])), [q]);
+  const chosen = new Set(value.map((p) => p.id));
+  const results = (res.data ?? []).filter((u) => !chosen.has(u.id));
+  return (
+    <fieldset class={`picker${error ? ' has-error' : ''}`} data-testid="participant-picker">
+      <legend>
+        {t('form.participants')} <span class="muted small">({t('form.selected', { n: value.length })})</span>
+      </legend>
+      {value.length ? (
+        <ul class="chips" data-testid="participant-chips">
+          {value.map((p) => (
+            <li key={p.id} class="chip" data-testid="participant-chip" data-user-id={p.id}>
+              <span>
+                {p.full_name}
+                {p.email ? <span class="muted small"> {p.email}</span> : null}
+              </span>
+              <button type="button" class="icon-btn" aria-label={t('form.remove', { name: p.full_name })} onClick={() => onChange(value.filter((x) => x.id !== p.id))}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p class="muted small">{t('form.noParticipants')}</p>
+      )}
+      {declined > 0 ? <p class="muted small">{t('form.declinedCount', { n: declined })}</p> : null}
+      <Field
+        label={t('form.participantsSearch')}
+        name="participant_search"
+        type="search"
+        autoComplete="off"
+        value={text}
+        onValue={setText}
+        hint={t('form.participantsSearchHint')}
+      />
+      {q ? (
+        res.loading ? (
+          <Loading />
+        ) : res.error ? (
+          <ErrorBox error={res.error} />
+        ) : results.length === 0 ? (
+          <p class="muted small">{t('form.noUsersFound')}</p>
+        ) : (
+          <ul class="picker-results" data-testid="picker-results">
+            {results.map((u) => (
+              <li key={u.id}>
+                <span>
+                  {u.full_name} <span class="muted small">{u.email}</span>
+                </span>
+                <Button
+                  small
+                  onClick={() => {
+                    onChange([...value, { id: u.id, full_name: u.full_name, email: u.email }]);
+                    if (results.length <= 1) setText('');
+                  }}
+                  data-testid="picker-add"
+                  aria-label={`${t('form.add')}: ${u.full_name}`}
+                >
+                  + {t('form.add')}
+                </Button>
+              </li>
+            ))}
+          </ul>
+        )
+      ) : null}
+      {error ? (
+        <p class="field-error" role="alert" data-testid="error-participants_ids">
+          {error}
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
+
+export function AdminEventFormPage({ id }: { id: string | null }) {
+  const isNew = id === null;
+  const numId = id && /^\d+$/.test(id) ? parseInt(id, 10) : NaN;
+  const loaded = useAsync(async () => {
+    if (isNew) return null;
+    if (isNaN(numId)) throw new ApiError(404, t('events.notFound'), 'Event not found');
+    const ev = await get<EventDTO>(`/api/events/${numId}`);
+    const ids = ev.participants.filter((p) => p.status === 'PARTICIPATING').map((p) => p.user_id);
+    const people = ids.length ? await resolveUsers(ids) : [];
+    return { ev, people };
+  }, [id]);
+  const [form, setForm] = useState<FormState>(EMPTY);
+  const [orig, setOrig] = useState<FormState | null>(null);
+  const [ev, setEv] = useState<EventDTO | null>(null);
+  const [confirm, setConfirm] = useState(false);
+  const [statusBusy, setStatusBusy] = useState(false);
+  const s = useSubmit();
+  useTitle(isNew ? t('form.newTitle') : ev ? ev.name : t('form.editTitle', { id: id ?? '' }));
+
+  useEffect(() => {
+    if (loaded.data) {
+      const f = fromEvent(loaded.data.ev, loaded.data.people);
+      setForm(f);
+      setOrig(f);
+      setEv(loaded.data.ev);
+    } else if (isNew) {
+      setForm(EMPTY);
+      setOrig(null);
+      setEv(null);
+    }
+  }, [loaded.data, isNew]);
+
+  const set = <K extends keyof FormState>(k: K) => (v: FormState[K]) => setForm((f) => ({ ...f, [k]: v }));
+
+  const validate = (): Record<string, string> => {
+    const fe: Record<string, string> = {};
+    if (!form.name.trim()) fe.name = t('auth.fieldRequired');
+    const st = fromLocalInput(form.starts);
+    const en = fromLocalInput(form.ends);
+    if (!st) fe.starts_at = t('auth.fieldRequired');
+    if (!en) fe.ends_at = t('auth.fieldRequired');
+    if (st && en && new Date(en) <= new Date(st)) fe.ends_at = t('form.endsBeforeStart');
+    if (form.max && !/^\d+$/.test(form.max.trim())) fe.max_participants_count = '> 0';
+    else if (form.max && parseInt(form.max, 10) <= 0) fe.max_participants_count = '> 0';
+    if (!form.image_url) fe.image_url = t('form.imageRequired');
+    return fe;
+  };
+
+  const payload = (f: FormState) => ({
+    name: f.name.trim(),
+    short_description: f.short_description.trim() || null,
+    description: f.description,
+    starts_at: fromLocalInput(f.starts),
+    ends_at: fromLocalInput(f.ends),
+    location: f.location.trim() || null,
+    payment_info: f.payment_info.trim() || null,
+    max_participants_count: f.max.trim() ? parseInt(f.max, 10) : null,
+    image_url: f.image_url,
+    participants_ids: f.participants.map((p) => p.id),
+  });
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const fe = validate();
+    if (Object.keys(fe).length) {
+      s.setFields(fe);
+      s.setError(null);
+      const first = Object.keys(fe)[0];
+      document.querySelector<HTMLElement>(first === 'image_url' ? '#ev-image' : `[name="${first}"]`)?.focus();
+      return;
+    }
+    const body = payload(form);
+    if (isNew) {
+      const created = await s.run(() => api<EventDTO>('POST', '/api/events', body), { fieldMap: FIELD_MAP, known: KNOWN });
+      if (created) {
+        toast(t('form.created', { name: created.name }), 'success');
+        navigate('/admin/events');
+      }
+      return;
+    }
+    if (!orig || !ev) return;
+    // Send only what changed (an unchanged start time must not reset reminders).
+    const before = payload(orig) as Record<string, unknown>;
+    const diff: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(body)) {
+      if (JSON.stringify(v) !== JSON.stringify(before[k])) diff[k] = v;
+    }
+    if (!Object.keys(diff).length) {
+      toast(t('common.noChanges'));
+      return;
+    }
+    const updated = await s.run(() => api<EventDTO>('PUT', `/api/events/${ev.id}`, diff), { fieldMap: FIELD_MAP, known: KNOWN });
+    if (updated) {
+      toast(t('form.updated', { name: updated.name }), 'success');
+      setEv(updated);
+      setOrig(form);
+    }
+  };
+
+  const setRejected = async (reject: boolean) => {
+    if (!ev) return;
+    setStatusBusy(true);
+    try {
+      const updated = await api<EventDTO>('PUT', `/api/events/${ev.id}`, { rejected_at: reject ? new Date().toISOString() : null });
+      setEv(updated);
+      setConfirm(false);
+      toast(t(reject ? 'aevents.cancelled' : 'aevents.restored', { name: ev.name }), 'success');
+    } catch (e) {
+      toast((e as Error).message, 'error');
+    } finally {
+      setStatusBusy(false);
+    }
+  };
+
+  if (!isNew && loaded.loading && !loaded.data) return <Loading />;
+  if (!isNew && loaded.error) {
+    return (
+      <section class="page narrow">
+        <PageHeader title={t('form.editTitle', { id: id ?? '' })} />
+        <ErrorBox error={loaded.error} onRetry={() => loaded.reload()} />
+        <p>
+          <Link href="/admin/events">← {t('form.back')}</Link>
+        </p>
+      </section>
+    );
+  }
+  const declined = ev ? ev.participants.filter((p) => p.status === 'REJECTED').length : 0;
+
+  return (
+    <section class="page narrow" data-testid="event-form-page">
+      <p class="crumbs">
+        <Link href="/admin/events">← {t('form.back')}</Link>
+      </p>
+      <PageHeader title={isNew ? t('form.newTitle') : t('form.editTitle', { id: ev?.id ?? id ?? '' })}>
+        {ev ? (
+          <>
+            <Badge kind={statusBadgeKind(ev.status)} testid="form-status">
+              {tDyn(`status.${ev.status}`, ev.status)}
+            </Badge>
+            {ev.status === 'REJECTED' ? (
+              <Button small variant="success" busy={statusBusy} onClick={() => void setRejected(false)} data-testid="form-restore">
+                {t('aevents.restoreEvent')}
+              </Button>
+            ) : (
+              <Button small variant="danger" onClick={() => setConfirm(true)} data-testid="form-cancel-event">
+                {t('aevents.cancelEvent')}
+              </Button>
+            )}
+            <Button small variant="ghost" onClick={() => void exportParticipants(ev, 'csv')}>
+              ⤓ CSV
+            </Button>
+            <Button small variant="ghost" onClick={() => void exportParticipants(ev, 'xlsx')}>
+              ⤓ XLSX
+            </Button>
+          </>
+        ) : null}
+      </PageHeader>
+      <form class="panel stack event-form" onSubmit={submit} noValidate data-testid="event-form">
+        <FormError error={s.error} />
+        <Field label={t('form.name')} name="name" value={form.name} onValue={set('name')} error={s.fields.name} maxLength={300} required />
+        <Field label={t('form.short')} name="short_description" value={form.short_description} onValue={set('short_description')} error={s.fields.short_description} />
+        <TextArea label={t('form.description')} name="description" rows={6} value={form.description} onValue={set('description')} error={s.fields.description} />
+        <div class="grid-2">
+          <Field
+            label={t('form.starts')}
+            name="starts_at"
+            type="datetime-local"
+            value={form.starts}
+            onValue={set('starts')}
+            error={s.fields.starts_at}
+            hint={t('form.tzHint', { tz: timeZone() })}
+            required
+          />
+          <Field label={t('form.ends')} name="ends_at" type="datetime-local" value={form.ends} onValue={set('ends')} error={s.fields.ends_at} required />
+        </div>
+        <div class="grid-2">
+          <Field label={t('form.location')} name="location" value={form.location} onValue={set('location')} error={s.fields.location} />
+          <Field
+            label={t('form.max')}
+            name="max_participants_count"
+            type="number"
+            min={1}
+            step={1}
+            inputMode="numeric"
+            value={form.max}
+            onValue={set('max')}
+            error={s.fields.max_participants_count}
+            hint={t('form.maxHint')}
+          />
+        </div>
+        <TextArea label={t('form.payment')} name="payment_info" rows={2} value={form.payment_info} onValue={set('payment_info')} error={s.fields.payment_info} />
+        <ImageInput url={form.image_url} onUrl={set('image_url')} error={s.fields.image_url} />
+        <ParticipantPicker value={form.participants} onChange={set('participants')} error={s.fields.participants_ids} declined={declined} />
+        <div class="form-actions">
+          <Button type="submit" variant="primary" busy={s.busy} data-testid="event-submit">
+            {isNew ? t('form.create') : t('form.save')}
+          </Button>
+          <Link href="/admin/events" class="btn btn-ghost">
+            {t('common.cancel')}
+          </Link>
+          {ev && ev.status !== 'REJECTED' ? (
+            <Link href={`/events/${ev.id}`} class="btn btn-ghost">
+              {t('notif.open')} ↗
+            </Link>
+          ) : null}
+        </div>
+      </form>
+      <ConfirmDialog
+        open={confirm}
+        title={t('aevents.cancelEvent')}
+        text={ev ? t('aevents.cancelConfirm', { name: ev.name }) : ''}
+        confirmLabel={t('aevents.cancelEvent')}
+        dismissLabel={t('aevents.keep')}
+        danger
+        busy={statusBusy}
+        onConfirm={() => void setRejected(true)}
+        onClose={() => setConfirm(false)}
+      />
+    </section>
+  );
+}
