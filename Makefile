@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test lint fmt build release frontend frontend-check e2e bench demo clean
+.PHONY: run test lint fmt build release frontend frontend-check e2e bench demo clean fuzz crash-test hardening
 
 ## Build and start the server with working defaults (http://127.0.0.1:8080).
 run:
@@ -49,3 +49,13 @@ clean:
 ## A throwaway data dir with sample users, events and covers, served on :8080.
 demo:
 	$(CARGO) run --release -- demo $(ARGS)
+
+## Hardening: schema fuzzing (schemathesis) and kill -9 crash safety.
+## Full local run: make hardening; CI runs a reduced one.
+fuzz: build
+	scripts/fuzz.sh
+
+crash-test: build
+	python3 scripts/crash_test.py
+
+hardening: fuzz crash-test
