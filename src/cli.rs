@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Inspect and retry background jobs (email delivery).
+    #[command(subcommand)]
+    Jobs(crate::jobs::cli::JobsCommand),
 }
 
 #[derive(Args, Debug, Default)]
@@ -181,6 +184,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::User(cmd) => {
             let config = Config::load(&overrides(&cli, None))?;
             user_command(&config, cmd)
+        }
+        Command::Jobs(cmd) => {
+            let config = Config::load(&overrides(&cli, None))?;
+            Ok(crate::jobs::cli::run(&config, cmd)?)
         }
     }
 }

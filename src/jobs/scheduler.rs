@@ -1,10 +1,292 @@
-//! The scheduler that runs queued jobs (interim: not yet running jobs).
+//! The scheduler: one tokio task in `afisha serve` that claims due jobs and
+//! runs them with bounded concurrency, and runs the recurring work (the
+//! reminder scan every minute, the clean-up every hour).
+//!
+//! It sleeps until the earliest of: the next job's `run_at` (or lock
+//! expiry), the next recurring run, a commit that enqueued a job, a running
+//! job finishing, a jump of the (manual) clock, or shutdown. All times come
+//! from the injectable clock; SQLite work runs on the blocking pool.
 
-use tokio::task::JoinHandle;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::email::mailer::Mailer;
+use crate::jobs::{self, Claimed, Outcome};
+use crate::notify::EmailJob;
 use crate::state::AppState;
+use crate::time::Ts;
 
-pub fn start(_state: &AppState, shutdown: CancellationToken) -> JoinHandle<()> {
-    tokio::spawn(async move { shutdown.cancelled().await })
+/// How often the reminder scan runs.
+pub const REMINDER_EVERY: Duration = Duration::minutes(1);
+/// How often the clean-up runs.
+pub const CLEANUP_EVERY: Duration = Duration::hours(1);
+/// The longest real-time sleep: a safety net that also picks up jobs another
+/// process (`afisha jobs retry`) put back in the queue.
+const MAX_SLEEP: StdDuration = StdDuration::from_secs(60);
+/// After a database error, wait this long before trying again.
+const ERROR_PAUSE: StdDuration = StdDuration::from_secs(1);
+
+/// Starts the scheduler; it stops claiming when `shutdown` fires and then
+/// waits (at most `server.shutdown_grace_secs`) for running jobs.
+pub fn start(state: &AppState, shutdown: CancellationToken) -> JoinHandle<()> {
+    let scheduler = Scheduler::new(state.clone());
+    tokio::spawn(scheduler.run(shutdown))
+}
+
+/// What a running job needs; shared by every job task.
+struct Runner {
+    state: AppState,
+    worker: String,
+    mailer: Result<Mailer, String>,
+}
+
+struct Scheduler {
+    runner: Arc<Runner>,
+    tasks: JoinSet<()>,
+    /// Job ids by the task running them.
+    running: HashMap<tokio::task::Id, i64>,
+    next_reminders: Ts,
+    next_cleanup: Ts,
+}
+
+impl Scheduler {
+    fn new(state: AppState) -> Scheduler {
+        let mailer = Mailer::new(&state.config).map_err(|e| {
+            tracing::error!("email delivery is not configured correctly: {e:#}");
+            format!("{e:#}")
+        });
+        let worker = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let now = state.now();
+        Scheduler {
+            runner: Arc::new(Runner {
+                state,
+                worker,
+                mailer,
+            }),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            next_reminders: now,
+            next_cleanup: now,
+        }
+    }
+
+    fn state(&self) -> &AppState {
+        &self.runner.state
+    }
+
+    async fn run(mut self, shutdown: CancellationToken) {
+        let state = self.state().clone();
+        let concurrency = state.config.jobs.concurrency.max(1);
+        tracing::debug!(worker = %self.runner.worker, "job scheduler started");
+        loop {
+            // Listen for clock jumps before reading the clock, so a jump
+            // between the two is not missed.
+            let jumped = async {
+                match state.clock.jumped() {
+                    Some(notify) => notify.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(jumped);
+            // Polling once registers the waiter (Notify::notified is lazy).
+            let _ = futures_util::poll!(jumped.as_mut());
+            if shutdown.is_cancelled() {
+                break;
+            }
+            while let Some(ended) = self.tasks.try_join_next_with_id() {
+                self.reap(ended);
+            }
+
+            let now = state.now();
+            self.recurring(now).await;
+
+            let mut wake_at = self.next_reminders.min(self.next_cleanup);
+            let mut pause = None;
+            let free = concurrency.saturating_sub(self.tasks.len());
+            if free > 0 {
+                match self.claim(free).await {
+                    Ok(claimed) => {
+                        for job in claimed {
+                            let runner = self.runner.clone();
+                            let id = job.id;
+                            let handle = self.tasks.spawn(async move { runner.run(job).await });
+                            self.running.insert(handle.id(), id);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!("claiming jobs failed: {e}");
+                        pause = Some(ERROR_PAUSE);
+                    }
+                }
+            }
+            let now = state.now();
+            match state.db.read(move |conn| jobs::next_due(conn, now)).await {
+                Ok(Some(at)) => wake_at = wake_at.min(at),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!("reading the job queue failed: {e}");
+                    pause = Some(ERROR_PAUSE);
+                }
+            }
+            let sleep = pause.unwrap_or_else(|| {
+                (wake_at.0 - state.now().0)
+                    .to_std()
+                    .unwrap_or(StdDuration::ZERO)
+                    .min(MAX_SLEEP)
+            });
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = state.db.jobs_enqueued.notified() => {}
+                _ = &mut jumped => {}
+                Some(ended) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    self.reap(ended);
+                }
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+        self.drain(StdDuration::from_secs(
+            state.config.server.shutdown_grace_secs,
+        ))
+        .await;
+        tracing::debug!("job scheduler stopped");
+    }
+
+    /// Runs the reminder scan and the clean-up when they are due.
+    async fn recurring(&mut self, now: Ts) {
+        // A clock set backwards must not postpone them by the jump.
+        if self.next_reminders.0 > now.0 + REMINDER_EVERY {
+            self.next_reminders = now;
+        }
+        if self.next_cleanup.0 > now.0 + CLEANUP_EVERY {
+            self.next_cleanup = now;
+        }
+        if now >= self.next_reminders {
+            self.next_reminders = Ts(now.0 + REMINDER_EVERY);
+            match jobs::reminders::scan(self.state()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("sent {n} event reminder(s)"),
+                Err(e) => tracing::error!("reminder scan failed: {e}"),
+            }
+        }
+        if now >= self.next_cleanup {
+            self.next_cleanup = Ts(now.0 + CLEANUP_EVERY);
+            match jobs::cleanup::run(self.state()).await {
+                Ok(swept) if swept.total() > 0 => tracing::info!("clean-up: {swept}"),
+                Ok(_) => {}
+                Err(e) => tracing::error!("clean-up failed: {e}"),
+            }
+        }
+    }
+
+    async fn claim(&self, limit: usize) -> crate::error::AppResult<Vec<Claimed>> {
+        let state = self.state();
+        let now = state.now();
+        let until = Ts(now.0 + Duration::seconds(state.config.jobs.lock_secs as i64));
+        let worker = self.runner.worker.clone();
+        let skip: HashSet<i64> = self.running.values().copied().collect();
+        state
+            .db
+            .write(move |tx| jobs::claim(tx, &worker, now, until, limit, &skip))
+            .await
+    }
+
+    fn reap(&mut self, ended: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let id = match ended {
+            Ok((id, ())) => id,
+            Err(e) => {
+                if e.is_panic() {
+                    tracing::error!("a job panicked; it runs again after its lock expires");
+                }
+                e.id()
+            }
+        };
+        self.running.remove(&id);
+    }
+
+    /// Waits for running jobs, at most `grace`; jobs still running then are
+    /// abandoned and run again once their lock expires.
+    async fn drain(&mut self, grace: StdDuration) {
+        if self.tasks.is_empty() {
+            return;
+        }
+        let finished = tokio::time::timeout(grace, async {
+            while let Some(ended) = self.tasks.join_next_with_id().await {
+                self.reap(ended);
+            }
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                "{} job(s) still running after {grace:?}; they will run again after their lock expires",
+                self.tasks.len()
+            );
+            self.tasks.abort_all();
+        }
+    }
+}
+
+impl Runner {
+    /// Runs one claimed job and records the outcome.
+    async fn run(&self, job: Claimed) {
+        let state = &self.state;
+        let limit = StdDuration::from_secs(state.config.jobs.lock_secs);
+        let outcome = match tokio::time::timeout(limit, self.execute(&job)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Retry(format!("timed out after {limit:?}")),
+        };
+        match &outcome {
+            Outcome::Done => tracing::debug!(job = job.id, kind = %job.kind, "job done"),
+            Outcome::Retry(e) | Outcome::Fail(e) => tracing::warn!(
+                job = job.id,
+                kind = %job.kind,
+                attempt = job.attempts,
+                max_attempts = job.max_attempts,
+                "job failed: {e}"
+            ),
+        }
+        let worker = self.worker.clone();
+        let config = state.config.jobs.clone();
+        let now = state.now();
+        let id = job.id;
+        if let Err(e) = state
+            .db
+            .write(move |tx| jobs::finish(tx, &job, &worker, &outcome, now, &config))
+            .await
+        {
+            tracing::error!(
+                job = id,
+                "recording the job's outcome failed ({e}); it runs again after its lock expires"
+            );
+        }
+    }
+
+    async fn execute(&self, job: &Claimed) -> Outcome {
+        match job.kind.as_str() {
+            jobs::EMAIL => {
+                let mail: EmailJob = match serde_json::from_str(&job.payload) {
+                    Ok(mail) => mail,
+                    Err(e) => return Outcome::Fail(format!("malformed email payload: {e}")),
+                };
+                let mailer = match &self.mailer {
+                    Ok(mailer) => mailer,
+                    Err(e) => return Outcome::Retry(e.clone()),
+                };
+                match mailer.send(&mail, self.state.now()).await {
+                    Ok(()) => Outcome::Done,
+                    Err(e) if e.permanent => Outcome::Fail(e.message),
+                    Err(e) => Outcome::Retry(e.message),
+                }
+            }
+            other => Outcome::Fail(format!("unknown job kind '{other}'")),
+        }
+    }
 }
