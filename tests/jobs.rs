@@ -36,6 +36,10 @@ struct SmtpShared {
     received: Vec<Received>,
     /// When set, `MAIL FROM` is answered with this line (e.g. a 4xx).
     refuse: Option<String>,
+    /// When set, a message is recorded at the end of DATA but the reply
+    /// waits until `release`: the delivery is stuck in flight.
+    hold: Option<Arc<tokio::sync::Semaphore>>,
+    held: usize,
 }
 
 /// An SMTP server on a loopback port speaking just enough of the protocol
@@ -91,6 +95,26 @@ impl SmtpServer {
 
     fn refuse(&self, line: Option<&str>) {
         self.shared.lock().unwrap().refuse = line.map(String::from);
+    }
+
+    /// Holds every message from now on (see [`SmtpShared::hold`]).
+    fn hold(&self) {
+        self.shared.lock().unwrap().hold = Some(Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// Lets every held message (and any later one) through.
+    fn release(&self) {
+        let mut shared = self.shared.lock().unwrap();
+        if let Some(gate) = shared.hold.take() {
+            gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+        }
+    }
+
+    async fn wait_held(&self, n: usize) {
+        eventually(&format!("{n} held message(s)"), async || {
+            (self.shared.lock().unwrap().held >= n).then_some(())
+        })
+        .await
     }
 
     fn received(&self) -> Vec<Received> {
@@ -162,11 +186,21 @@ async fn smtp_session(socket: tokio::net::TcpStream, shared: Arc<Mutex<SmtpShare
                     // Undo dot-stuffing.
                     data.push_str(line.strip_prefix('.').unwrap_or(&line));
                 }
-                shared.lock().unwrap().received.push(Received {
-                    mail_from: std::mem::take(&mut from),
-                    rcpt_to: std::mem::take(&mut rcpt),
-                    data,
-                });
+                let hold = {
+                    let mut shared = shared.lock().unwrap();
+                    shared.received.push(Received {
+                        mail_from: std::mem::take(&mut from),
+                        rcpt_to: std::mem::take(&mut rcpt),
+                        data,
+                    });
+                    if shared.hold.is_some() {
+                        shared.held += 1;
+                    }
+                    shared.hold.clone()
+                };
+                if let Some(gate) = hold {
+                    let _ = gate.acquire().await.map(|p| p.forget());
+                }
                 "250 OK queued\r\n".into()
             }
             "QUIT" => {
@@ -353,7 +387,13 @@ async fn smtp_delivers_multipart_mail_with_an_encoded_cyrillic_subject() {
         to.contains("Иван Петров") && to.contains("<ivan@example.com>"),
         "{to}"
     );
-    for name in ["Date", "Message-ID", "MIME-Version"] {
+    let message_id = raw_header(raw, "Message-ID").unwrap();
+    assert!(
+        message_id.starts_with(&format!("<afisha.job.{id}."))
+            && message_id.ends_with("@localhost>"),
+        "stable per job: {message_id}"
+    );
+    for name in ["Date", "MIME-Version"] {
         assert!(raw_header(raw, name).is_some(), "{name} header missing");
     }
     assert!(
@@ -440,6 +480,92 @@ async fn a_refusing_smtp_server_gets_retries_with_growing_backoff_until_it_accep
     assert_eq!(
         Mail::parse(got[0].data.clone()).subject,
         "Пароль изменён — Афиша"
+    );
+}
+
+#[tokio::test]
+async fn concurrency_is_bounded_and_shutdown_waits_for_running_jobs() {
+    let smtp = SmtpServer::start().await;
+    smtp.hold();
+    let srv = TestServer::with(|c| {
+        smtp_config(c, smtp.port);
+        c.jobs.concurrency = 2;
+    })
+    .await;
+    let to: Vec<To> = (0..5)
+        .flat_map(|n| address(&format!("c{n}@example.com"), "C"))
+        .collect();
+    notify(&srv, Notice::PasswordChanged, to).await;
+    smtp.wait_held(2).await;
+    // Two run (both stuck in SMTP); the other three wait unclaimed.
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM job WHERE locked_by IS NOT NULL",
+            vec![]
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        srv.query_i64("SELECT count(*) FROM job WHERE attempts = 0", vec![])
+            .await,
+        3
+    );
+
+    // Shut down first, then let the two deliveries finish: stop() returns
+    // after they are recorded, and nothing new was claimed.
+    let db = srv.state.db.clone();
+    let ((_dir, _config), ()) = tokio::join!(srv.stop(), async { smtp.release() });
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            db.read(move |c| Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))?))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM job WHERE done_at IS NOT NULL").await,
+        2
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM job WHERE attempts = 0 AND locked_by IS NULL").await,
+        3
+    );
+    assert_eq!(smtp.received().len(), 2);
+}
+
+#[tokio::test]
+async fn a_delivery_cut_off_at_shutdown_is_sent_again_after_restart() {
+    let smtp = SmtpServer::start().await;
+    smtp.hold();
+    let srv = TestServer::with(|c| {
+        smtp_config(c, smtp.port);
+        c.server.shutdown_grace_secs = 1;
+    })
+    .await;
+    let id = notify(&srv, Notice::RegWelcome, address("twice@example.com", "T")).await;
+    // The SMTP server has the whole message but has not said so yet when
+    // the server stops: the grace ends, the job stays claimed, not done.
+    smtp.wait_held(1).await;
+    let (dir, config) = srv.stop().await;
+    smtp.release();
+    let srv = TestServer::start_in(dir, config).await;
+    let state = job(&srv, id).await;
+    assert!(!state.done && state.locked_by.is_some(), "{state:?}");
+
+    // After the lock expires the job runs again: at-least-once delivery
+    // means the recipient's server got it twice, with one Message-ID.
+    srv.clock.advance(Duration::seconds(
+        srv.state.config.jobs.lock_secs as i64 + 1,
+    ));
+    let state = wait_job(&srv, id, |j| j.done).await;
+    assert_eq!(state.attempts, 2);
+    let copies = smtp.received();
+    assert_eq!(copies.len(), 2);
+    assert_eq!(
+        raw_header(&copies[0].data, "Message-ID"),
+        raw_header(&copies[1].data, "Message-ID")
     );
 }
 

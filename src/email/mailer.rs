@@ -47,6 +47,8 @@ enum Backend {
     Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
 }
 
+/// A configured backend. Build and drop it inside the tokio runtime (the
+/// SMTP transport owns a connection pool).
 pub struct Mailer {
     from: Mailbox,
     /// The domain of `from`, for Message-IDs.
@@ -77,8 +79,11 @@ impl Mailer {
         })
     }
 
-    /// Builds the message of `job`, dated `now`.
-    pub fn message(&self, job: &EmailJob, now: Ts) -> Result<Message, SendError> {
+    /// Builds the message of `job`, dated `now`. `key` makes the Message-ID
+    /// (`<key@from-domain>`); a job passes the same key on every attempt, so
+    /// a message resent after a crash carries the same id as the first copy
+    /// and receivers that deduplicate by Message-ID drop it.
+    pub fn message(&self, job: &EmailJob, key: &str, now: Ts) -> Result<Message, SendError> {
         let address = job
             .to_email
             .parse()
@@ -93,11 +98,7 @@ impl Mailer {
                 encode_subject(&job.subject),
             ))
             .date(SystemTime::from(now.0))
-            .message_id(Some(format!(
-                "<{}@{}>",
-                uuid::Uuid::new_v4().simple(),
-                self.domain
-            )))
+            .message_id(Some(format!("<{key}@{}>", self.domain)))
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str("Auto-Submitted"),
                 "auto-generated".into(),
@@ -109,9 +110,10 @@ impl Mailer {
             .map_err(|e| SendError::permanent(format!("cannot build the message: {e}")))
     }
 
-    /// Delivers `job` through the configured backend.
-    pub async fn send(&self, job: &EmailJob, now: Ts) -> Result<(), SendError> {
-        let message = self.message(job, now)?;
+    /// Delivers `job` through the configured backend (`key`: see
+    /// [`Mailer::message`]).
+    pub async fn send(&self, job: &EmailJob, key: &str, now: Ts) -> Result<(), SendError> {
+        let message = self.message(job, key, now)?;
         match &self.backend {
             Backend::Console => {
                 tracing::info!(
@@ -142,11 +144,27 @@ impl Mailer {
             seq % 1_000_000,
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        let io = |e: std::io::Error| SendError::transient(format!("{}: {e}", dir.display()));
-        tokio::fs::create_dir_all(dir).await.map_err(io)?;
-        let tmp = dir.join(format!(".{name}.tmp"));
-        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
-        tokio::fs::rename(&tmp, dir.join(&name)).await.map_err(io)?;
+        let dir = dir.to_path_buf();
+        let bytes = bytes.to_vec();
+        let written = tokio::task::spawn_blocking(move || {
+            let tmp = dir.join(format!(".{name}.tmp"));
+            let write = |tmp: &Path| std::fs::write(tmp, &bytes);
+            if let Err(e) = write(&tmp) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(e);
+                }
+                std::fs::create_dir_all(&dir)?;
+                write(&tmp)?;
+            }
+            std::fs::rename(&tmp, dir.join(&name))
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(SendError::transient(format!("mail file: {e}"))),
+            Err(e) => return Err(SendError::transient(format!("mail file: {e}"))),
+        }
         Ok(())
     }
 }
@@ -259,7 +277,7 @@ mod tests {
             html: "h".into(),
         };
         let raw = mailer
-            .message(&job, Ts(chrono::Utc::now()))
+            .message(&job, "k1", Ts(chrono::Utc::now()))
             .unwrap()
             .formatted();
         let raw = String::from_utf8(raw).unwrap();
@@ -267,5 +285,45 @@ mod tests {
             raw.contains(&format!("\r\nSubject: {encoded}\r\n")),
             "{raw}"
         );
+    }
+
+    fn sample() -> EmailJob {
+        EmailJob {
+            to_email: "console@example.com".into(),
+            to_name: "Консоль".into(),
+            kind: "REG_CONFIRM_CODE".into(),
+            subject: "Код".into(),
+            text: "Ваш код: 123456".into(),
+            html: "<p>123456</p>".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn console_delivers_and_bad_recipients_fail_for_good() {
+        let mailer = Mailer::new(&Config::default()).unwrap();
+        let now = Ts(chrono::Utc::now());
+        mailer.send(&sample(), "k", now).await.unwrap();
+        let bad = EmailJob {
+            to_email: "not an address".into(),
+            ..sample()
+        };
+        let err = mailer.send(&bad, "k", now).await.unwrap_err();
+        assert!(err.permanent, "{err}");
+    }
+
+    /// (lettre's connection pool needs a runtime to be built and dropped in.)
+    #[tokio::test]
+    async fn every_smtp_mode_builds_with_and_without_auth() {
+        for tls in ["starttls", "tls", "none"] {
+            for user in ["", "mailer"] {
+                let mut config = Config::default();
+                config.email.backend = "smtp".into();
+                config.email.smtp.host = "smtp.example.com".into();
+                config.email.smtp.tls = tls.into();
+                config.email.smtp.username = user.into();
+                config.email.smtp.password = "secret".into();
+                assert!(Mailer::new(&config).is_ok(), "{tls} {user:?}");
+            }
+        }
     }
 }

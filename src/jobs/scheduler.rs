@@ -16,6 +16,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::email::mailer::Mailer;
+use crate::error::AppResult;
 use crate::jobs::{self, Claimed, Outcome};
 use crate::notify::EmailJob;
 use crate::state::AppState;
@@ -34,8 +35,9 @@ const ERROR_PAUSE: StdDuration = StdDuration::from_secs(1);
 /// Starts the scheduler; it stops claiming when `shutdown` fires and then
 /// waits (at most `server.shutdown_grace_secs`) for running jobs.
 pub fn start(state: &AppState, shutdown: CancellationToken) -> JoinHandle<()> {
-    let scheduler = Scheduler::new(state.clone());
-    tokio::spawn(scheduler.run(shutdown))
+    let state = state.clone();
+    // Built inside the task: the SMTP transport needs the runtime.
+    tokio::spawn(async move { Scheduler::new(state).run(shutdown).await })
 }
 
 /// What a running job needs; shared by every job task.
@@ -45,11 +47,22 @@ struct Runner {
     mailer: Result<Mailer, String>,
 }
 
+/// A run that ended, waiting to be recorded.
+#[derive(Clone)]
+struct Ended {
+    job: Claimed,
+    outcome: Outcome,
+    at: Ts,
+}
+
 struct Scheduler {
     runner: Arc<Runner>,
-    tasks: JoinSet<()>,
+    tasks: JoinSet<Ended>,
     /// Job ids by the task running them.
     running: HashMap<tokio::task::Id, i64>,
+    /// Runs that ended and are recorded with the next claim, in the same
+    /// transaction (one write per batch instead of two per job).
+    ended: Vec<Ended>,
     next_reminders: Ts,
     next_cleanup: Ts,
 }
@@ -74,6 +87,7 @@ impl Scheduler {
             }),
             tasks: JoinSet::new(),
             running: HashMap::new(),
+            ended: Vec::new(),
             next_reminders: now,
             next_cleanup: now,
         }
@@ -112,9 +126,13 @@ impl Scheduler {
             let mut wake_at = self.next_reminders.min(self.next_cleanup);
             let mut pause = None;
             let free = concurrency.saturating_sub(self.tasks.len());
-            if free > 0 {
-                match self.claim(free).await {
+            // With every slot busy, a finishing job wakes the loop; the
+            // next due time only matters when the due jobs ran out.
+            let mut saturated = free == 0;
+            if free > 0 || !self.ended.is_empty() {
+                match self.record_and_claim(free).await {
                     Ok(claimed) => {
+                        saturated = claimed.len() == free;
                         for job in claimed {
                             let runner = self.runner.clone();
                             let id = job.id;
@@ -123,13 +141,18 @@ impl Scheduler {
                         }
                     }
                     Err(e) => {
-                        tracing::error!("claiming jobs failed: {e}");
+                        tracing::error!("updating the job queue failed: {e}");
                         pause = Some(ERROR_PAUSE);
                     }
                 }
             }
             let now = state.now();
-            match state.db.read(move |conn| jobs::next_due(conn, now)).await {
+            let next_due = if saturated {
+                Ok(None)
+            } else {
+                state.db.read(move |conn| jobs::next_due(conn, now)).await
+            };
+            match next_due {
                 Ok(Some(at)) => wake_at = wake_at.min(at),
                 Ok(None) => {}
                 Err(e) => {
@@ -187,37 +210,51 @@ impl Scheduler {
         }
     }
 
-    async fn claim(&self, limit: usize) -> crate::error::AppResult<Vec<Claimed>> {
-        let state = self.state();
+    /// In one write transaction: records the runs that ended, then claims
+    /// up to `limit` due jobs. On error the ended runs stay for next time.
+    async fn record_and_claim(&mut self, limit: usize) -> AppResult<Vec<Claimed>> {
+        let state = self.state().clone();
         let now = state.now();
         let until = Ts(now.0 + Duration::seconds(state.config.jobs.lock_secs as i64));
         let worker = self.runner.worker.clone();
         let skip: HashSet<i64> = self.running.values().copied().collect();
-        state
+        let ended = Arc::new(std::mem::take(&mut self.ended));
+        let batch = ended.clone();
+        let config = state.config.jobs.clone();
+        let result = state
             .db
-            .write(move |tx| jobs::claim(tx, &worker, now, until, limit, &skip))
-            .await
+            .write(move |tx| {
+                for e in batch.iter() {
+                    jobs::finish(tx, &e.job, &worker, &e.outcome, e.at, &config)?;
+                }
+                jobs::claim(tx, &worker, now, until, limit, &skip)
+            })
+            .await;
+        if result.is_err() {
+            // Rolled back: record these runs with the next attempt.
+            self.ended = Arc::try_unwrap(ended).unwrap_or_else(|shared| (*shared).clone());
+        }
+        result
     }
 
-    fn reap(&mut self, ended: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
-        let id = match ended {
-            Ok((id, ())) => id,
+    fn reap(&mut self, ended: Result<(tokio::task::Id, Ended), tokio::task::JoinError>) {
+        match ended {
+            Ok((id, ended)) => {
+                self.running.remove(&id);
+                self.ended.push(ended);
+            }
             Err(e) => {
                 if e.is_panic() {
                     tracing::error!("a job panicked; it runs again after its lock expires");
                 }
-                e.id()
+                self.running.remove(&e.id());
             }
-        };
-        self.running.remove(&id);
+        }
     }
 
     /// Waits for running jobs, at most `grace`; jobs still running then are
     /// abandoned and run again once their lock expires.
     async fn drain(&mut self, grace: StdDuration) {
-        if self.tasks.is_empty() {
-            return;
-        }
         let finished = tokio::time::timeout(grace, async {
             while let Some(ended) = self.tasks.join_next_with_id().await {
                 self.reap(ended);
@@ -231,14 +268,20 @@ impl Scheduler {
             );
             self.tasks.abort_all();
         }
+        if !self.ended.is_empty()
+            && let Err(e) = self.record_and_claim(0).await
+        {
+            tracing::error!(
+                "recording finished jobs failed ({e}); they run again after their lock expires"
+            );
+        }
     }
 }
 
 impl Runner {
-    /// Runs one claimed job and records the outcome.
-    async fn run(&self, job: Claimed) {
-        let state = &self.state;
-        let limit = StdDuration::from_secs(state.config.jobs.lock_secs);
+    /// Runs one claimed job; the scheduler records the outcome.
+    async fn run(&self, job: Claimed) -> Ended {
+        let limit = StdDuration::from_secs(self.state.config.jobs.lock_secs);
         let outcome = match tokio::time::timeout(limit, self.execute(&job)).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Retry(format!("timed out after {limit:?}")),
@@ -253,19 +296,10 @@ impl Runner {
                 "job failed: {e}"
             ),
         }
-        let worker = self.worker.clone();
-        let config = state.config.jobs.clone();
-        let now = state.now();
-        let id = job.id;
-        if let Err(e) = state
-            .db
-            .write(move |tx| jobs::finish(tx, &job, &worker, &outcome, now, &config))
-            .await
-        {
-            tracing::error!(
-                job = id,
-                "recording the job's outcome failed ({e}); it runs again after its lock expires"
-            );
+        Ended {
+            job,
+            outcome,
+            at: self.state.now(),
         }
     }
 
@@ -280,7 +314,10 @@ impl Runner {
                     Ok(mailer) => mailer,
                     Err(e) => return Outcome::Retry(e.clone()),
                 };
-                match mailer.send(&mail, self.state.now()).await {
+                match mailer
+                    .send(&mail, &message_key(job), self.state.now())
+                    .await
+                {
                     Ok(()) => Outcome::Done,
                     Err(e) if e.permanent => Outcome::Fail(e.message),
                     Err(e) => Outcome::Retry(e.message),
@@ -289,4 +326,13 @@ impl Runner {
             other => Outcome::Fail(format!("unknown job kind '{other}'")),
         }
     }
+}
+
+/// The same for every attempt of a job and different between jobs (ids are
+/// reused only if the database is recreated; the payload's hash tells those
+/// apart).
+fn message_key(job: &Claimed) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(job.payload.as_bytes());
+    format!("afisha.job.{}.{}", job.id, hex::encode(&digest[..6]))
 }
