@@ -11,7 +11,7 @@ end it checks:
      acknowledged participation state and event name are what the API shows);
   2. PRAGMA integrity_check is "ok";
   3. every email job in the database was delivered, exactly once, judged by
-     the Message-ID the mailer derives from the job id. A duplicate is only
+     the Message-ID the mailer derives from the job id (<afisha.job.ID.HASH@…>). A duplicate is only
      allowed where SMTP accepted a message and the process died before the
      job was marked done; duplicates are counted and reported.
 
@@ -296,7 +296,7 @@ def main():
     undelivered = []
     duplicates = 0
     for job_id, done, failed in jobs:
-        hits = sum(n for mid, n in received.items() if mid and f"job-{job_id}@" in mid)
+        hits = sum(n for mid, n in received.items() if mid and f"afisha.job.{job_id}." in mid)
         if hits == 0 or not done:
             undelivered.append(job_id)
         duplicates += max(0, hits - 1)

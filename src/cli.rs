@@ -64,6 +64,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Inspect and retry background jobs (email delivery).
+    #[command(subcommand)]
+    Jobs(crate::jobs::cli::JobsCommand),
 }
 
 #[derive(Args, Debug, Default)]
@@ -241,6 +244,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 );
             }
             Ok(())
+        }
+        Command::Jobs(cmd) => {
+            let config = Config::load(&overrides(&cli, None))?;
+            Ok(crate::jobs::cli::run(&config, cmd)?)
         }
     }
 }

@@ -140,6 +140,10 @@ pub struct JobsConfig {
     pub lock_secs: u64,
     /// Done jobs older than this are deleted by the hourly clean-up.
     pub retention_days: i64,
+    /// First retry delay; each further retry doubles it (plus jitter).
+    pub retry_base_secs: u64,
+    /// Longest delay between two attempts.
+    pub retry_max_secs: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -264,6 +268,8 @@ impl Default for JobsConfig {
             concurrency: 4,
             lock_secs: 300,
             retention_days: 7,
+            retry_base_secs: 30,
+            retry_max_secs: 3600,
         }
     }
 }
@@ -498,6 +504,13 @@ impl Config {
             "jobs.retention_days",
             self.jobs.retention_days.max(0) as u64,
         )?;
+        positive("jobs.retry_base_secs", self.jobs.retry_base_secs)?;
+        if self.jobs.retry_max_secs < self.jobs.retry_base_secs {
+            return Err(ConfigError::new(
+                "jobs.retry_max_secs",
+                "must be at least jobs.retry_base_secs",
+            ));
+        }
         Ok(())
     }
 

@@ -9,7 +9,8 @@ use rusqlite::params;
 
 use crate::config::Config;
 use crate::db::{OptionalRow, Write};
-use crate::error::AppResult;
+use crate::email::templates::Templates;
+use crate::error::{AppError, AppResult};
 use crate::jobs;
 use crate::time::Ts;
 
@@ -112,19 +113,68 @@ pub struct EmailJob {
     pub html: String,
 }
 
+impl EventFacts {
+    /// The columns [`EventFacts::from_row`] reads, for a query over `event e`.
+    pub const COLUMNS: &'static str = "e.id, e.name, e.short_description, e.starts_at, e.ends_at,
+        e.location, e.payment_info, e.max_participants_count,
+        (SELECT count(*) FROM event_participant c
+          WHERE c.event_id = e.id AND c.status = 'PARTICIPATING')";
+
+    /// Reads [`EventFacts::COLUMNS`] starting at column `first`.
+    pub fn from_row(r: &rusqlite::Row, first: usize) -> rusqlite::Result<EventFacts> {
+        Ok(EventFacts {
+            id: r.get(first)?,
+            name: r.get(first + 1)?,
+            short_description: r.get(first + 2)?,
+            starts_at: r.get(first + 3)?,
+            ends_at: r.get(first + 4)?,
+            location: r.get(first + 5)?,
+            payment_info: r.get(first + 6)?,
+            max_participants_count: r.get(first + 7)?,
+            participants_count: r.get(first + 8)?,
+        })
+    }
+
+    /// Loads the facts of one event (with its PARTICIPATING count).
+    pub fn load(conn: &rusqlite::Connection, event_id: i64) -> AppResult<Option<EventFacts>> {
+        Ok(conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM event e WHERE e.id = ?1",
+                Self::COLUMNS
+            ))?
+            .query_row([event_id], |r| Self::from_row(r, 0))
+            .optional()?)
+    }
+}
+
 #[derive(Clone)]
 pub struct Notifier {
     config: Arc<Config>,
+    templates: Arc<Templates>,
 }
 
 impl Notifier {
+    /// Compiles the embedded templates (a broken template fails start-up).
     pub fn new(config: Arc<Config>) -> anyhow::Result<Self> {
-        Ok(Self { config })
+        let templates =
+            Templates::new(&config).map_err(|e| anyhow::anyhow!("email templates: {e:#}"))?;
+        Ok(Self {
+            config,
+            templates: Arc::new(templates),
+        })
     }
 
-    /// Renders `notice` for one recipient.
-    pub fn render(&self, notice: &Notice, recipient_name: &str, admin_view: bool) -> Rendered {
-        crate::email::templates::render(&self.config, notice, recipient_name, admin_view)
+    /// Renders `notice` for one recipient; `admin_view` links into the admin
+    /// area.
+    pub fn render(
+        &self,
+        notice: &Notice,
+        recipient_name: &str,
+        admin_view: bool,
+    ) -> AppResult<Rendered> {
+        self.templates
+            .render(notice, recipient_name, admin_view)
+            .map_err(|e| AppError::internal(format!("rendering {}: {e:#}", notice.kind())))
     }
 
     /// Writes in-app rows and email jobs for every recipient, in `tx`.
@@ -149,7 +199,7 @@ impl Notifier {
                 }
                 To::Address { email, name } => (None, email.clone(), name.clone()),
             };
-            let message = self.render(notice, &name, admin_view);
+            let message = self.render(notice, &name, admin_view)?;
             if let (Some(user_id), true) = (user_id, notice.in_app()) {
                 tx.prepare_cached(
                     "INSERT INTO instant_notification (recipient_id, type, title, content, cta_url, cta_label, created_at)

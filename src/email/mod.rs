@@ -1,3 +1,4 @@
-//! Email: message rendering and delivery backends.
+//! Email: message texts (embedded templates) and delivery backends.
 
+pub mod mailer;
 pub mod templates;

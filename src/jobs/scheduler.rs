@@ -1,10 +1,363 @@
-//! The scheduler that runs queued jobs (interim: not yet running jobs).
+//! The scheduler: one tokio task in `afisha serve` that claims due jobs and
+//! runs them with bounded concurrency, and runs the recurring work (the
+//! reminder scan every minute, the clean-up every hour).
+//!
+//! It sleeps until the earliest of: the next job's `run_at` (or lock
+//! expiry), the next recurring run, a commit that enqueued a job, a running
+//! job finishing, a jump of the (manual) clock, or shutdown. All times come
+//! from the injectable clock; SQLite work runs on the blocking pool.
 
-use tokio::task::JoinHandle;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::email::mailer::Mailer;
+use crate::error::AppResult;
+use crate::jobs::{self, Claimed, Outcome};
+use crate::notify::EmailJob;
 use crate::state::AppState;
+use crate::time::Ts;
 
-pub fn start(_state: &AppState, shutdown: CancellationToken) -> JoinHandle<()> {
-    tokio::spawn(async move { shutdown.cancelled().await })
+/// How often the reminder scan runs.
+pub const REMINDER_EVERY: Duration = Duration::minutes(1);
+/// How often the clean-up runs.
+pub const CLEANUP_EVERY: Duration = Duration::hours(1);
+/// The longest real-time sleep: a safety net that also picks up jobs another
+/// process (`afisha jobs retry`) put back in the queue.
+const MAX_SLEEP: StdDuration = StdDuration::from_secs(60);
+/// After a database error, wait this long before trying again.
+const ERROR_PAUSE: StdDuration = StdDuration::from_secs(1);
+
+/// Starts the scheduler; it stops claiming when `shutdown` fires and then
+/// waits (at most `server.shutdown_grace_secs`) for running jobs.
+pub fn start(state: &AppState, shutdown: CancellationToken) -> JoinHandle<()> {
+    let state = state.clone();
+    // Built inside the task: the SMTP transport needs the runtime.
+    tokio::spawn(async move { Scheduler::new(state).run(shutdown).await })
+}
+
+/// What a running job needs; shared by every job task.
+struct Runner {
+    state: AppState,
+    worker: String,
+    mailer: Result<Mailer, String>,
+}
+
+/// A run that ended, waiting to be recorded.
+#[derive(Clone)]
+struct Ended {
+    job: Claimed,
+    outcome: Outcome,
+    at: Ts,
+}
+
+struct Scheduler {
+    runner: Arc<Runner>,
+    tasks: JoinSet<Ended>,
+    /// Job ids by the task running them.
+    running: HashMap<tokio::task::Id, i64>,
+    /// Runs that ended and are recorded with the next claim, in the same
+    /// transaction (one write per batch instead of two per job).
+    ended: Vec<Ended>,
+    next_reminders: Ts,
+    next_cleanup: Ts,
+}
+
+impl Scheduler {
+    fn new(state: AppState) -> Scheduler {
+        let mailer = Mailer::new(&state.config).map_err(|e| {
+            tracing::error!("email delivery is not configured correctly: {e:#}");
+            format!("{e:#}")
+        });
+        let worker = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let now = state.now();
+        Scheduler {
+            runner: Arc::new(Runner {
+                state,
+                worker,
+                mailer,
+            }),
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            ended: Vec::new(),
+            next_reminders: now,
+            next_cleanup: now,
+        }
+    }
+
+    fn state(&self) -> &AppState {
+        &self.runner.state
+    }
+
+    async fn run(mut self, shutdown: CancellationToken) {
+        let state = self.state().clone();
+        let concurrency = state.config.jobs.concurrency.max(1);
+        tracing::debug!(worker = %self.runner.worker, "job scheduler started");
+        loop {
+            // Listen for clock jumps before reading the clock, so a jump
+            // between the two is not missed.
+            let jumped = async {
+                match state.clock.jumped() {
+                    Some(notify) => notify.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(jumped);
+            // Polling once registers the waiter (Notify::notified is lazy).
+            let _ = futures_util::poll!(jumped.as_mut());
+            if shutdown.is_cancelled() {
+                break;
+            }
+            while let Some(ended) = self.tasks.try_join_next_with_id() {
+                self.reap(ended);
+            }
+
+            let now = state.now();
+            self.recurring(now).await;
+
+            let mut wake_at = self.next_reminders.min(self.next_cleanup);
+            let mut pause = None;
+            let free = concurrency.saturating_sub(self.tasks.len());
+            // With every slot busy, a finishing job wakes the loop; the
+            // next due time only matters when the due jobs ran out.
+            let mut saturated = free == 0;
+            if free > 0 || !self.ended.is_empty() {
+                match self.record_and_claim(free).await {
+                    Ok(claimed) => {
+                        saturated = claimed.len() == free;
+                        for job in claimed {
+                            let runner = self.runner.clone();
+                            let id = job.id;
+                            let handle = self.tasks.spawn(async move { runner.run(job).await });
+                            self.running.insert(handle.id(), id);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!("updating the job queue failed: {e}");
+                        pause = Some(ERROR_PAUSE);
+                    }
+                }
+            }
+            let now = state.now();
+            let next_due = if saturated {
+                Ok(None)
+            } else {
+                state.db.read(move |conn| jobs::next_due(conn, now)).await
+            };
+            match next_due {
+                Ok(Some(at)) => wake_at = wake_at.min(at),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!("reading the job queue failed: {e}");
+                    pause = Some(ERROR_PAUSE);
+                }
+            }
+            let sleep = pause.unwrap_or_else(|| {
+                (wake_at.0 - state.now().0)
+                    .to_std()
+                    .unwrap_or(StdDuration::ZERO)
+                    .min(MAX_SLEEP)
+            });
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = state.db.jobs_enqueued.notified() => {}
+                _ = &mut jumped => {}
+                Some(ended) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    self.reap(ended);
+                }
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+        self.drain(StdDuration::from_secs(
+            state.config.server.shutdown_grace_secs,
+        ))
+        .await;
+        tracing::debug!("job scheduler stopped");
+    }
+
+    /// Runs the reminder scan and the clean-up when they are due.
+    async fn recurring(&mut self, now: Ts) {
+        // A clock set backwards must not postpone them by the jump.
+        if self.next_reminders.0 > now.0 + REMINDER_EVERY {
+            self.next_reminders = now;
+        }
+        if self.next_cleanup.0 > now.0 + CLEANUP_EVERY {
+            self.next_cleanup = now;
+        }
+        if now >= self.next_reminders {
+            self.next_reminders = Ts(now.0 + REMINDER_EVERY);
+            match jobs::reminders::scan(self.state()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("sent {n} event reminder(s)"),
+                Err(e) => tracing::error!("reminder scan failed: {e}"),
+            }
+        }
+        if now >= self.next_cleanup {
+            self.next_cleanup = Ts(now.0 + CLEANUP_EVERY);
+            match jobs::cleanup::run(self.state()).await {
+                Ok(swept) if swept.total() > 0 => tracing::info!("clean-up: {swept}"),
+                Ok(_) => {}
+                Err(e) => tracing::error!("clean-up failed: {e}"),
+            }
+        }
+    }
+
+    /// In one write transaction: records the runs that ended, then claims
+    /// up to `limit` due jobs. On error the ended runs stay for next time.
+    async fn record_and_claim(&mut self, limit: usize) -> AppResult<Vec<Claimed>> {
+        let state = self.state().clone();
+        let now = state.now();
+        let until = Ts(now.0 + Duration::seconds(state.config.jobs.lock_secs as i64));
+        let worker = self.runner.worker.clone();
+        let skip: HashSet<i64> = self.running.values().copied().collect();
+        let ended = Arc::new(std::mem::take(&mut self.ended));
+        let batch = ended.clone();
+        let config = state.config.jobs.clone();
+        let result = state
+            .db
+            .write(move |tx| {
+                for e in batch.iter() {
+                    jobs::finish(tx, &e.job, &worker, &e.outcome, e.at, &config)?;
+                }
+                jobs::claim(tx, &worker, now, until, limit, &skip)
+            })
+            .await;
+        if result.is_err() {
+            // Rolled back: record these runs with the next attempt.
+            self.ended = Arc::try_unwrap(ended).unwrap_or_else(|shared| (*shared).clone());
+        }
+        result
+    }
+
+    fn reap(&mut self, ended: Result<(tokio::task::Id, Ended), tokio::task::JoinError>) {
+        match ended {
+            Ok((id, ended)) => {
+                self.running.remove(&id);
+                self.ended.push(ended);
+            }
+            Err(e) => {
+                if e.is_panic() {
+                    tracing::error!("a job panicked; it runs again after its lock expires");
+                }
+                self.running.remove(&e.id());
+            }
+        }
+    }
+
+    /// Waits for running jobs, at most `grace`; jobs still running then are
+    /// abandoned and run again once their lock expires.
+    async fn drain(&mut self, grace: StdDuration) {
+        let finished = tokio::time::timeout(grace, async {
+            while let Some(ended) = self.tasks.join_next_with_id().await {
+                self.reap(ended);
+            }
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                "{} job(s) still running after {grace:?}; they will run again after their lock expires",
+                self.tasks.len()
+            );
+            self.tasks.abort_all();
+        }
+        if !self.ended.is_empty()
+            && let Err(e) = self.record_and_claim(0).await
+        {
+            tracing::error!(
+                "recording finished jobs failed ({e}); they run again after their lock expires"
+            );
+        }
+    }
+}
+
+impl Runner {
+    /// Runs one claimed job; the scheduler records the outcome.
+    async fn run(&self, job: Claimed) -> Ended {
+        let limit = StdDuration::from_secs(self.state.config.jobs.lock_secs);
+        let outcome = match tokio::time::timeout(limit, self.execute(&job)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Retry(format!("timed out after {limit:?}")),
+        };
+        match &outcome {
+            Outcome::Done => tracing::debug!(job = job.id, kind = %job.kind, "job done"),
+            Outcome::Retry(e) | Outcome::Fail(e) => tracing::warn!(
+                job = job.id,
+                kind = %job.kind,
+                attempt = job.attempts,
+                max_attempts = job.max_attempts,
+                "job failed: {e}"
+            ),
+        }
+        Ended {
+            job,
+            outcome,
+            at: self.state.now(),
+        }
+    }
+
+    async fn execute(&self, job: &Claimed) -> Outcome {
+        use crate::metrics::{JOBS_DONE, JOBS_FAILED, JOBS_RETRIED};
+        use std::sync::atomic::Ordering::Relaxed;
+        let outcome = self.run_kind(job).await;
+        match &outcome {
+            Outcome::Done => JOBS_DONE.fetch_add(1, Relaxed),
+            Outcome::Retry(_) if job.attempts < job.max_attempts => {
+                JOBS_RETRIED.fetch_add(1, Relaxed)
+            }
+            _ => JOBS_FAILED.fetch_add(1, Relaxed),
+        };
+        outcome
+    }
+
+    async fn run_kind(&self, job: &Claimed) -> Outcome {
+        use crate::metrics::{EMAILS_FAILED, EMAILS_SENT};
+        use std::sync::atomic::Ordering::Relaxed;
+        match job.kind.as_str() {
+            jobs::EMAIL => {
+                let mail: EmailJob = match serde_json::from_str(&job.payload) {
+                    Ok(mail) => mail,
+                    Err(e) => return Outcome::Fail(format!("malformed email payload: {e}")),
+                };
+                let mailer = match &self.mailer {
+                    Ok(mailer) => mailer,
+                    Err(e) => return Outcome::Retry(e.clone()),
+                };
+                match mailer
+                    .send(&mail, &message_key(job), self.state.now())
+                    .await
+                {
+                    Ok(()) => {
+                        EMAILS_SENT.fetch_add(1, Relaxed);
+                        Outcome::Done
+                    }
+                    Err(e) => {
+                        EMAILS_FAILED.fetch_add(1, Relaxed);
+                        if e.permanent {
+                            Outcome::Fail(e.message)
+                        } else {
+                            Outcome::Retry(e.message)
+                        }
+                    }
+                }
+            }
+            other => Outcome::Fail(format!("unknown job kind '{other}'")),
+        }
+    }
+}
+
+/// The same for every attempt of a job and different between jobs (ids are
+/// reused only if the database is recreated; the payload's hash tells those
+/// apart).
+fn message_key(job: &Claimed) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(job.payload.as_bytes());
+    format!("afisha.job.{}.{}", job.id, hex::encode(&digest[..6]))
 }

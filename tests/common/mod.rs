@@ -265,9 +265,17 @@ impl Mail {
         }
     }
 
-    /// The first 6-digit number in the message (a verification code).
+    /// The first 6-digit number in the plain-text part (a verification
+    /// code; the HTML part has colours like #111827).
     pub fn code(&self) -> Option<u32> {
-        let text = self.text();
+        let all = self.text();
+        let lower = all.to_ascii_lowercase();
+        let end = ["<!doctype", "<html"]
+            .iter()
+            .filter_map(|m| lower.find(m))
+            .min()
+            .unwrap_or(all.len());
+        let text = &all[..end];
         let bytes = text.as_bytes();
         (0..bytes.len().saturating_sub(5)).find_map(|i| {
             let w = &bytes[i..i + 6];
@@ -368,8 +376,13 @@ fn b64(s: &str) -> Vec<u8> {
 pub fn decode_words(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
+    let mut after_word = false;
     while let Some(start) = rest.find("=?") {
-        out.push_str(rest[..start].trim_end_matches(' '));
+        let between = &rest[..start];
+        // Whitespace between two encoded words is not part of the text.
+        if !(after_word && between.trim().is_empty()) {
+            out.push_str(between);
+        }
         let tail = &rest[start + 2..];
         let parts: Vec<&str> = tail.splitn(3, '?').collect();
         if parts.len() < 3 {
@@ -387,6 +400,7 @@ pub fn decode_words(s: &str) -> String {
         };
         out.push_str(&decoded);
         rest = &parts[2][end + 2..];
+        after_word = true;
     }
     out.push_str(rest);
     out

@@ -1,0 +1,77 @@
+//! `afisha jobs list [--failed]` and `afisha jobs retry <ID> | --all-failed`.
+//!
+//! They work on the database directly, also while the server runs; a running
+//! scheduler picks retried jobs up at its next wake (within a minute).
+
+use clap::{ArgGroup, Subcommand};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppResult;
+use crate::time::Ts;
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List {
+        /// Only failed jobs (those `retry` can revive).
+        #[arg(long)]
+        failed: bool,
+        /// Show at most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Put failed jobs back in the queue; their attempts start again.
+    #[command(group(ArgGroup::new("which").required(true).args(["id", "all_failed"])))]
+    Retry {
+        /// The job's id (see `afisha jobs list --failed`).
+        id: Option<i64>,
+        /// Every failed job.
+        #[arg(long)]
+        all_failed: bool,
+    },
+}
+
+pub fn run(config: &Config, cmd: &JobsCommand) -> anyhow::Result<()> {
+    let db = Db::open(&config.database_path())?;
+    let now = Ts(chrono::Utc::now());
+    match cmd {
+        JobsCommand::List { failed, limit } => {
+            let rows = db.read_blocking(|c| super::list(c, *failed, *limit, now))?;
+            if rows.is_empty() {
+                println!("no {}jobs", if *failed { "failed " } else { "" });
+                return Ok(());
+            }
+            println!(
+                "{:>8}  {:<6} {:<8} {:>8}  {:<27} WHAT",
+                "ID", "KIND", "STATE", "ATTEMPTS", "RUN AT / FINISHED"
+            );
+            for job in rows {
+                println!(
+                    "{:>8}  {:<6} {:<8} {:>8}  {:<27} {}",
+                    job.id,
+                    job.kind,
+                    job.state,
+                    format!("{}/{}", job.attempts, job.max_attempts),
+                    job.finished_at.unwrap_or(job.run_at).to_string(),
+                    job.summary
+                );
+                if let Some(error) = job.last_error.filter(|_| job.state != "done") {
+                    println!("{:>8}  last error: {error}", "");
+                }
+            }
+            Ok(())
+        }
+        JobsCommand::Retry { id: Some(id), .. } => {
+            let id = *id;
+            db.write_blocking(|tx| -> AppResult<()> { super::retry(tx, id, now) })?;
+            println!("job {id} is queued again");
+            Ok(())
+        }
+        JobsCommand::Retry { id: None, .. } => {
+            let n = db.write_blocking(|tx| super::retry_all_failed(tx, now))?;
+            println!("{n} failed job(s) queued again");
+            Ok(())
+        }
+    }
+}
