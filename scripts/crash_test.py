@@ -60,6 +60,12 @@ class Sink:
         self.loop.run_forever()
 
     async def _client(self, reader, writer):
+        try:
+            await self._session(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the server was killed mid-conversation: expected here
+
+    async def _session(self, reader, writer):
         def send(line):
             writer.write((line + "\r\n").encode())
         send("220 sink ESMTP")
