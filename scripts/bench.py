@@ -144,12 +144,16 @@ def login(base, email):
     return j["login_session_uid"], j["login_session_token"]
 
 
-def peak_rss_kib(pid):
+def proc_kib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def peak_rss_kib(pid):
+    return proc_kib(pid, "VmHWM")
 
 
 def wrk(base, path, script, env, seconds=SECONDS):
@@ -205,9 +209,10 @@ def main():
 
         def scenario(name, path, script, who, kind):
             r = wrk(base, path, script, who)
-            r.update(name=name, kind=kind)
+            r.update(name=name, kind=kind, rss=proc_kib(server.pid, "VmRSS") / 1024,
+                     hwm=proc_kib(server.pid, "VmHWM") / 1024)
             results.append(r)
-            print(f"  {name:<44} {r['rps']:>9.0f} req/s  p99 {ms(r['p99'])} ms", flush=True)
+            print(f"  {name:<44} {r['rps']:>9.0f} req/s  p99 {ms(r['p99'])} ms  rss {r['rss']:.0f} MiB (peak {r['hwm']:.0f})", flush=True)
 
         print(f"seeded in {seed_secs:.1f}s; server up in {startup_ms:.0f} ms; {SECONDS}s per scenario, c={CONNECTIONS}")
         scenario("GET /api/health (ceiling)", "/api/health", "", as_user, "ceiling")

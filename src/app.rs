@@ -31,6 +31,7 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
         limiter: Arc::new(RateLimiter::new(clock.clone())),
         metrics: Default::default(),
         setup: Default::default(),
+        caches: Default::default(),
         config,
         db,
         clock,

@@ -255,6 +255,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // SQLite and Argon2 run here; more threads than this only add
+        // memory, since the database pool and the hashing semaphore are
+        // the real limits.
+        .max_blocking_threads(32)
         .build()
         .map_err(Failure::runtime)
 }

@@ -29,6 +29,8 @@ pub struct Db {
     writer: Arc<std::sync::Mutex<()>>,
     /// Woken after a commit that enqueued jobs.
     pub jobs_enqueued: Arc<Notify>,
+    /// Incremented after every commit (see `snapshot`).
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A write transaction. Derefs to the rusqlite transaction.
@@ -58,7 +60,7 @@ fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -8000;",
+         PRAGMA cache_size = -2000;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
@@ -81,7 +83,7 @@ impl Db {
             )
             .with_init(configure);
         let pool = r2d2::Pool::builder()
-            .max_size(16)
+            .max_size(8)
             .min_idle(Some(2))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
@@ -90,6 +92,7 @@ impl Db {
             pool,
             writer: Arc::new(std::sync::Mutex::new(())),
             jobs_enqueued: Arc::new(Notify::new()),
+            generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         db.migrate()?;
         Ok(db)
@@ -101,6 +104,11 @@ impl Db {
         let _guard = self.writer.lock().expect("writer lock");
         let report = embedded::migrations::runner().run(&mut *conn)?;
         Ok(report.applied_migrations().len())
+    }
+
+    /// How many write transactions have committed in this process.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn pool(&self) -> &Pool {
@@ -149,6 +157,8 @@ impl Db {
             let value = f(&write)?;
             let enqueued = write.enqueued.get();
             write.tx.commit()?;
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             (value, enqueued)
         };
         if enqueued.1 {

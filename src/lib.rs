@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod notify;
 pub mod routes;
+pub mod snapshot;
 pub mod state;
 pub mod storage;
 pub mod time;

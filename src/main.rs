@@ -1,9 +1,25 @@
 use clap::Parser;
 
 fn main() {
+    tune_allocator();
     let cli = afisha::cli::Cli::parse();
     if let Err(failure) = afisha::cli::run(cli) {
         eprintln!("afisha: {}", failure.message);
         std::process::exit(failure.code);
+    }
+}
+
+/// glibc raises its mmap threshold after large frees, so every Argon2
+/// working buffer (19 MiB by default) would stay resident in one of many
+/// per-thread arenas: a login flood grew the process past 1 GiB. A fixed
+/// threshold sends such buffers straight back to the system after use, and
+/// fewer arenas keep small-allocation fragmentation bounded.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator parameters; called before any
+    // thread is started.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }

@@ -24,6 +24,7 @@ pub struct AppState {
     pub setup: crate::routes::setup::SetupToken,
     /// Event images (fs or S3), checked at start-up.
     pub storage: Storage,
+    pub caches: Arc<crate::snapshot::Caches>,
 }
 
 impl AppState {

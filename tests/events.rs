@@ -1460,3 +1460,67 @@ async fn statistics_for_a_crafted_data_set() {
         .await
         .expect_detail(403, "Administrator role required");
 }
+
+/// Cards and statistics are served from snapshots; they must still change
+/// when only time passes (an event ends) and right after any write.
+#[tokio::test]
+async fn cached_answers_follow_time_and_writes() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let user = srv.user().await;
+    let scalar = |stats: &serde_json::Value, name: &str| {
+        stats["scalars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    let ev = admin
+        .post(
+            "/events",
+            serde_json::json!({"name": "Soon over", "description": "", "starts_at": at(&srv, 1),
+                               "ends_at": at(&srv, 2), "image_url": "https://img.test/a.png"}),
+        )
+        .await
+        .expect(201);
+    let stats = admin.get("/statistics").await.expect(200);
+    assert_eq!(scalar(&stats, "active_events"), 1.0);
+    let cards = user.get("/events/cards").await.expect(200);
+    assert_eq!(cards.as_array().unwrap().len(), 1);
+    assert_eq!(cards[0]["participation_status"], "NONE");
+    // A write shows at once.
+    user.put(
+        &format!("/events/{}/participants/me", ev["id"]),
+        serde_json::json!({"status": "PARTICIPATING"}),
+    )
+    .await
+    .expect(204);
+    let cards = user.get("/events/cards").await.expect(200);
+    assert_eq!(cards[0]["participation_status"], "PARTICIPATING");
+    assert_eq!(cards[0]["participants_count"], 1);
+    assert_eq!(
+        scalar(
+            &admin.get("/statistics").await.expect(200),
+            "total_participations"
+        ),
+        1.0
+    );
+    // Only time passes: the event ends.
+    srv.clock.advance(chrono::Duration::hours(3));
+    let stats = admin.get("/statistics").await.expect(200);
+    assert_eq!(scalar(&stats, "active_events"), 0.0);
+    assert_eq!(scalar(&stats, "past_events"), 1.0);
+    assert!(
+        user.get("/events/cards")
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let past = user.get("/events/cards?status=PAST").await.expect(200);
+    assert_eq!(past[0]["status"], "PAST");
+}

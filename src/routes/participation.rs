@@ -1,11 +1,10 @@
 //! Events — participants: the cards list, joining/declining, and the event
 //! as an iCalendar file.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rusqlite::{named_params, params};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -90,68 +89,160 @@ async fn cards(
     CurrentUser(me): CurrentUser,
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,
-) -> AppResult<Json<Vec<EventCardDto>>> {
+) -> AppResult<Response> {
     let past = match query.status {
-        Some(EventStatus::Rejected) => return Ok(Json(Vec::new())),
+        Some(EventStatus::Rejected) => return Ok(json_array(Vec::new())),
         Some(EventStatus::Past) => true,
         Some(EventStatus::Active) | None => false,
     };
     let page = query.page();
     let now = state.now();
-    let status = if past {
-        EventStatus::Past
-    } else {
-        EventStatus::Active
+    let all = card_bases(&state, now).await?;
+    let needle = query.q.as_deref().map(fold);
+    let offset = page.offset().max(0) as usize;
+    let limit = match page.limit_or_all(1000) {
+        n if n < 0 => usize::MAX,
+        n => n as usize,
     };
-    let list = state
+    let chosen: Vec<&CardBase> = all
+        .iter()
+        .filter(|c| (c.ends_at <= now) == past)
+        .filter(|c| needle.as_deref().is_none_or(|q| c.name_fold.contains(q)))
+        .skip(offset)
+        .take(limit)
+        .collect();
+    let mine = if chosen.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        state
+            .db
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT event_id, status FROM event_participant WHERE user_id = ?1",
+                )?;
+                let rows = stmt
+                    .query_map([me.id], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, ParticipantStatus>(1)?))
+                    })?
+                    .collect::<Result<std::collections::HashMap<_, _>, _>>()?;
+                Ok(rows)
+            })
+            .await?
+    };
+    let status = if past { "PAST" } else { "ACTIVE" };
+    let parts = chosen
+        .iter()
+        .map(|c| {
+            let my = match mine.get(&c.id) {
+                None => "NONE",
+                Some(ParticipantStatus::Participating) => "PARTICIPATING",
+                Some(ParticipantStatus::Rejected) => "REJECTED",
+            };
+            let mut json = String::with_capacity(c.json_prefix.len() + 64);
+            json.push_str(&c.json_prefix);
+            json.push_str(",\"status\":\"");
+            json.push_str(status);
+            json.push_str("\",\"participation_status\":\"");
+            json.push_str(my);
+            json.push_str("\"}");
+            json
+        })
+        .collect();
+    Ok(json_array(parts))
+}
+
+/// The parts of a card that are the same for every user, with the card's
+/// JSON minus its closing brace and the two per-request fields.
+pub struct CardBase {
+    id: i64,
+    name_fold: String,
+    ends_at: Ts,
+    json_prefix: String,
+}
+
+/// Every non-rejected event as a card base, ordered by `starts_at`, `id`;
+/// shared by all requests until the next commit (see `snapshot`).
+async fn card_bases(state: &AppState, now: Ts) -> AppResult<std::sync::Arc<Vec<CardBase>>> {
+    let generation = state.db.generation();
+    if let Some(hit) = state.caches.cards.get(generation, now) {
+        return Ok(hit);
+    }
+    let bases = state
         .db
-        .read(move |conn| {
+        .read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at,
                         e.image_url, e.location,
                         (SELECT count(*) FROM event_participant p
                           WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
-                        e.max_participants_count, e.payment_info,
-                        (SELECT p.status FROM event_participant p
-                          WHERE p.event_id = e.id AND p.user_id = :me)
+                        e.max_participants_count, e.payment_info, e.name_fold
                  FROM event e
                  WHERE e.rejected_at IS NULL
-                   AND (CASE WHEN :past THEN e.ends_at <= :now ELSE e.ends_at > :now END)
-                   AND (:q IS NULL OR instr(e.name_fold, :q) > 0)
-                 ORDER BY e.starts_at, e.id
-                 LIMIT :limit OFFSET :offset",
+                 ORDER BY e.starts_at, e.id",
             )?;
-            let rows = stmt.query_map(
-                named_params! {
-                    ":me": me.id,
-                    ":past": past,
-                    ":now": now,
-                    ":q": query.q.as_deref().map(fold),
-                    ":limit": page.limit_or_all(1000),
-                    ":offset": page.offset(),
-                },
-                |r| {
-                    Ok(EventCardDto {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        short_description: r.get(2)?,
-                        description: r.get(3)?,
-                        starts_at: r.get(4)?,
-                        ends_at: r.get(5)?,
-                        image_url: r.get(6)?,
-                        location: r.get(7)?,
-                        participants_count: r.get(8)?,
-                        max_participants_count: r.get(9)?,
-                        payment_info: r.get(10)?,
-                        status,
-                        participation_status: r.get::<_, Option<ParticipantStatus>>(11)?.into(),
-                    })
-                },
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let rows = stmt.query_map([], |r| {
+                let base = CardFields {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    short_description: r.get(2)?,
+                    description: r.get(3)?,
+                    starts_at: r.get(4)?,
+                    ends_at: r.get(5)?,
+                    image_url: r.get(6)?,
+                    location: r.get(7)?,
+                    participants_count: r.get(8)?,
+                    max_participants_count: r.get(9)?,
+                    payment_info: r.get(10)?,
+                };
+                Ok((base, r.get::<_, String>(11)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (fields, name_fold) = row?;
+                let mut json = serde_json::to_string(&fields).map_err(anyhow::Error::from)?;
+                json.pop(); // the closing brace; status fields follow per request
+                out.push(CardBase {
+                    id: fields.id,
+                    name_fold,
+                    ends_at: fields.ends_at,
+                    json_prefix: json,
+                });
+            }
+            Ok(out)
         })
         .await?;
-    Ok(Json(list))
+    let bases = std::sync::Arc::new(bases);
+    state.caches.cards.put(generation, now, None, bases.clone());
+    Ok(bases)
+}
+
+/// The shared fields of [`EventCardDto`], in its order.
+#[derive(Serialize)]
+struct CardFields {
+    id: i64,
+    name: String,
+    short_description: Option<String>,
+    description: String,
+    starts_at: Ts,
+    ends_at: Ts,
+    image_url: String,
+    location: Option<String>,
+    participants_count: i64,
+    max_participants_count: Option<i64>,
+    payment_info: Option<String>,
+}
+
+fn json_array(parts: Vec<String>) -> Response {
+    let mut body = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 2);
+    body.push('[');
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(part);
+    }
+    body.push(']');
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Body of `PUT /events/{event_id}/participants/me`.

@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -299,10 +300,34 @@ fn compute(conn: &Connection, now: Ts) -> AppResult<Statistics> {
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
     ))]
-async fn statistics(
-    Admin(_admin): Admin,
-    State(state): State<AppState>,
-) -> AppResult<Json<Statistics>> {
+async fn statistics(Admin(_admin): Admin, State(state): State<AppState>) -> AppResult<Response> {
     let now = state.now();
-    Ok(Json(state.db.read(move |conn| compute(conn, now)).await?))
+    let generation = state.db.generation();
+    if let Some(hit) = state.caches.statistics.get(generation, now) {
+        return Ok(Json(hit.as_ref()).into_response());
+    }
+    let (stats, valid_until) = state
+        .db
+        .read(move |conn| Ok((compute(conn, now)?, next_change(conn, now)?)))
+        .await?;
+    let stats = std::sync::Arc::new(stats);
+    state
+        .caches
+        .statistics
+        .put(generation, now, valid_until, stats.clone());
+    Ok(Json(stats.as_ref()).into_response())
+}
+
+/// The next moment the statistics change with time alone: an active event
+/// ends, or a user's sign-up leaves the 30-day window.
+fn next_change(conn: &Connection, now: Ts) -> AppResult<Option<Ts>> {
+    let month_ago = Ts(now.0 - chrono::Duration::days(30));
+    let (event_end, signup): (Option<Ts>, Option<Ts>) = conn
+        .prepare_cached(
+            "SELECT (SELECT min(ends_at) FROM event WHERE rejected_at IS NULL AND ends_at > ?1),
+                    (SELECT min(created_at) FROM user WHERE deleted_at IS NULL AND created_at >= ?2)",
+        )?
+        .query_row(rusqlite::params![now, month_ago], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let signup_leaves = signup.map(|t| Ts(t.0 + chrono::Duration::days(30)));
+    Ok([event_end, signup_leaves].into_iter().flatten().min())
 }

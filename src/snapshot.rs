@@ -1,0 +1,95 @@
+//! Exact read caching for hot, shared answers (event cards, statistics).
+//!
+//! A snapshot is reused only while no write transaction has committed since
+//! it was computed (the database's commit generation), before the moment
+//! the answer could change with time alone (`valid_until`), and for at most
+//! [`MAX_AGE_SECS`] — the bound on staleness for writes made by another
+//! process (the CLI) on the same database file.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+
+use crate::time::Ts;
+
+pub const MAX_AGE_SECS: i64 = 5;
+
+struct Entry<T> {
+    generation: u64,
+    computed_at: Ts,
+    valid_until: Ts,
+    value: Arc<T>,
+}
+
+pub struct Snapshot<T> {
+    slot: Mutex<Option<Entry<T>>>,
+}
+
+impl<T> Default for Snapshot<T> {
+    fn default() -> Self {
+        Self {
+            slot: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> Snapshot<T> {
+    /// The cached value, if still valid at `now` for `generation`.
+    pub fn get(&self, generation: u64, now: Ts) -> Option<Arc<T>> {
+        let slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = slot.as_ref()?;
+        let fresh = entry.generation == generation
+            && now >= entry.computed_at
+            && now < entry.valid_until
+            && now.0 < entry.computed_at.0 + Duration::seconds(MAX_AGE_SECS);
+        fresh.then(|| entry.value.clone())
+    }
+
+    /// Stores a value computed at `now` from the state of `generation`
+    /// (read the generation *before* computing, so a write during the
+    /// computation makes the value stale at once).
+    pub fn put(&self, generation: u64, now: Ts, valid_until: Option<Ts>, value: Arc<T>) {
+        let valid_until = valid_until.unwrap_or(Ts(now.0 + Duration::seconds(MAX_AGE_SECS)));
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        let newer = slot.as_ref().is_none_or(|e| e.generation <= generation);
+        if newer {
+            *slot = Some(Entry {
+                generation,
+                computed_at: now,
+                valid_until,
+                value,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_only_for_its_generation_and_time_window() {
+        let s = Snapshot::default();
+        let t0 = Ts::parse("2026-05-01T10:00:00Z").unwrap();
+        let later = |secs| Ts(t0.0 + Duration::seconds(secs));
+        s.put(7, t0, Some(later(3)), Arc::new(42));
+        assert_eq!(s.get(7, later(2)).as_deref(), Some(&42));
+        assert!(s.get(8, later(2)).is_none(), "a commit invalidates");
+        assert!(s.get(7, later(3)).is_none(), "time-driven change");
+        s.put(7, t0, Some(later(60)), Arc::new(1));
+        assert!(s.get(7, later(MAX_AGE_SECS)).is_none(), "age cap");
+        s.put(6, t0, None, Arc::new(0));
+        assert_eq!(
+            s.get(7, later(1)).as_deref(),
+            Some(&1),
+            "an older generation does not replace a newer one"
+        );
+    }
+}
+
+/// The snapshots an application keeps (one set per running server).
+#[derive(Default)]
+pub struct Caches {
+    pub cards: Snapshot<Vec<crate::routes::participation::CardBase>>,
+    pub statistics: Snapshot<crate::routes::statistics::Statistics>,
+}
