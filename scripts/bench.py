@@ -270,6 +270,10 @@ def main():
                 "from apt if missing, seeds a fresh data dir, runs each scenario against `afisha serve` "
                 "on loopback). Figures below are from the last run on the machine described.\n\n")
         f.write(table + "\n\n" + facts)
+        notes = os.path.join(ROOT, "docs", "benchmark-notes.md")
+        if os.path.exists(notes):
+            with open(notes) as n:
+                f.write(n.read())
 
 
 if __name__ == "__main__":

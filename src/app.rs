@@ -50,6 +50,23 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let scheduler = crate::jobs::scheduler::start(&state, shutdown.clone());
+    let checkpoints = {
+        let (db, shutdown) = (state.db.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => {
+                        if let Err(e) = db.checkpoint().await {
+                            tracing::warn!(error = %e, "WAL checkpoint failed");
+                        }
+                    }
+                }
+            }
+        })
+    };
     let limits = crate::http::server::Limits {
         max_connections: state.config.server.max_connections,
         header_read_timeout: Duration::from_secs(state.config.server.header_read_timeout_secs),
@@ -73,6 +90,7 @@ pub async fn serve(
             }
         }
     }
+    let _ = checkpoints.await;
     if tokio::time::timeout(grace, scheduler).await.is_err() {
         tracing::warn!(
             "running jobs did not finish within {grace:?}; they will run again after their lock expires"

@@ -53,14 +53,30 @@ impl Write<'_> {
     }
 }
 
+thread_local! {
+    /// Set by the update hook when the current thread's write transaction
+    /// changes a table that answers depend on (see [`Db::generation`]).
+    static DOMAIN_CHANGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tables whose changes do not affect any cached answer: the job queue's
+/// bookkeeping and session `last_seen_at` touches.
+const BOOKKEEPING: &[&str] = &["job", "login_session"];
+
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.update_hook(Some(|_action, _db: &str, table: &str, _row| {
+        if !BOOKKEEPING.contains(&table) {
+            DOMAIN_CHANGED.with(|c| c.set(true));
+        }
+    }))?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -2000;",
+         PRAGMA cache_size = -2000;
+         PRAGMA wal_autocheckpoint = 10000;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
@@ -106,7 +122,19 @@ impl Db {
         Ok(report.applied_migrations().len())
     }
 
-    /// How many write transactions have committed in this process.
+    /// Copies committed WAL frames into the database without waiting for
+    /// readers or writers, so checkpoints happen here (a background tick)
+    /// rather than inside a request's commit.
+    pub async fn checkpoint(&self) -> AppResult<()> {
+        self.read(|c| {
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// How many write transactions that changed domain data (anything but
+    /// job bookkeeping and session touches) have committed in this process.
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
@@ -149,6 +177,7 @@ impl Db {
         let mut conn = self.pool.get()?;
         let enqueued = {
             let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            DOMAIN_CHANGED.with(|c| c.set(false));
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let write = Write {
                 tx,
@@ -157,8 +186,10 @@ impl Db {
             let value = f(&write)?;
             let enqueued = write.enqueued.get();
             write.tx.commit()?;
-            self.generation
-                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            if DOMAIN_CHANGED.with(|c| c.replace(false)) {
+                self.generation
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
             (value, enqueued)
         };
         if enqueued.1 {

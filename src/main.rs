@@ -19,7 +19,10 @@ fn tune_allocator() {
     // SAFETY: mallopt only adjusts allocator parameters; called before any
     // thread is started.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        // Above response-body sizes (a full cards list is ~250 KB), below
+        // Argon2's working memory.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 8 * 1024 * 1024);
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }

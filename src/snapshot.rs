@@ -23,12 +23,16 @@ struct Entry<T> {
 
 pub struct Snapshot<T> {
     slot: Mutex<Option<Entry<T>>>,
+    /// One computation at a time: requests that miss together wait for it
+    /// instead of all recomputing (no thundering herd after a commit).
+    computing: tokio::sync::Mutex<()>,
 }
 
 impl<T> Default for Snapshot<T> {
     fn default() -> Self {
         Self {
             slot: Mutex::new(None),
+            computing: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -43,6 +47,33 @@ impl<T> Snapshot<T> {
             && now < entry.valid_until
             && now.0 < entry.computed_at.0 + Duration::seconds(MAX_AGE_SECS);
         fresh.then(|| entry.value.clone())
+    }
+
+    /// The cached value, or the one `compute` makes (at most one runs at a
+    /// time; the others wait and then take its result). `compute` returns
+    /// the value and the moment it stops being valid by time alone.
+    pub async fn get_or_compute<F, Fut, E>(
+        &self,
+        generation: impl Fn() -> u64,
+        now: Ts,
+        compute: F,
+    ) -> Result<Arc<T>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(T, Option<Ts>), E>>,
+    {
+        if let Some(hit) = self.get(generation(), now) {
+            return Ok(hit);
+        }
+        let _turn = self.computing.lock().await;
+        let current = generation();
+        if let Some(hit) = self.get(current, now) {
+            return Ok(hit);
+        }
+        let (value, valid_until) = compute().await?;
+        let value = Arc::new(value);
+        self.put(current, now, valid_until, value.clone());
+        Ok(value)
     }
 
     /// Stores a value computed at `now` from the state of `generation`

@@ -17,8 +17,9 @@ pub struct Passwords {
     params: Params,
     permits: Arc<Semaphore>,
     /// A hash of a random password, verified against when the email is
-    /// unknown so that timing does not tell which emails exist.
-    dummy: Arc<String>,
+    /// unknown so that timing does not tell which emails exist. Made on
+    /// first use (it costs one Argon2 run and its memory).
+    dummy: Arc<std::sync::OnceLock<String>>,
 }
 
 /// The result of checking a password.
@@ -40,13 +41,10 @@ impl Passwords {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let mut random = [0u8; 32];
-        rand::rng().fill_bytes(&mut random);
-        let dummy = hash_with(&params, &hex::encode(random))?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(cores)),
-            dummy: Arc::new(dummy),
+            dummy: Arc::default(),
         })
     }
 
@@ -66,9 +64,22 @@ impl Passwords {
     pub async fn verify(&self, password: String, stored: Option<String>) -> AppResult<Verified> {
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
         let params = self.params.clone();
-        let known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| self.dummy.as_ref().clone());
-        run_blocking(move || Ok(verify_with(&params, &password, &stored, known))).await
+        let dummy = self.dummy.clone();
+        run_blocking(move || {
+            let known = stored.is_some();
+            let stored = match stored {
+                Some(hash) => hash,
+                None => dummy
+                    .get_or_init(|| {
+                        let mut random = [0u8; 32];
+                        rand::rng().fill_bytes(&mut random);
+                        hash_with(&params, &hex::encode(random)).unwrap_or_default()
+                    })
+                    .clone(),
+            };
+            Ok(verify_with(&params, &password, &stored, known))
+        })
+        .await
     }
 }
 

@@ -91,7 +91,7 @@ async fn cards(
     Query(query): Query<EventsQuery>,
 ) -> AppResult<Response> {
     let past = match query.status {
-        Some(EventStatus::Rejected) => return Ok(json_array(Vec::new())),
+        Some(EventStatus::Rejected) => return Ok(json_response("[]".to_string())),
         Some(EventStatus::Past) => true,
         Some(EventStatus::Active) | None => false,
     };
@@ -130,25 +130,32 @@ async fn cards(
             .await?
     };
     let status = if past { "PAST" } else { "ACTIVE" };
-    let parts = chosen
-        .iter()
-        .map(|c| {
-            let my = match mine.get(&c.id) {
-                None => "NONE",
-                Some(ParticipantStatus::Participating) => "PARTICIPATING",
-                Some(ParticipantStatus::Rejected) => "REJECTED",
-            };
-            let mut json = String::with_capacity(c.json_prefix.len() + 64);
-            json.push_str(&c.json_prefix);
-            json.push_str(",\"status\":\"");
-            json.push_str(status);
-            json.push_str("\",\"participation_status\":\"");
-            json.push_str(my);
-            json.push_str("\"}");
-            json
-        })
-        .collect();
-    Ok(json_array(parts))
+    let mut body = String::with_capacity(
+        chosen
+            .iter()
+            .map(|c| c.json_prefix.len() + 64)
+            .sum::<usize>()
+            + 2,
+    );
+    body.push('[');
+    for (i, c) in chosen.iter().enumerate() {
+        let my = match mine.get(&c.id) {
+            None => "NONE",
+            Some(ParticipantStatus::Participating) => "PARTICIPATING",
+            Some(ParticipantStatus::Rejected) => "REJECTED",
+        };
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&c.json_prefix);
+        body.push_str(",\"status\":\"");
+        body.push_str(status);
+        body.push_str("\",\"participation_status\":\"");
+        body.push_str(my);
+        body.push_str("\"}");
+    }
+    body.push(']');
+    Ok(json_response(body))
 }
 
 /// The parts of a card that are the same for every user, with the card's
@@ -163,10 +170,15 @@ pub struct CardBase {
 /// Every non-rejected event as a card base, ordered by `starts_at`, `id`;
 /// shared by all requests until the next commit (see `snapshot`).
 async fn card_bases(state: &AppState, now: Ts) -> AppResult<std::sync::Arc<Vec<CardBase>>> {
-    let generation = state.db.generation();
-    if let Some(hit) = state.caches.cards.get(generation, now) {
-        return Ok(hit);
-    }
+    let db = state.db.clone();
+    state
+        .caches
+        .cards
+        .get_or_compute(|| db.generation(), now, || load_card_bases(state))
+        .await
+}
+
+async fn load_card_bases(state: &AppState) -> AppResult<(Vec<CardBase>, Option<Ts>)> {
     let bases = state
         .db
         .read(|conn| {
@@ -211,9 +223,8 @@ async fn card_bases(state: &AppState, now: Ts) -> AppResult<std::sync::Arc<Vec<C
             Ok(out)
         })
         .await?;
-    let bases = std::sync::Arc::new(bases);
-    state.caches.cards.put(generation, now, None, bases.clone());
-    Ok(bases)
+    // Card statuses follow the clock per request, so only commits matter.
+    Ok((bases, None))
 }
 
 /// The shared fields of [`EventCardDto`], in its order.
@@ -232,16 +243,7 @@ struct CardFields {
     payment_info: Option<String>,
 }
 
-fn json_array(parts: Vec<String>) -> Response {
-    let mut body = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 2);
-    body.push('[');
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(part);
-    }
-    body.push(']');
+fn json_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 

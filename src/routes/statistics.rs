@@ -302,19 +302,20 @@ fn compute(conn: &Connection, now: Ts) -> AppResult<Statistics> {
     ))]
 async fn statistics(Admin(_admin): Admin, State(state): State<AppState>) -> AppResult<Response> {
     let now = state.now();
-    let generation = state.db.generation();
-    if let Some(hit) = state.caches.statistics.get(generation, now) {
-        return Ok(Json(hit.as_ref()).into_response());
-    }
-    let (stats, valid_until) = state
-        .db
-        .read(move |conn| Ok((compute(conn, now)?, next_change(conn, now)?)))
-        .await?;
-    let stats = std::sync::Arc::new(stats);
-    state
+    let db = state.db.clone();
+    let stats = state
         .caches
         .statistics
-        .put(generation, now, valid_until, stats.clone());
+        .get_or_compute(
+            || db.generation(),
+            now,
+            || {
+                state
+                    .db
+                    .read(move |conn| Ok((compute(conn, now)?, next_change(conn, now)?)))
+            },
+        )
+        .await?;
     Ok(Json(stats.as_ref()).into_response())
 }
 
