@@ -57,21 +57,12 @@ impl MyStatus {
     }
 }
 
-/// `EventCardDTO`.
+/// `EventCardDTO`: the fields shared by every user ([`CardFields`]), then
+/// the two that depend on the clock and on the caller.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventCardDto {
-    pub id: i64,
-    pub name: String,
-    pub short_description: Option<String>,
-    pub description: String,
-    pub starts_at: Ts,
-    pub ends_at: Ts,
-    pub image_url: String,
-    pub location: Option<String>,
-    /// Users `PARTICIPATING`.
-    pub participants_count: i64,
-    pub max_participants_count: Option<i64>,
-    pub payment_info: Option<String>,
+    #[serde(flatten)]
+    pub card: CardFields,
     pub status: EventStatus,
     /// Mine.
     pub participation_status: MyStatus,
@@ -227,20 +218,21 @@ async fn load_card_bases(state: &AppState) -> AppResult<(Vec<CardBase>, Option<T
     Ok((bases, None))
 }
 
-/// The shared fields of [`EventCardDto`], in its order.
-#[derive(Serialize)]
-struct CardFields {
-    id: i64,
-    name: String,
-    short_description: Option<String>,
-    description: String,
-    starts_at: Ts,
-    ends_at: Ts,
-    image_url: String,
-    location: Option<String>,
-    participants_count: i64,
-    max_participants_count: Option<i64>,
-    payment_info: Option<String>,
+/// The fields of [`EventCardDto`] that are the same for every caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CardFields {
+    pub id: i64,
+    pub name: String,
+    pub short_description: Option<String>,
+    pub description: String,
+    pub starts_at: Ts,
+    pub ends_at: Ts,
+    pub image_url: String,
+    pub location: Option<String>,
+    /// Users `PARTICIPATING`.
+    pub participants_count: i64,
+    pub max_participants_count: Option<i64>,
+    pub payment_info: Option<String>,
 }
 
 fn json_response(body: String) -> Response {
