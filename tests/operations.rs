@@ -330,6 +330,23 @@ async fn demo_seeds_once_and_its_logins_work() {
         )
         .await;
     assert_eq!(r.status, 201);
+    // The demo serves cards to a signed-in employee.
+    let body = r.json();
+    let mut anna = srv.anon();
+    anna.auth(
+        body["login_session_uid"].as_str().unwrap(),
+        body["login_session_token"].as_str().unwrap(),
+    );
+    let upcoming = anna.get("/events/cards").await.expect(200);
+    let upcoming = upcoming.as_array().unwrap();
+    assert!(upcoming.len() >= 10);
+    assert!(
+        upcoming
+            .iter()
+            .any(|c| c["participation_status"] == "PARTICIPATING")
+    );
+    let past = anna.get("/events/cards?status=PAST").await.expect(200);
+    assert!(past.as_array().unwrap().len() >= 5);
 }
 
 /// Passwords, codes and tokens never reach the logs: a full account journey
