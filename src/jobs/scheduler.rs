@@ -65,7 +65,15 @@ struct Scheduler {
     ended: Vec<Ended>,
     next_reminders: Ts,
     next_cleanup: Ts,
+    /// The last claim filled every free slot: there is a backlog.
+    backlogged: bool,
 }
+
+/// With a backlog, finished runs are gathered this long before the next
+/// record-and-claim transaction, so the queue's bookkeeping takes one write
+/// per batch instead of one per job and leaves the single writer to
+/// requests.
+const BATCH_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 impl Scheduler {
     fn new(state: AppState) -> Scheduler {
@@ -90,6 +98,7 @@ impl Scheduler {
             ended: Vec::new(),
             next_reminders: now,
             next_cleanup: now,
+            backlogged: false,
         }
     }
 
@@ -116,6 +125,9 @@ impl Scheduler {
             if shutdown.is_cancelled() {
                 break;
             }
+            if self.backlogged && !self.tasks.is_empty() {
+                tokio::time::sleep(BATCH_LINGER).await;
+            }
             while let Some(ended) = self.tasks.try_join_next_with_id() {
                 self.reap(ended);
             }
@@ -133,6 +145,7 @@ impl Scheduler {
                 match self.record_and_claim(free).await {
                     Ok(claimed) => {
                         saturated = claimed.len() == free;
+                        self.backlogged = free > 0 && saturated;
                         for job in claimed {
                             let runner = self.runner.clone();
                             let id = job.id;
