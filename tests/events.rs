@@ -1468,16 +1468,7 @@ async fn cached_answers_follow_time_and_writes() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     let user = srv.user().await;
-    let scalar = |stats: &serde_json::Value, name: &str| {
-        stats["scalars"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["name"] == name)
-            .unwrap()["value"]
-            .as_f64()
-            .unwrap()
-    };
+    let scalar = |stats: &Value, name: &str| scalars(stats)[name].as_f64().unwrap();
     let ev = admin
         .post(
             "/events",

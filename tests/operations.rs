@@ -125,6 +125,16 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_afisha"))
 }
 
+/// `afisha restore FILE [--force] --data-dir DIR`.
+fn restore(file: &std::path::Path, dir: &std::path::Path, force: bool) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.arg("restore");
+    if force {
+        cmd.arg("--force");
+    }
+    cmd.arg(file).arg("--data-dir").arg(dir).output().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn backup_during_write_load_is_consistent_and_restores() {
     let srv = TestServer::start().await;
@@ -202,44 +212,20 @@ async fn backup_during_write_load_is_consistent_and_restores() {
     // Restore refuses a data dir in use, and an existing database without --force.
     let target = tempfile::tempdir().unwrap();
     let lock = afisha::backup::DataDirLock::acquire(target.path()).unwrap();
-    let out = bin()
-        .arg("restore")
-        .arg(&copy)
-        .arg("--data-dir")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = restore(&copy, target.path(), false);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("stop the server"));
     drop(lock);
-    let out = bin()
-        .arg("restore")
-        .arg(&copy)
-        .arg("--data-dir")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = restore(&copy, target.path(), false);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = bin()
-        .arg("restore")
-        .arg(&copy)
-        .arg("--data-dir")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = restore(&copy, target.path(), false);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
-    let out = bin()
-        .args(["restore", "--force"])
-        .arg(&copy)
-        .arg("--data-dir")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = restore(&copy, target.path(), true);
     assert!(out.status.success());
     // The restored dir serves.
     let (restored_users, _) = {
@@ -253,13 +239,7 @@ async fn backup_during_write_load_is_consistent_and_restores() {
     // Not a database: refused with a clear line.
     let junk = out_dir.path().join("junk.db");
     std::fs::write(&junk, b"hello").unwrap();
-    let out = bin()
-        .args(["restore", "--force"])
-        .arg(&junk)
-        .arg("--data-dir")
-        .arg(target.path())
-        .output()
-        .unwrap();
+    let out = restore(&junk, target.path(), true);
     assert!(!out.status.success());
 }
 
