@@ -11,10 +11,11 @@ use crate::auth::password::Passwords;
 use crate::auth::ratelimit::RateLimiter;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::db::Db;
 use crate::notify::Notifier;
+use crate::service::Services;
 use crate::state::AppState;
 use crate::storage::Storage;
+use crate::store::Store;
 
 /// Opens the database (applying migrations) and builds the shared state.
 /// Every misconfiguration that can be found before serving is found here.
@@ -24,19 +25,32 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
     // be the only thing reported.
     let storage = Storage::open(&config).await?;
     let path = config.database_path();
-    let db = tokio::task::spawn_blocking(move || Db::open(&path)).await??;
+    let store = tokio::task::spawn_blocking(move || Store::open_sqlite(&path)).await??;
     let passwords = Passwords::new(config.auth.argon2)?;
+    let limiter = Arc::new(RateLimiter::new(clock.clone()));
+    let caches: Arc<crate::snapshot::Caches> = Default::default();
+    let notifier = Notifier::new(config.clone())?;
+    let svc = Services {
+        notifier: notifier.clone(),
+        config: config.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+        passwords: passwords.clone(),
+        limiter: limiter.clone(),
+        caches: caches.clone(),
+    };
     Ok(AppState {
-        notifier: Notifier::new(config.clone())?,
-        limiter: Arc::new(RateLimiter::new(clock.clone())),
+        notifier,
+        limiter,
         metrics: Default::default(),
         setup: Default::default(),
-        caches: Default::default(),
+        caches,
         config,
-        db,
+        db: store.sqlite().clone(),
         clock,
         passwords,
         storage,
+        svc,
     })
 }
 

@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::SystemClock;
 use crate::config::{Config, Overrides};
-use crate::db::Db;
-use crate::time::Ts;
+use crate::domain::time::Ts;
+use crate::store::sqlite::Db;
 use crate::users::{self, Role};
 
 #[derive(Parser, Debug)]
@@ -142,10 +142,10 @@ impl From<crate::config::ConfigError> for Failure {
     }
 }
 
-impl From<crate::error::AppError> for Failure {
-    fn from(e: crate::error::AppError) -> Self {
+impl From<crate::http::error::AppError> for Failure {
+    fn from(e: crate::http::error::AppError) -> Self {
         match e {
-            crate::error::AppError::Detail { message, .. } => Failure::runtime(message),
+            crate::http::error::AppError::Http { message, .. } => Failure::runtime(message),
             other => Failure::runtime(other),
         }
     }
@@ -353,7 +353,10 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
             checks.email("email", &mut email);
             checks.text("full_name", &mut name, 1, 200);
             checks.password("password", &password);
-            if let Err(crate::error::AppError::Validation(errors)) = checks.into_result() {
+            if let Err(crate::http::error::AppError::Domain(
+                crate::domain::error::DomainError::Invalid(errors),
+            )) = checks.into_result()
+            {
                 let lines: Vec<String> = errors
                     .iter()
                     .map(|e| {
@@ -382,7 +385,7 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
             let email = email.clone();
             db.write_blocking(|tx| {
                 let user = users::find_by_email(tx, &email)?
-                    .ok_or_else(|| crate::error::AppError::not_found("User not found"))?;
+                    .ok_or_else(|| crate::http::error::AppError::not_found("User not found"))?;
                 tx.execute(
                     "UPDATE user SET role = ?2 WHERE id = ?1",
                     rusqlite::params![user.id, role.as_str()],

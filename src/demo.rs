@@ -7,11 +7,11 @@ use chrono::{Duration, Timelike};
 use rusqlite::params;
 
 use crate::auth::fold;
-use crate::error::AppResult;
+use crate::domain::time::Ts;
+use crate::http::error::AppResult;
 use crate::notify::{EventFacts, Notice, To};
 use crate::state::AppState;
 use crate::storage::{self, ImageKind};
-use crate::time::Ts;
 use crate::users::{self, Role};
 
 pub const ADMIN_EMAIL: &str = "admin@demo.afisha.local";

@@ -8,10 +8,10 @@ use rusqlite::{Connection, Row, params};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::OptionalRow;
-use crate::error::{AppError, AppResult};
+use crate::domain::time::Ts;
+use crate::http::error::{AppError, AppResult};
 use crate::notify::EventFacts;
-use crate::time::Ts;
+use crate::store::sqlite::OptionalRow;
 
 pub const PARTICIPATING: &str = "PARTICIPATING";
 pub const REJECTED: &str = "REJECTED";
@@ -26,14 +26,9 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// `ACTIVE` | `PAST` | `REJECTED`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum EventStatus {
-    Active,
-    Past,
-    Rejected,
-}
+pub use crate::domain::event::{
+    EventStatus, ParticipantStatus, check_capacity, check_dates, dedup_ids, ratio,
+};
 
 /// The SQL condition over table alias `e` that selects events of the
 /// status bound as `:status` (NULL: every event) at `:now`.
@@ -42,49 +37,6 @@ pub const STATUS_FILTER: &str = "(CASE :status
      WHEN 'PAST' THEN e.rejected_at IS NULL AND e.ends_at <= :now
      WHEN 'REJECTED' THEN e.rejected_at IS NOT NULL
      ELSE 1 END)";
-
-impl EventStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventStatus::Active => "ACTIVE",
-            EventStatus::Past => "PAST",
-            EventStatus::Rejected => "REJECTED",
-        }
-    }
-}
-
-/// A participant row's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum ParticipantStatus {
-    Participating,
-    Rejected,
-}
-
-impl ParticipantStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ParticipantStatus::Participating => PARTICIPATING,
-            ParticipantStatus::Rejected => REJECTED,
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<ParticipantStatus> {
-        match text {
-            PARTICIPATING => Some(ParticipantStatus::Participating),
-            REJECTED => Some(ParticipantStatus::Rejected),
-            _ => None,
-        }
-    }
-}
-
-impl rusqlite::types::FromSql for ParticipantStatus {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let text = value.as_str()?;
-        ParticipantStatus::parse(text)
-            .ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("status {text}").into()))
-    }
-}
 
 /// `EventParticipantDTO`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -95,22 +47,7 @@ pub struct ParticipantDto {
     pub status: ParticipantStatus,
 }
 
-/// The stored event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    pub id: i64,
-    pub name: String,
-    pub short_description: Option<String>,
-    pub description: String,
-    pub starts_at: Ts,
-    pub ends_at: Ts,
-    pub image_url: String,
-    pub payment_info: Option<String>,
-    pub max_participants_count: Option<i64>,
-    pub location: Option<String>,
-    pub created_at: Ts,
-    pub rejected_at: Option<Ts>,
-}
+pub type EventRow = crate::domain::event::Event;
 
 /// Columns for [`EventRow::from_row`], in order, over table alias `e`.
 pub const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
@@ -132,17 +69,6 @@ impl EventRow {
             created_at: r.get(10)?,
             rejected_at: r.get(11)?,
         })
-    }
-
-    /// `REJECTED` if rejected, else `PAST` if `ends_at <= now`, else `ACTIVE`.
-    pub fn status(&self, now: Ts) -> EventStatus {
-        if self.rejected_at.is_some() {
-            EventStatus::Rejected
-        } else if self.ends_at <= now {
-            EventStatus::Past
-        } else {
-            EventStatus::Active
-        }
     }
 
     /// What notifications say about the event.
@@ -310,37 +236,6 @@ pub fn require_active_users(conn: &Connection, ids: &[i64]) -> AppResult<()> {
     Ok(())
 }
 
-/// `400 "Max participants count exceeded"` when `count` is over `max`.
-pub fn check_capacity(count: usize, max: Option<i64>) -> AppResult<()> {
-    match max {
-        Some(max) if count as i64 > max => {
-            Err(AppError::bad_request("Max participants count exceeded"))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The date rules shared by create and update.
-pub fn check_dates(created_at: Ts, starts_at: Ts, ends_at: Ts) -> AppResult<()> {
-    if starts_at <= created_at {
-        return Err(AppError::bad_request(
-            "starts_at must be later than created_at",
-        ));
-    }
-    if ends_at <= starts_at {
-        return Err(AppError::bad_request(
-            "ends_at must be later than starts_at",
-        ));
-    }
-    Ok(())
-}
-
-/// Removes duplicates, keeping the first occurrence's order.
-pub fn dedup_ids(ids: &[i64]) -> Vec<i64> {
-    let mut seen = std::collections::HashSet::new();
-    ids.iter().copied().filter(|id| seen.insert(*id)).collect()
-}
-
 /// Inserts `PARTICIPATING` rows for users that have no row yet and turns
 /// declined rows into participation (a new join time, no reminder yet).
 pub fn add_participants(conn: &Connection, event_id: i64, ids: &[i64], now: Ts) -> AppResult<()> {
@@ -355,58 +250,4 @@ pub fn add_participants(conn: &Connection, event_id: i64, ids: &[i64], now: Ts) 
         stmt.execute(params![event_id, id, now])?;
     }
     Ok(())
-}
-
-/// `part / whole`, 0 when `whole` is 0.
-pub fn ratio(part: i64, whole: i64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_follows_the_clock() {
-        let t = |s: &str| Ts::parse(s).unwrap();
-        let mut e = EventRow {
-            id: 1,
-            name: "n".into(),
-            short_description: None,
-            description: String::new(),
-            starts_at: t("2026-05-01T10:00:00Z"),
-            ends_at: t("2026-05-01T12:00:00Z"),
-            image_url: String::new(),
-            payment_info: None,
-            max_participants_count: None,
-            location: None,
-            created_at: t("2026-04-01T10:00:00Z"),
-            rejected_at: None,
-        };
-        assert_eq!(e.status(t("2026-05-01T11:59:59Z")), EventStatus::Active);
-        assert_eq!(e.status(t("2026-05-01T12:00:00Z")), EventStatus::Past);
-        e.rejected_at = Some(t("2026-04-02T00:00:00Z"));
-        assert_eq!(e.status(t("2026-04-03T00:00:00Z")), EventStatus::Rejected);
-    }
-
-    #[test]
-    fn dedup_keeps_first_order() {
-        assert_eq!(dedup_ids(&[3, 1, 3, 2, 1]), vec![3, 1, 2]);
-    }
-
-    #[test]
-    fn capacity_and_dates() {
-        assert!(check_capacity(2, Some(2)).is_ok());
-        assert!(check_capacity(3, Some(2)).is_err());
-        assert!(check_capacity(300, None).is_ok());
-        let t = |s: &str| Ts::parse(s).unwrap();
-        let c = t("2026-01-01T00:00:00Z");
-        assert!(check_dates(c, c, t("2026-01-02T00:00:00Z")).is_err());
-        assert!(check_dates(c, t("2026-01-02T00:00:00Z"), t("2026-01-02T00:00:00Z")).is_err());
-        assert!(check_dates(c, t("2026-01-02T00:00:00Z"), t("2026-01-03T00:00:00Z")).is_ok());
-    }
 }

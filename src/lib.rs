@@ -1,4 +1,7 @@
 //! Afisha: a self-hosted corporate event board in one binary.
+//!
+//! Layers, arrows pointing one way: `http` → `service` → `store` →
+//! `domain`. See README "Architecture".
 
 pub mod app;
 pub mod auth;
@@ -6,18 +9,18 @@ pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod db;
 pub mod demo;
+pub mod domain;
 pub mod email;
-pub mod error;
 pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
 pub mod notify;
 pub mod routes;
+pub mod service;
 pub mod snapshot;
 pub mod state;
 pub mod storage;
-pub mod time;
+pub mod store;
 pub mod users;

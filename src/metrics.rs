@@ -148,7 +148,7 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
 /// `GET /metrics`.
 pub async fn scrape(State(state): State<AppState>) -> Response {
     if !state.config.metrics.enabled {
-        return crate::error::AppError::not_found("Not Found").into_response();
+        return crate::http::error::AppError::not_found("Not Found").into_response();
     }
     let (pending, failed_now): (i64, i64) = match state
         .db

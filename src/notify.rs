@@ -8,89 +8,12 @@ use std::sync::Arc;
 use rusqlite::params;
 
 use crate::config::Config;
-use crate::db::{OptionalRow, Write};
+pub use crate::domain::notice::{Actor, EventFacts, Notice, To};
+use crate::domain::time::Ts;
 use crate::email::templates::Templates;
-use crate::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult};
 use crate::jobs;
-use crate::time::Ts;
-
-/// What an event notification needs to say about the event.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct EventFacts {
-    pub id: i64,
-    pub name: String,
-    pub short_description: Option<String>,
-    pub starts_at: Ts,
-    pub ends_at: Ts,
-    pub location: Option<String>,
-    pub payment_info: Option<String>,
-    pub max_participants_count: Option<i64>,
-    pub participants_count: i64,
-}
-
-/// The user who did something (joined or left an event).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Actor {
-    pub id: i64,
-    pub full_name: String,
-    pub email: String,
-}
-
-#[derive(Debug, Clone)]
-pub enum Notice {
-    RegConfirmCode { code: u32 },
-    RegWelcome,
-    PasswordResetLink { token: String },
-    PasswordChanged,
-    AdminSetPassword { password: String },
-    EventCreated(EventFacts),
-    EventUpdated(EventFacts),
-    EventCancelled(EventFacts),
-    EventReminder(EventFacts),
-    ParticipationConfirmed { event: EventFacts, user: Actor },
-    ParticipationCancelled { event: EventFacts, user: Actor },
-}
-
-impl Notice {
-    /// The type name of API.md's table.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Notice::RegConfirmCode { .. } => "REG_CONFIRM_CODE",
-            Notice::RegWelcome => "REG_WELCOME",
-            Notice::PasswordResetLink { .. } => "PASSWORD_RESET_LINK",
-            Notice::PasswordChanged => "PASSWORD_CHANGED",
-            Notice::AdminSetPassword { .. } => "ADMIN_SET_PASSWORD",
-            Notice::EventCreated(_) => "EVENT_CREATED",
-            Notice::EventUpdated(_) => "EVENT_UPDATED",
-            Notice::EventCancelled(_) => "EVENT_CANCELLED",
-            Notice::EventReminder(_) => "EVENT_REMINDER",
-            Notice::ParticipationConfirmed { .. } => "EVENT_PARTICIPATION_CONFIRMED",
-            Notice::ParticipationCancelled { .. } => "EVENT_PARTICIPATION_CANCELLED",
-        }
-    }
-
-    /// Whether this type also appears in the in-app notification centre.
-    pub fn in_app(&self) -> bool {
-        matches!(
-            self,
-            Notice::EventCreated(_)
-                | Notice::EventUpdated(_)
-                | Notice::EventCancelled(_)
-                | Notice::EventReminder(_)
-                | Notice::ParticipationConfirmed { .. }
-                | Notice::ParticipationCancelled { .. }
-        )
-    }
-}
-
-/// Who receives a notice.
-#[derive(Debug, Clone)]
-pub enum To {
-    /// A user by id; skipped when the user is deleted.
-    User(i64),
-    /// An address that has no user yet (registration).
-    Address { email: String, name: String },
-}
+use crate::store::sqlite::{OptionalRow, Write};
 
 /// A rendered message.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -113,7 +36,10 @@ pub struct EmailJob {
     pub html: String,
 }
 
-impl EventFacts {
+/// SQL of [`EventFacts`] (moves to the store).
+pub struct FactsSql;
+
+impl FactsSql {
     /// The columns [`EventFacts::from_row`] reads, for a query over `event e`.
     pub const COLUMNS: &'static str = "e.id, e.name, e.short_description, e.starts_at, e.ends_at,
         e.location, e.payment_info, e.max_participants_count,
@@ -171,10 +97,15 @@ impl Notifier {
         notice: &Notice,
         recipient_name: &str,
         admin_view: bool,
-    ) -> AppResult<Rendered> {
+    ) -> crate::domain::error::DomainResult<Rendered> {
         self.templates
             .render(notice, recipient_name, admin_view)
-            .map_err(|e| AppError::internal(format!("rendering {}: {e:#}", notice.kind())))
+            .map_err(|e| {
+                crate::domain::error::DomainError::internal(format!(
+                    "rendering {}: {e:#}",
+                    notice.kind()
+                ))
+            })
     }
 
     /// Writes in-app rows and email jobs for every recipient, in `tx`.
@@ -199,7 +130,9 @@ impl Notifier {
                 }
                 To::Address { email, name } => (None, email.clone(), name.clone()),
             };
-            let message = self.render(notice, &name, admin_view)?;
+            let message = self
+                .render(notice, &name, admin_view)
+                .map_err(AppError::from)?;
             if let (Some(user_id), true) = (user_id, notice.in_app()) {
                 tx.prepare_cached(
                     "INSERT INTO instant_notification (recipient_id, type, title, content, cta_url, cta_label, created_at)

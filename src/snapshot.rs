@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 
-use crate::time::Ts;
+use crate::domain::time::Ts;
 
 pub const MAX_AGE_SECS: i64 = 5;
 

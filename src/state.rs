@@ -6,11 +6,12 @@ use crate::auth::password::Passwords;
 use crate::auth::ratelimit::RateLimiter;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::db::Db;
+use crate::store::sqlite::Db;
+
+use crate::domain::time::Ts;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::storage::Storage;
-use crate::time::Ts;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +26,8 @@ pub struct AppState {
     /// Event images (fs or S3), checked at start-up.
     pub storage: Storage,
     pub caches: Arc<crate::snapshot::Caches>,
+    /// The use cases; handlers call these.
+    pub svc: crate::service::Services,
 }
 
 impl AppState {

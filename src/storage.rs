@@ -12,7 +12,7 @@ use opendal::{ErrorKind, Operator};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult};
 
 /// How long the start-up check waits for S3 before giving up.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -247,10 +247,12 @@ impl Storage {
         };
         if let Err(e) = written {
             let _ = self.op.delete(key).await;
-            return Err(AppError::Unavailable(format!(
-                "image storage: {}",
-                describe(&e)
-            )));
+            return Err(AppError::Domain(
+                crate::domain::error::DomainError::Unavailable(format!(
+                    "image storage: {}",
+                    describe(&e)
+                )),
+            ));
         }
         Ok(())
     }
@@ -264,7 +266,9 @@ impl Storage {
         if self.backend != Backend::Fs {
             return Ok(None);
         }
-        let unavailable = |e: opendal::Error| AppError::Unavailable(describe(&e));
+        let unavailable = |e: opendal::Error| {
+            AppError::Domain(crate::domain::error::DomainError::Unavailable(describe(&e)))
+        };
         let meta = match self.op.stat(key).await {
             Ok(meta) if meta.is_file() => meta,
             Ok(_) => return Ok(None),

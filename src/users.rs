@@ -6,37 +6,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::{email_key, fold};
-use crate::db::OptionalRow;
-use crate::error::{AppError, AppResult};
-use crate::time::Ts;
+use crate::domain::time::Ts;
+use crate::http::error::{AppError, AppResult};
+use crate::store::sqlite::OptionalRow;
 
 pub const USER: &str = "USER";
 pub const ADMINISTRATOR: &str = "ADMINISTRATOR";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Role {
-    User,
-    Administrator,
-}
+pub use crate::domain::user::{Role, UserStatus};
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => USER,
-            Role::Administrator => ADMINISTRATOR,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum UserStatus {
-    Active,
-    Deleted,
-}
-
-/// `UserDTO` of API.md.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserDto {
     pub id: i64,

@@ -12,9 +12,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::domain::time::Ts;
+use crate::http::error::AppError;
 use crate::state::AppState;
-use crate::time::Ts;
 
 pub use session::SessionUser;
 

@@ -9,8 +9,8 @@ use rand::RngCore;
 use tokio::sync::Semaphore;
 
 use crate::config::Argon2Config;
-use crate::db::run_blocking;
-use crate::error::{AppError, AppResult};
+use crate::http::error::{AppError, AppResult};
+use crate::store::sqlite::run_blocking;
 
 #[derive(Clone)]
 pub struct Passwords {
@@ -56,7 +56,8 @@ impl Passwords {
     pub async fn hash(&self, password: String) -> AppResult<String> {
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
         let params = self.params.clone();
-        run_blocking(move || hash_with(&params, &password).map_err(AppError::Internal)).await
+        run_blocking(move || hash_with(&params, &password).map_err(|e| AppError::Domain(e.into())))
+            .await
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when

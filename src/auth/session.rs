@@ -9,9 +9,9 @@ use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::OptionalRow;
-use crate::error::AppResult;
-use crate::time::Ts;
+use crate::domain::time::Ts;
+use crate::http::error::AppResult;
+use crate::store::sqlite::OptionalRow;
 
 /// `last_seen_at` is written at most this often per session.
 pub const TOUCH_EVERY_SECS: i64 = 60;

@@ -14,8 +14,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Config;
+use crate::domain::time::Ts;
 use crate::notify::EmailJob;
-use crate::time::Ts;
 
 /// Why a message was not delivered. A `permanent` failure will not get
 /// better by retrying (the job fails at once); any other is retried.

@@ -2,8 +2,8 @@
 //! text values and lines folded at 75 octets without splitting a UTF-8
 //! character.
 
+use crate::domain::time::Ts;
 use crate::events::EventRow;
-use crate::time::Ts;
 
 /// Longest content line, in octets, before folding (RFC 5545 §3.1).
 const LINE_OCTETS: usize = 75;

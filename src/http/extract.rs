@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
-use crate::error::{AppError, FieldError};
+use crate::http::error::{AppError, FieldError};
 use crate::state::AppState;
 
 /// Semantic checks after deserialisation. The default accepts everything.
@@ -118,7 +118,7 @@ impl<'a> Checks<'a> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(AppError::Validation(self.errors))
+            Err(AppError::fields(self.errors))
         }
     }
 }
@@ -335,7 +335,7 @@ fn deserialize_all<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<
         }
         *attempt += 1;
     }
-    Err(AppError::Validation(errors))
+    Err(AppError::fields(errors))
 }
 
 /// A query string of type `T`, validated.
@@ -352,7 +352,7 @@ impl<T: Input> FromRequestParts<AppState> for Query<T> {
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         let mut input: T = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().clone();
-            AppError::Validation(vec![serde_error(
+            AppError::fields(vec![serde_error(
                 "query",
                 &path,
                 e.into_inner().to_string(),
@@ -415,7 +415,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Path<T> {
                     }
                     other => (first_param, other.to_string(), "value_error"),
                 };
-                Err(AppError::Validation(vec![FieldError::new(
+                Err(AppError::fields(vec![FieldError::new(
                     &["path", &key],
                     msg,
                     kind,
@@ -477,7 +477,7 @@ mod tests {
 
     fn errors(body: &str) -> Vec<FieldError> {
         match parse_body::<Sample>(body.as_bytes(), &Config::default()) {
-            Err(AppError::Validation(v)) => v,
+            Err(AppError::Domain(crate::domain::error::DomainError::Invalid(v))) => v,
             Err(other) => panic!("unexpected {other:?}"),
             Ok(_) => panic!("accepted {body}"),
         }

@@ -2,6 +2,7 @@
 //! 404/405 answers, middleware (request log, timeout, security headers,
 //! CORS), and the embedded web UI for everything else.
 
+pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod server;
@@ -19,7 +20,7 @@ use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 use crate::routes;
 use crate::state::AppState;
 

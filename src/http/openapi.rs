@@ -5,7 +5,7 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
-use crate::error::{ErrorBody, FieldError, LocPart, ValidationErrorBody};
+use crate::http::error::{ErrorBody, FieldErrorSchema, LocPart, ValidationErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,7 +13,7 @@ use crate::error::{ErrorBody, FieldError, LocPart, ValidationErrorBody};
         title = "Afisha API",
         description = "Corporate event board. Authenticate with the two headers returned by `POST /api/login`. Errors are `{\"detail\": \"…\"}`; validation errors are 422 with `{\"detail\": [{\"loc\", \"msg\", \"type\"}]}`."
     ),
-    components(schemas(ErrorBody, ValidationErrorBody, FieldError, LocPart)),
+    components(schemas(ErrorBody, ValidationErrorBody, FieldErrorSchema, LocPart)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;
@@ -54,3 +54,44 @@ macro_rules! session_security {
         [("session_uid" = [], "session_token" = [])]
     };
 }
+
+/// `Ts` on the wire: an RFC 3339 string.
+impl utoipa::PartialSchema for crate::domain::time::Ts {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::DateTime,
+            )))
+            .examples([serde_json::json!("2026-05-01T10:00:00.123456Z")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for crate::domain::time::Ts {}
+
+/// Documents a domain enum as the upper-case strings it serialises to.
+macro_rules! enum_schema {
+    ($ty:ty, [$($name:literal),+ $(,)?]) => {
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($name),+]))
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for $ty {}
+    };
+}
+
+enum_schema!(
+    crate::domain::event::EventStatus,
+    ["ACTIVE", "PAST", "REJECTED"]
+);
+enum_schema!(
+    crate::domain::event::ParticipantStatus,
+    ["PARTICIPATING", "REJECTED"]
+);
+enum_schema!(crate::domain::user::Role, ["USER", "ADMINISTRATOR"]);
+enum_schema!(crate::domain::user::UserStatus, ["ACTIVE", "DELETED"]);

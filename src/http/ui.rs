@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
 use crate::config::Config;
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 #[derive(RustEmbed)]
 #[folder = "frontend-dist/"]

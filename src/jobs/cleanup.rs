@@ -5,9 +5,9 @@ use std::fmt;
 use chrono::Duration;
 use rusqlite::params;
 
-use crate::error::AppResult;
+use crate::domain::time::Ts;
+use crate::http::error::AppResult;
 use crate::state::AppState;
-use crate::time::Ts;
 
 /// Registrations and recovery tokens are valid this long (API.md).
 pub const TOKEN_LIFETIME: Duration = Duration::hours(24);

@@ -6,9 +6,9 @@
 use clap::{ArgGroup, Subcommand};
 
 use crate::config::Config;
-use crate::db::Db;
-use crate::error::AppResult;
-use crate::time::Ts;
+use crate::domain::time::Ts;
+use crate::http::error::AppResult;
+use crate::store::sqlite::Db;
 
 #[derive(Subcommand, Debug)]
 pub enum JobsCommand {

@@ -21,9 +21,9 @@ use rand::Rng;
 use rusqlite::{Connection, params};
 
 use crate::config::JobsConfig;
-use crate::db::{OptionalRow, Write};
-use crate::error::{AppError, AppResult};
-use crate::time::Ts;
+use crate::domain::time::Ts;
+use crate::http::error::{AppError, AppResult};
+use crate::store::sqlite::{OptionalRow, Write};
 
 /// Job kinds.
 pub const EMAIL: &str = "email";

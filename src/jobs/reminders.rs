@@ -7,11 +7,11 @@
 use chrono::Duration;
 use rusqlite::params;
 
-use crate::db::Write;
-use crate::error::AppResult;
+use crate::domain::time::Ts;
+use crate::http::error::AppResult;
 use crate::notify::{EventFacts, Notice, Notifier, To};
 use crate::state::AppState;
-use crate::time::Ts;
+use crate::store::sqlite::Write;
 
 /// How long before the start a reminder goes out.
 pub const AHEAD: Duration = Duration::hours(24);
@@ -44,10 +44,14 @@ fn scan_batch(tx: &Write, notifier: &Notifier, now: Ts) -> AppResult<usize> {
                AND p.status = 'PARTICIPATING' AND p.reminder_sent_at IS NULL
              ORDER BY e.starts_at, p.id
              LIMIT ?3",
-            EventFacts::COLUMNS
+            crate::notify::FactsSql::COLUMNS
         ))?
         .query_map(params![now, Ts(now.0 + AHEAD), BATCH as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, EventFacts::from_row(r, 2)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                crate::notify::FactsSql::from_row(r, 2)?,
+            ))
         })?
         .collect::<Result<_, _>>()?;
     for (participant_id, user_id, event) in &due {

@@ -15,12 +15,12 @@ use chrono::Duration;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::time::Ts;
 use crate::email::mailer::Mailer;
-use crate::error::AppResult;
+use crate::http::error::AppResult;
 use crate::jobs::{self, Claimed, Outcome};
 use crate::notify::EmailJob;
 use crate::state::AppState;
-use crate::time::Ts;
 
 /// How often the reminder scan runs.
 pub const REMINDER_EVERY: Duration = Duration::minutes(1);

@@ -14,12 +14,12 @@ use uuid::Uuid;
 
 use crate::auth::session::{self, constant_time_eq};
 use crate::auth::{CurrentUser, email_key};
-use crate::db::OptionalRow;
-use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::domain::time::Ts;
+use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Path};
 use crate::notify::{Notice, To};
 use crate::state::AppState;
-use crate::time::Ts;
+use crate::store::sqlite::OptionalRow;
 use crate::users::{self, Role};
 
 /// Pending registrations and recovery tokens live this long.

@@ -11,12 +11,12 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::db::OptionalRow;
-use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::domain::time::Ts;
+use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input};
 use crate::routes::access::TOKEN_LIFETIME_HOURS;
 use crate::state::AppState;
-use crate::time::Ts;
+use crate::store::sqlite::OptionalRow;
 use crate::users::{self, Role};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -9,15 +9,15 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{Admin, fold};
-use crate::db::Write;
-use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::domain::time::Ts;
 use crate::events::{
     self, EVENT_COLUMNS, EventDto, EventRow, EventStatus, STATUS_FILTER, nullable,
 };
+use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Page, Path, Query};
 use crate::notify::{Notice, To};
 use crate::state::AppState;
-use crate::time::Ts;
+use crate::store::sqlite::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

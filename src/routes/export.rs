@@ -9,12 +9,12 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Admin;
-use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::domain::time::Ts;
 use crate::events;
+use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Input, Path, Query};
 use crate::routes::events::EventPath;
 use crate::state::AppState;
-use crate::time::Ts;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export_participants))

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::state::AppState;
 use crate::storage::{self, ImageKind};
 

@@ -9,10 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::CurrentUser;
-use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::domain::time::Ts;
+use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Page, Query};
 use crate::state::AppState;
-use crate::time::Ts;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

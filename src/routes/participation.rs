@@ -4,21 +4,18 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{CurrentUser, fold};
-use crate::db::OptionalRow;
-use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::domain::time::Ts;
 use crate::events::{self, EventStatus, ParticipantStatus};
+use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Input, Path, Query};
-use crate::notify::{Actor, Notice, To};
+use crate::notify::Actor;
 use crate::routes::events::{EventPath, EventsQuery};
 use crate::state::AppState;
-use crate::time::Ts;
-use crate::users;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -268,85 +265,18 @@ async fn set_my_participation(
     Path(EventPath { event_id }): Path<EventPath>,
     Body(body): Body<ParticipationBody>,
 ) -> AppResult<StatusCode> {
-    let wanted = body.status.unwrap_or_default().row();
-    let now = state.now();
-    let notifier = state.notifier.clone();
-    state
-        .db
-        .write(move |tx| {
-            let event = events::require(tx, event_id, true)?;
-            let current: Option<ParticipantStatus> = tx
-                .prepare_cached(
-                    "SELECT status FROM event_participant WHERE event_id = ?1 AND user_id = ?2",
-                )?
-                .query_row(params![event_id, me.id], |r| r.get(0))
-                .optional()?;
-            if wanted == Some(ParticipantStatus::Participating) {
-                if event.ends_at <= now {
-                    return Err(AppError::bad_request("Event already finished"));
-                }
-                if let Some(max) = event.max_participants_count {
-                    let others: i64 = tx
-                        .prepare_cached(
-                            "SELECT count(*) FROM event_participant
-                             WHERE event_id = ?1 AND status = 'PARTICIPATING' AND user_id <> ?2",
-                        )?
-                        .query_row(params![event_id, me.id], |r| r.get(0))?;
-                    if others >= max {
-                        return Err(AppError::bad_request("Max participants count exceeded"));
-                    }
-                }
-            }
-            if current == wanted {
-                return Ok(());
-            }
-            match wanted {
-                None => {
-                    tx.prepare_cached(
-                        "DELETE FROM event_participant WHERE event_id = ?1 AND user_id = ?2",
-                    )?
-                    .execute(params![event_id, me.id])?;
-                }
-                Some(status) => {
-                    tx.prepare_cached(
-                        "INSERT INTO event_participant (event_id, user_id, status, created_at)
-                         VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (event_id, user_id) DO UPDATE
-                           SET status = excluded.status, created_at = excluded.created_at,
-                               reminder_sent_at = NULL",
-                    )?
-                    .execute(params![
-                        event_id,
-                        me.id,
-                        status.as_str(),
-                        now
-                    ])?;
-                }
-            }
-            let joined = wanted == Some(ParticipantStatus::Participating);
-            let left = current == Some(ParticipantStatus::Participating);
-            if joined || left {
-                let count = events::participating_ids(tx, event_id)?.len() as i64;
-                let facts = event.facts(count);
-                let user = Actor {
-                    id: me.id,
-                    full_name: me.full_name.clone(),
-                    email: me.email.clone(),
-                };
-                let notice = if joined {
-                    Notice::ParticipationConfirmed { event: facts, user }
-                } else {
-                    Notice::ParticipationCancelled { event: facts, user }
-                };
-                let admins: Vec<To> = users::active_admin_ids(tx)?
-                    .into_iter()
-                    .map(To::User)
-                    .collect();
-                notifier.send(tx, now, &notice, &admins)?;
-            }
-            Ok(())
-        })
-        .await?;
+    let me = Actor {
+        id: me.id,
+        full_name: me.full_name,
+        email: me.email,
+    };
+    crate::service::participation::set_mine(
+        &state.svc,
+        me,
+        event_id,
+        body.status.unwrap_or_default().row(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

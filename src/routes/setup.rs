@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::session::constant_time_eq;
-use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input};
 use crate::state::AppState;
 use crate::users::{self, Role, UserDto};
@@ -142,7 +142,7 @@ async fn complete(
         Ok(user) => Ok((StatusCode::CREATED, Json(user))),
         Err(e) => {
             // A failed attempt (e.g. email taken) leaves the link usable.
-            if !matches!(&e, AppError::Detail { message, .. } if message == "Setup already completed")
+            if !matches!(&e, AppError::Domain(crate::domain::error::DomainError::Rule(message)) if message == "Setup already completed")
             {
                 state.setup.put_back(token);
             }

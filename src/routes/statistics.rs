@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{Admin, CurrentUser};
-use crate::error::{AppResult, ErrorBody};
+use crate::domain::time::Ts;
 use crate::events::ratio;
+use crate::http::error::{AppResult, ErrorBody};
 use crate::state::AppState;
-use crate::time::Ts;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{Admin, email_key, fold, session};
-use crate::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::domain::time::Ts;
 use crate::events::nullable;
+use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Page, Path, Query};
 use crate::notify::{Notice, To};
 use crate::state::AppState;
-use crate::time::Ts;
 use crate::users::{self, Role, USER_COLUMNS, UserDto, UserStatus};
 
 pub fn router() -> OpenApiRouter<AppState> {

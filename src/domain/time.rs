@@ -72,32 +72,6 @@ impl<'de> Deserialize<'de> for Ts {
     }
 }
 
-impl utoipa::PartialSchema for Ts {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                utoipa::openapi::KnownFormat::DateTime,
-            )))
-            .examples([serde_json::json!("2026-05-01T10:00:00.123456Z")])
-            .into()
-    }
-}
-
-impl utoipa::ToSchema for Ts {}
-
-impl rusqlite::ToSql for Ts {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.micros().into())
-    }
-}
-
-impl rusqlite::types::FromSql for Ts {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        value.as_i64().map(Ts::from_micros)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

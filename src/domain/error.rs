@@ -1,0 +1,115 @@
+//! The one error type of the domain and its services.
+//!
+//! It names what went wrong in the product's terms and carries the message
+//! the contract (API.md) shows to people; it knows nothing of HTTP. The HTTP
+//! layer maps each kind to a status in one place (`http::error`), the CLI
+//! prints the message.
+
+use std::borrow::Cow;
+
+/// One invalid input field: where (`["body", "email"]`, list indexes as
+/// integers), what is wrong and a machine-readable kind (`value_error`,
+/// `missing`, …).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FieldError {
+    pub loc: Vec<serde_json::Value>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl FieldError {
+    pub fn new(loc: &[&str], msg: impl Into<String>, kind: &str) -> Self {
+        Self {
+            loc: loc.iter().map(|s| serde_json::Value::from(*s)).collect(),
+            msg: msg.into(),
+            kind: kind.into(),
+        }
+    }
+
+    pub fn at(loc: Vec<serde_json::Value>, msg: impl Into<String>, kind: &str) -> Self {
+        Self {
+            loc,
+            msg: msg.into(),
+            kind: kind.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The thing asked for does not exist (or is not visible to the caller).
+    #[error("{0}")]
+    NotFound(Cow<'static, str>),
+    /// A rule of the product refuses the change ("Event already finished",
+    /// "Max participants count exceeded", "Email already exists", …).
+    #[error("{0}")]
+    Rule(Cow<'static, str>),
+    /// The caller could not be identified: no or a wrong session, wrong
+    /// credentials.
+    #[error("{0}")]
+    Unauthenticated(Cow<'static, str>),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(Cow<'static, str>),
+    /// Too many attempts; try again after `retry_after_secs`.
+    #[error("{message}")]
+    RateLimited {
+        message: Cow<'static, str>,
+        retry_after_secs: u64,
+    },
+    /// Input that does not parse or is out of bounds, every field at once.
+    #[error("invalid input: {0:?}")]
+    Invalid(Vec<FieldError>),
+    /// The database or disk cannot take the request right now (full,
+    /// read-only, busy); the same request may succeed later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// A defect or an unexpected failure; the cause is logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+impl DomainError {
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        DomainError::NotFound(message.into())
+    }
+    pub fn rule(message: impl Into<Cow<'static, str>>) -> Self {
+        DomainError::Rule(message.into())
+    }
+    pub fn rate_limited(message: impl Into<Cow<'static, str>>, retry_after_secs: u64) -> Self {
+        DomainError::RateLimited {
+            message: message.into(),
+            retry_after_secs,
+        }
+    }
+    /// A single invalid field.
+    pub fn invalid(loc: &[&str], msg: impl Into<String>, kind: &str) -> Self {
+        DomainError::Invalid(vec![FieldError::new(loc, msg, kind)])
+    }
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        DomainError::Internal(anyhow::anyhow!("{message}"))
+    }
+    /// `401 "Invalid login session"` of every protected route.
+    pub fn invalid_session() -> Self {
+        DomainError::Unauthenticated(Cow::Borrowed(messages::INVALID_SESSION))
+    }
+    /// The admin-only refusal.
+    pub fn admin_required() -> Self {
+        DomainError::Forbidden(Cow::Borrowed(messages::ADMIN_REQUIRED))
+    }
+}
+
+/// The contract's texts, named once.
+pub mod messages {
+    pub const INVALID_SESSION: &str = "Invalid login session";
+    pub const ADMIN_REQUIRED: &str = "Administrator role required";
+    pub const EVENT_NOT_FOUND: &str = "Event not found";
+    pub const USER_NOT_FOUND: &str = "User not found";
+    pub const EVENT_FINISHED: &str = "Event already finished";
+    pub const EVENT_FULL: &str = "Max participants count exceeded";
+    pub const EMAIL_EXISTS: &str = "Email already exists";
+    pub const LAST_ADMIN: &str = "Cannot remove the last administrator";
+}

@@ -1,0 +1,299 @@
+//! Events and participation: the stored event, its status on the clock,
+//! the changes an administrator may make and the rules they must keep.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::error::{DomainError, DomainResult, messages};
+use crate::domain::time::Ts;
+
+/// Length limits of the free-text fields (characters).
+pub const NAME_MAX: usize = 200;
+pub const SHORT_DESCRIPTION_MAX: usize = 500;
+pub const DESCRIPTION_MAX: usize = 20_000;
+pub const URL_MAX: usize = 2048;
+pub const PAYMENT_INFO_MAX: usize = 1000;
+pub const LOCATION_MAX: usize = 500;
+
+/// `ACTIVE` | `PAST` | `REJECTED` (cancelled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EventStatus {
+    Active,
+    Past,
+    Rejected,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Active => "ACTIVE",
+            EventStatus::Past => "PAST",
+            EventStatus::Rejected => "REJECTED",
+        }
+    }
+}
+
+/// A participant row's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ParticipantStatus {
+    Participating,
+    Rejected,
+}
+
+impl ParticipantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParticipantStatus::Participating => "PARTICIPATING",
+            ParticipantStatus::Rejected => "REJECTED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ParticipantStatus> {
+        match text {
+            "PARTICIPATING" => Some(ParticipantStatus::Participating),
+            "REJECTED" => Some(ParticipantStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// The stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub name: String,
+    pub short_description: Option<String>,
+    pub description: String,
+    pub starts_at: Ts,
+    pub ends_at: Ts,
+    pub image_url: String,
+    pub payment_info: Option<String>,
+    pub max_participants_count: Option<i64>,
+    pub location: Option<String>,
+    pub created_at: Ts,
+    pub rejected_at: Option<Ts>,
+}
+
+impl Event {
+    /// `REJECTED` if cancelled, else `PAST` once `ends_at` has come, else
+    /// `ACTIVE`.
+    pub fn status(&self, now: Ts) -> EventStatus {
+        if self.rejected_at.is_some() {
+            EventStatus::Rejected
+        } else if self.ends_at <= now {
+            EventStatus::Past
+        } else {
+            EventStatus::Active
+        }
+    }
+
+    /// Whether a user may join now: not cancelled (the caller sees cancelled
+    /// events as missing) and not finished.
+    pub fn check_joinable(&self, now: Ts) -> DomainResult<()> {
+        if self.ends_at <= now {
+            return Err(DomainError::rule(messages::EVENT_FINISHED));
+        }
+        Ok(())
+    }
+}
+
+/// The fields of a new event (after input parsing).
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub name: String,
+    pub short_description: Option<String>,
+    pub description: String,
+    pub starts_at: Ts,
+    pub ends_at: Ts,
+    pub image_url: String,
+    pub payment_info: Option<String>,
+    pub max_participants_count: Option<i64>,
+    pub location: Option<String>,
+}
+
+impl NewEvent {
+    /// The event as stored once created at `now` with `id`.
+    pub fn into_event(self, id: i64, now: Ts) -> Event {
+        Event {
+            id,
+            name: self.name,
+            short_description: self.short_description,
+            description: self.description,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            image_url: self.image_url,
+            payment_info: self.payment_info,
+            max_participants_count: self.max_participants_count,
+            location: self.location,
+            created_at: now,
+            rejected_at: None,
+        }
+    }
+}
+
+/// A partial update: `None` keeps a field, `Some(None)` clears it (refused
+/// for the required ones), `Some(Some(v))` sets it.
+#[derive(Debug, Clone, Default)]
+pub struct EventPatch {
+    pub name: Option<Option<String>>,
+    pub short_description: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub starts_at: Option<Option<Ts>>,
+    pub ends_at: Option<Option<Ts>>,
+    pub image_url: Option<Option<String>>,
+    pub payment_info: Option<Option<String>>,
+    pub max_participants_count: Option<Option<i64>>,
+    pub location: Option<Option<String>>,
+    /// A timestamp cancels the event; `null` restores it.
+    pub rejected_at: Option<Option<Ts>>,
+}
+
+fn required<T>(field: &str, value: Option<Option<T>>, slot: &mut T) -> DomainResult<()> {
+    match value {
+        None => Ok(()),
+        Some(None) => Err(DomainError::rule(format!("{field} cannot be null"))),
+        Some(Some(v)) => {
+            *slot = v;
+            Ok(())
+        }
+    }
+}
+
+fn optional<T>(value: Option<Option<T>>, slot: &mut Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+impl EventPatch {
+    /// The event after the patch, its date rules checked.
+    pub fn apply(self, event: &Event) -> DomainResult<Event> {
+        let mut e = event.clone();
+        required("name", self.name, &mut e.name)?;
+        required("description", self.description, &mut e.description)?;
+        required("image_url", self.image_url, &mut e.image_url)?;
+        required("starts_at", self.starts_at, &mut e.starts_at)?;
+        required("ends_at", self.ends_at, &mut e.ends_at)?;
+        optional(self.short_description, &mut e.short_description);
+        optional(self.payment_info, &mut e.payment_info);
+        optional(self.max_participants_count, &mut e.max_participants_count);
+        optional(self.location, &mut e.location);
+        optional(self.rejected_at, &mut e.rejected_at);
+        check_dates(e.created_at, e.starts_at, e.ends_at)?;
+        Ok(e)
+    }
+}
+
+/// The capacity rule, the only one: `participating` people (after the
+/// change) must not exceed the maximum.
+pub fn check_capacity(participating: usize, max: Option<i64>) -> DomainResult<()> {
+    match max {
+        Some(max) if participating as i64 > max => Err(DomainError::rule(messages::EVENT_FULL)),
+        _ => Ok(()),
+    }
+}
+
+/// The date rules shared by create and update: the event starts after it
+/// was created and ends after it starts.
+pub fn check_dates(created_at: Ts, starts_at: Ts, ends_at: Ts) -> DomainResult<()> {
+    if starts_at <= created_at {
+        return Err(DomainError::rule("starts_at must be later than created_at"));
+    }
+    if ends_at <= starts_at {
+        return Err(DomainError::rule("ends_at must be later than starts_at"));
+    }
+    Ok(())
+}
+
+/// Removes duplicates, keeping the first occurrence's order.
+pub fn dedup_ids(ids: &[i64]) -> Vec<i64> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+}
+
+/// `part / whole`, 0 when `whole` is 0.
+pub fn ratio(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Ts {
+        Ts::parse(s).unwrap()
+    }
+
+    fn event() -> Event {
+        Event {
+            id: 1,
+            name: "n".into(),
+            short_description: None,
+            description: String::new(),
+            starts_at: t("2026-05-01T10:00:00Z"),
+            ends_at: t("2026-05-01T12:00:00Z"),
+            image_url: String::new(),
+            payment_info: None,
+            max_participants_count: None,
+            location: None,
+            created_at: t("2026-04-01T10:00:00Z"),
+            rejected_at: None,
+        }
+    }
+
+    #[test]
+    fn status_follows_the_clock() {
+        let mut e = event();
+        assert_eq!(e.status(t("2026-05-01T11:59:59Z")), EventStatus::Active);
+        assert_eq!(e.status(t("2026-05-01T12:00:00Z")), EventStatus::Past);
+        e.rejected_at = Some(t("2026-04-02T00:00:00Z"));
+        assert_eq!(e.status(t("2026-04-03T00:00:00Z")), EventStatus::Rejected);
+    }
+
+    #[test]
+    fn dedup_keeps_first_order() {
+        assert_eq!(dedup_ids(&[3, 1, 3, 2, 1]), vec![3, 1, 2]);
+    }
+
+    #[test]
+    fn capacity_counts_people_after_the_change() {
+        assert!(check_capacity(2, Some(2)).is_ok());
+        assert!(check_capacity(3, Some(2)).is_err());
+        assert!(check_capacity(300, None).is_ok());
+    }
+
+    #[test]
+    fn dates() {
+        let c = t("2026-01-01T00:00:00Z");
+        assert!(check_dates(c, c, t("2026-01-02T00:00:00Z")).is_err());
+        assert!(check_dates(c, t("2026-01-02T00:00:00Z"), t("2026-01-02T00:00:00Z")).is_err());
+        assert!(check_dates(c, t("2026-01-02T00:00:00Z"), t("2026-01-03T00:00:00Z")).is_ok());
+    }
+
+    #[test]
+    fn patch_keeps_clears_and_refuses_null_for_required_fields() {
+        let e = Event {
+            location: Some("Hall".into()),
+            ..event()
+        };
+        let cleared = EventPatch {
+            location: Some(None),
+            ..Default::default()
+        }
+        .apply(&e)
+        .unwrap();
+        assert_eq!(cleared.location, None);
+        assert_eq!(cleared.name, "n");
+        let refused = EventPatch {
+            name: Some(None),
+            ..Default::default()
+        }
+        .apply(&e);
+        assert!(matches!(refused, Err(DomainError::Rule(m)) if m == "name cannot be null"));
+    }
+}

@@ -1,0 +1,12 @@
+//! The domain: types and rules of the product, no I/O and no HTTP.
+//!
+//! Everything here is plain data and pure functions: an [`event::Event`]
+//! and the rules its changes keep, roles and statuses as enums, the
+//! notices people receive, and the [`error::DomainError`] every service
+//! returns.
+
+pub mod error;
+pub mod event;
+pub mod notice;
+pub mod time;
+pub mod user;

@@ -1,0 +1,188 @@
+//! The HTTP layer's error: a [`DomainError`] mapped to a status and body in
+//! one place, plus the few refusals that only HTTP knows (unknown route,
+//! wrong method, body too large, unsupported media type, request timeout).
+//!
+//! Bodies: `{"detail": "<message>"}`; validation errors answer 422 with
+//! `{"detail": [{"loc", "msg", "type"}]}`; anything unexpected is logged and
+//! answers `500 {"detail": "Internal Server Error"}`.
+
+use std::borrow::Cow;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::error::DomainError;
+pub use crate::domain::error::FieldError;
+
+/// One step of a validation error's location: a field name, or an index
+/// into a list.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum LocPart {
+    Field(String),
+    Index(i64),
+}
+
+/// One validation problem, in the wire format clients already parse
+/// (documentation of [`FieldError`]).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(as = FieldError)]
+pub struct FieldErrorSchema {
+    /// Where: `["body" | "query" | "path", field…]`, with list indexes as
+    /// integers.
+    loc: Vec<LocPart>,
+    msg: String,
+    #[schema(rename = "type")]
+    kind: String,
+}
+
+/// `{"detail": "<message>"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub detail: String,
+}
+
+/// `{"detail": [{"loc", "msg", "type"}]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationErrorBody {
+    #[schema(value_type = Vec<FieldErrorSchema>)]
+    pub detail: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A refusal of the HTTP layer itself (404 route, 405, 413, 415, 503
+    /// timeout) with its message.
+    #[error("{status}: {message}")]
+    Http {
+        status: StatusCode,
+        message: Cow<'static, str>,
+    },
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn status(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        AppError::Http {
+            status,
+            message: message.into(),
+        }
+    }
+    /// Every invalid field of a request.
+    pub fn fields(errors: Vec<FieldError>) -> Self {
+        DomainError::Invalid(errors).into()
+    }
+    /// A single validation problem.
+    pub fn invalid(loc: &[&str], msg: impl Into<String>, kind: &str) -> Self {
+        DomainError::invalid(loc, msg, kind).into()
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::Domain(e.into())
+    }
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        AppError::Domain(e.into())
+    }
+}
+
+fn json(status: StatusCode, body: &impl Serialize) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn detail(status: StatusCode, message: impl Into<String>) -> Response {
+    json(
+        status,
+        &ErrorBody {
+            detail: message.into(),
+        },
+    )
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::Http { status, message } => detail(status, message),
+            AppError::Domain(e) => e.into_response(),
+        }
+    }
+}
+
+/// The one mapping from the domain's errors to HTTP.
+impl IntoResponse for DomainError {
+    fn into_response(self) -> Response {
+        match self {
+            DomainError::NotFound(m) => detail(StatusCode::NOT_FOUND, m),
+            DomainError::Rule(m) => detail(StatusCode::BAD_REQUEST, m),
+            DomainError::Unauthenticated(m) => detail(StatusCode::UNAUTHORIZED, m),
+            DomainError::Forbidden(m) => detail(StatusCode::FORBIDDEN, m),
+            DomainError::RateLimited {
+                message,
+                retry_after_secs,
+            } => {
+                let mut r = detail(StatusCode::TOO_MANY_REQUESTS, message);
+                r.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs.max(1)),
+                );
+                r
+            }
+            DomainError::Invalid(detail) => json(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ValidationErrorBody { detail },
+            ),
+            DomainError::Unavailable(cause) => {
+                tracing::error!(%cause, "storage unavailable");
+                let mut r = detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service temporarily unavailable, try later",
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                r
+            }
+            DomainError::Internal(cause) => {
+                tracing::error!(cause = ?cause, "internal error");
+                detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+        }
+    }
+}
+
+/// Transitional shorthands for handlers not yet moved onto a service.
+/// TODO(layers): removed once every handler calls a service.
+impl AppError {
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        DomainError::rule(message).into()
+    }
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        DomainError::not_found(message).into()
+    }
+    pub fn unauthorized() -> Self {
+        DomainError::invalid_session().into()
+    }
+    pub fn forbidden() -> Self {
+        DomainError::admin_required().into()
+    }
+    pub fn too_many(message: impl Into<Cow<'static, str>>, retry_after_secs: u64) -> Self {
+        DomainError::rate_limited(message, retry_after_secs).into()
+    }
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        DomainError::internal(message).into()
+    }
+}

@@ -1,0 +1,53 @@
+//! Joining, declining and leaving an event.
+
+use crate::domain::error::{DomainError, DomainResult, messages};
+use crate::domain::event::{ParticipantStatus, check_capacity};
+use crate::domain::notice::{Actor, Notice};
+use crate::service::{Services, outbox};
+
+/// Sets the caller's participation in an event: `PARTICIPATING` joins (the
+/// capacity check and the write are one transaction, so concurrent joins
+/// never over-fill an event), `REJECTED` declines, `None` forgets. A change
+/// in or out of `PARTICIPATING` notifies the administrators.
+pub async fn set_mine(
+    svc: &Services,
+    me: Actor,
+    event_id: i64,
+    wanted: Option<ParticipantStatus>,
+) -> DomainResult<()> {
+    let svc = svc.clone();
+    let store = svc.store.clone();
+    store
+        .write(move |tx| {
+            let now = svc.now();
+            let event = tx
+                .event(event_id)?
+                .filter(|e| e.rejected_at.is_none())
+                .ok_or_else(|| DomainError::not_found(messages::EVENT_NOT_FOUND))?;
+            let current = tx.participant_status(event_id, me.id)?;
+            if wanted == Some(ParticipantStatus::Participating) {
+                event.check_joinable(now)?;
+                let others = tx.count_participating(event_id, Some(me.id))?;
+                check_capacity(others as usize + 1, event.max_participants_count)?;
+            }
+            if current == wanted {
+                return Ok(());
+            }
+            tx.set_participant(event_id, me.id, wanted, now)?;
+            let joined = wanted == Some(ParticipantStatus::Participating);
+            let left = current == Some(ParticipantStatus::Participating);
+            if joined || left {
+                let count = tx.count_participating(event_id, None)?;
+                let event = crate::domain::notice::EventFacts::of(&event, count);
+                let notice = if joined {
+                    Notice::ParticipationConfirmed { event, user: me }
+                } else {
+                    Notice::ParticipationCancelled { event, user: me }
+                };
+                let admins = outbox::admins(tx)?;
+                outbox::notify(&svc, tx, &notice, &admins)?;
+            }
+            Ok(())
+        })
+        .await
+}
