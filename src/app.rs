@@ -30,7 +30,12 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
     let limiter = Arc::new(RateLimiter::new(clock.clone()));
     let caches: Arc<crate::snapshot::Caches> = Default::default();
     let notifier = Notifier::new(config.clone())?;
+    let secrets = {
+        let dir = config.data_dir.clone();
+        tokio::task::spawn_blocking(move || crate::secrets::Secrets::open(&dir)).await??
+    };
     let svc = Services {
+        secrets,
         notifier: notifier.clone(),
         config: config.clone(),
         store: store.clone(),

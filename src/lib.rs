@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod notify;
 pub mod routes;
+pub mod secrets;
 pub mod service;
 pub mod snapshot;
 pub mod state;

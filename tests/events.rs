@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use afisha::time::Ts;
+use afisha::domain::time::Ts;
 use chrono::Duration;
 use common::*;
 use serde_json::{Value, json};

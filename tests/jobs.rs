@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use afisha::config::Config;
+use afisha::domain::time::Ts;
 use afisha::email::templates::{Locale, Templates};
-use afisha::error::AppError;
+use afisha::http::error::AppError;
 use afisha::notify::{Actor, EmailJob, EventFacts, Notice, Notifier, To};
-use afisha::time::Ts;
 use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -948,7 +948,7 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
     let facts = srv
         .state
         .db
-        .read(move |c| EventFacts::load(c, soon))
+        .read(move |c| afisha::notify::FactsSql::load(c, soon))
         .await
         .unwrap()
         .unwrap();

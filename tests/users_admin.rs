@@ -5,7 +5,7 @@
 mod common;
 
 use afisha::auth::{email_key, fold};
-use afisha::time::Ts;
+use afisha::domain::time::Ts;
 use chrono::Duration;
 use common::*;
 use serde_json::{Value, json};

@@ -31,6 +31,8 @@ pub struct Services {
     pub passwords: Passwords,
     pub limiter: Arc<RateLimiter>,
     pub caches: Arc<crate::snapshot::Caches>,
+    /// Seals and hashes secrets at rest (key file in the data dir).
+    pub secrets: crate::secrets::Secrets,
     /// TODO(outbox): rendering moves to delivery; then this goes.
     pub notifier: crate::notify::Notifier,
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use afisha::clock::ManualClock;
 use afisha::config::Config;
+use afisha::domain::time::Ts;
 use afisha::state::AppState;
-use afisha::time::Ts;
 use chrono::Utc;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};

@@ -393,7 +393,7 @@ mod tests {
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         assert_eq!(db.migrate().unwrap(), 0, "second run applies nothing");
         let (mode, fk): (String, i64) = db
-            .read(|c| -> DomainResult<_> {
+            .read_with(|c| -> DomainResult<(String, i64)> {
                 Ok((
                     c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
                     c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
@@ -404,7 +404,7 @@ mod tests {
         assert_eq!(mode, "wal");
         assert_eq!(fk, 1);
         let tables: Vec<String> = db
-            .read(|c| -> DomainResult<_> {
+            .read_with(|c| -> DomainResult<Vec<String>> {
                 let mut s = c.prepare(
                     "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'refinery%' AND name NOT LIKE 'sqlite%' ORDER BY name",
                 )?;
@@ -433,7 +433,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let r: DomainResult<()> = db
-            .write(|tx| {
+            .write_with(|tx| {
                 tx.execute(
                     "INSERT INTO user (email, email_key, full_name, full_name_fold, password_hash, role, created_at)
                      VALUES ('a@b.c', 'a@b.c', 'A', 'a', 'x', 'USER', 0)",
@@ -444,7 +444,7 @@ mod tests {
             .await;
         assert!(r.is_err());
         let n: i64 = db
-            .read(|c| -> DomainResult<i64> {
+            .read_with(|c| -> DomainResult<i64> {
                 Ok(c.query_row("SELECT count(*) FROM user", [], |r| r.get(0))?)
             })
             .await
