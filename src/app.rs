@@ -28,7 +28,7 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
     let store = tokio::task::spawn_blocking(move || Store::open_sqlite(&path)).await??;
     let passwords = Passwords::new(config.auth.argon2)?;
     let limiter = Arc::new(RateLimiter::new(clock.clone()));
-    let caches: Arc<crate::snapshot::Caches> = Default::default();
+    let caches: Arc<crate::service::snapshot::Caches> = Default::default();
     let notifier = Notifier::new(config.clone())?;
     let secrets = {
         let dir = config.data_dir.clone();

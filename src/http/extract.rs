@@ -338,6 +338,16 @@ fn deserialize_all<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<
     Err(AppError::fields(errors))
 }
 
+/// Deserialises a field that distinguishes "absent" (`None`, with
+/// `#[serde(default)]`) from "sent as null" (`Some(None)`).
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// A query string of type `T`, validated.
 pub struct Query<T>(pub T);
 
@@ -453,9 +463,9 @@ impl Page {
     pub fn limit_or(&self, default: i64, max: i64) -> i64 {
         self.limit.unwrap_or(default).clamp(1, max)
     }
-    /// `limit` where absent means "all": SQLite's `LIMIT -1`.
-    pub fn limit_or_all(&self, max: i64) -> i64 {
-        self.limit.map(|l| l.clamp(1, max)).unwrap_or(-1)
+    /// `limit` where absent means "all" (`None`), clamped to `1..=max`.
+    pub fn limit_all(&self, max: i64) -> Option<i64> {
+        self.limit.map(|l| l.clamp(1, max))
     }
 }
 

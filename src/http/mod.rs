@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod ics;
 pub mod openapi;
 pub mod server;
 pub mod ui;

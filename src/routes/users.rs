@@ -11,8 +11,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{Admin, email_key, fold, session};
 use crate::domain::time::Ts;
-use crate::events::nullable;
 use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::extract::nullable;
 use crate::http::extract::{Body, Checks, Input, Page, Path, Query};
 use crate::notify::{Notice, To};
 use crate::state::AppState;

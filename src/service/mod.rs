@@ -10,6 +10,8 @@ pub mod accounts;
 pub mod events;
 pub mod outbox;
 pub mod participation;
+pub mod snapshot;
+pub mod statistics;
 pub mod users;
 
 use std::sync::Arc;
@@ -30,7 +32,7 @@ pub struct Services {
     pub clock: SharedClock,
     pub passwords: Passwords,
     pub limiter: Arc<RateLimiter>,
-    pub caches: Arc<crate::snapshot::Caches>,
+    pub caches: Arc<crate::service::snapshot::Caches>,
     /// Seals and hashes secrets at rest (key file in the data dir).
     pub secrets: crate::secrets::Secrets,
     /// TODO(outbox): rendering moves to delivery; then this goes.
