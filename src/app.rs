@@ -70,7 +70,7 @@ pub async fn serve(
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let scheduler = crate::jobs::scheduler::start(&state, shutdown.clone());
     let checkpoints = {
-        let (db, shutdown) = (state.db.clone(), shutdown.clone());
+        let (store, shutdown) = (state.svc.store.clone(), shutdown.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -78,8 +78,8 @@ pub async fn serve(
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tick.tick() => {
-                        if let Err(e) = db.checkpoint().await {
-                            tracing::warn!(error = %e, "WAL checkpoint failed");
+                        if let Err(e) = store.maintain().await {
+                            tracing::warn!(error = %e, "database housekeeping failed");
                         }
                     }
                 }

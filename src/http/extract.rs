@@ -348,6 +348,21 @@ where
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
+/// A query boolean as FastAPI/pydantic accepted it: `true`/`false`,
+/// `1`/`0`, `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`, in any case; anything
+/// else is a validation error. Use with `#[serde(default, deserialize_with
+/// = "query_bool")]`.
+pub fn query_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Ok(true),
+        "false" | "0" | "no" | "off" | "f" | "n" => Ok(false),
+        _ => Err(serde::de::Error::custom(
+            "Input should be a valid boolean, unable to interpret input",
+        )),
+    }
+}
+
 /// A query string of type `T`, validated.
 pub struct Query<T>(pub T);
 
@@ -472,6 +487,29 @@ impl Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Flags {
+        #[serde(default, deserialize_with = "query_bool")]
+        on: bool,
+    }
+
+    #[test]
+    fn query_booleans_accept_what_pydantic_accepted() {
+        let parse = |q: &str| serde_urlencoded::from_str::<Flags>(q).map(|f| f.on);
+        for yes in [
+            "true", "True", "TRUE", "1", "yes", "Yes", "on", "t", "T", "y",
+        ] {
+            assert_eq!(parse(&format!("on={yes}")).unwrap(), true, "{yes}");
+        }
+        for no in ["false", "False", "0", "no", "off", "f", "n", "N"] {
+            assert_eq!(parse(&format!("on={no}")).unwrap(), false, "{no}");
+        }
+        assert_eq!(parse("").unwrap(), false, "absent is the default");
+        for bad in ["2", "maybe", "", "truee"] {
+            assert!(parse(&format!("on={bad}")).is_err(), "{bad:?}");
+        }
+    }
 
     #[derive(serde::Deserialize)]
     struct Sample {
