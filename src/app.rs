@@ -35,6 +35,7 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
         tokio::task::spawn_blocking(move || crate::secrets::Secrets::open(&dir)).await??
     };
     let svc = Services {
+        storage: storage.clone(),
         secrets,
         notifier: notifier.clone(),
         config: config.clone(),
