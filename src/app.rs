@@ -36,6 +36,7 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
     };
     let svc = Services {
         secrets,
+        volatile: Default::default(),
         notifier: notifier.clone(),
         config: config.clone(),
         store: store.clone(),
@@ -48,7 +49,6 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
         notifier,
         limiter,
         metrics: Default::default(),
-        setup: Default::default(),
         caches,
         config,
         db: store.sqlite().clone(),

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod events;
 pub mod outbox;
 pub mod participation;
+pub mod setup;
 pub mod users;
 
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct Services {
     pub caches: Arc<crate::snapshot::Caches>,
     /// Seals and hashes secrets at rest (key file in the data dir).
     pub secrets: crate::secrets::Secrets,
+    /// In-memory state of the accounts area (setup token, debug recovery).
+    pub volatile: Arc<accounts::Volatile>,
     /// TODO(outbox): rendering moves to delivery; then this goes.
     pub notifier: crate::notify::Notifier,
 }
