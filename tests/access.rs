@@ -1209,3 +1209,76 @@ async fn no_secret_in_the_database_its_wal_or_a_backup() {
         }
     }
 }
+
+mod v1 {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Upgrading a V1 database voids pending registrations and recovery tokens
+/// whose code and token were stored in clear, and leaves no trace of them
+/// in the file.
+#[test]
+fn migration_v2_voids_clear_codes_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("afisha.db");
+    let code = "734281";
+    let token = uuid::Uuid::new_v4().to_string();
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        v1::migrations::runner()
+            .set_target(refinery::Target::Version(1))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO user (email, email_key, full_name, full_name_fold, password_hash, role, created_at)
+               VALUES ('old@example.org', 'old@example.org', 'Old', 'old', 'x', 'USER', 0);
+             INSERT INTO issued_registration (token, email, email_key, full_name, password_hash, code, created_at)
+               VALUES ('{}', 'p@example.org', 'p@example.org', 'P', 'x', {code}, 0);
+             INSERT INTO issued_login_recovery (token, user_id, created_at) VALUES ('{token}', 1, 0);",
+            uuid::Uuid::new_v4()
+        ))
+        .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the V1 file holds the token in clear"
+        );
+    }
+    let store = afisha::store::Store::open_sqlite(&path).unwrap();
+    let counts = store
+        .sqlite()
+        .read_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT count(*) FROM issued_registration),
+                        (SELECT count(*) FROM issued_login_recovery),
+                        (SELECT count(*) FROM user)",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )?)
+        })
+        .unwrap();
+    assert_eq!(counts, (0, 0, 1), "pending rows voided, users kept");
+    store
+        .sqlite()
+        .read_blocking(|c| {
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    for file in ["afisha.db", "afisha.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        for secret in [code, token.as_str()] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret:?} still readable in {file}"
+            );
+        }
+    }
+}
