@@ -25,13 +25,19 @@ use crate::store::Tx;
 use crate::store::accounts::{NewRegistration, NewUser, Recovery, SessionInfo};
 
 /// What the accounts area keeps in memory only, never on disk.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Volatile {
     /// The pending first-run setup token (see `service::setup`).
     pub(crate) setup_token: Mutex<Option<String>>,
     /// The newest recovery token issued by this process; kept only when
     /// `server.debug` is on, for `GET /debug/intercept-recovery-token`.
     newest_recovery: Mutex<Option<Uuid>>,
+}
+
+impl std::fmt::Debug for Volatile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Volatile(..)")
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
