@@ -763,17 +763,22 @@ async fn weaker_hashes_are_upgraded_at_login() {
     })
     .unwrap();
     let hash = weak.hash_blocking(PASSWORD).unwrap();
-    let now = srv.now();
+    let user = afisha::service::accounts::create_user(
+        &srv.state.svc,
+        "weak@example.com".into(),
+        "Weak".into(),
+        PASSWORD.into(),
+        afisha::domain::user::Role::User,
+    )
+    .await
+    .unwrap();
+    // A hash made with weaker parameters, as an older configuration left it.
     srv.state
         .db
         .write(move |tx| {
-            afisha::users::create(
-                tx,
-                "weak@example.com",
-                "Weak",
-                &hash,
-                afisha::users::Role::User,
-                now,
+            tx.execute(
+                "UPDATE user SET password_hash = ?2 WHERE id = ?1",
+                rusqlite::params![user.id, hash],
             )?;
             Ok(())
         })
