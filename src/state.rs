@@ -22,7 +22,6 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     pub notifier: Notifier,
     pub metrics: Arc<Metrics>,
-    pub setup: crate::routes::setup::SetupToken,
     /// Event images (fs or S3), checked at start-up.
     pub storage: Storage,
     pub caches: Arc<crate::service::snapshot::Caches>,

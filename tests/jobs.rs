@@ -1030,11 +1030,11 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
     srv.state
         .db
         .write(move |tx| {
-            let reg = "INSERT INTO issued_registration (token, email, email_key, full_name, password_hash, code, created_at, used_at)
-                       VALUES (?1, 'r@example.com', 'r@example.com', 'R', 'h', 123456, ?2, ?3)";
+            let reg = "INSERT INTO issued_registration (token, email, email_key, full_name, password_hash, code_sealed, created_at, used_at)
+                       VALUES (?1, 'r@example.com', 'r@example.com', 'R', 'h', 'sealed', ?2, ?3)";
             tx.execute(reg, rusqlite::params!["reg-old", ago(Duration::hours(25)), None::<Ts>])?;
             tx.execute(reg, rusqlite::params!["reg-fresh", ago(Duration::hours(1)), None::<Ts>])?;
-            let rec = "INSERT INTO issued_login_recovery (token, user_id, created_at, used_at) VALUES (?1, ?2, ?3, ?4)";
+            let rec = "INSERT INTO issued_login_recovery (token_hash, user_id, created_at, used_at) VALUES (?1, ?2, ?3, ?4)";
             tx.execute(rec, rusqlite::params!["rec-used", uid, ago(Duration::hours(1)), Some(now)])?;
             tx.execute(rec, rusqlite::params!["rec-expired", uid, ago(Duration::hours(30)), None::<Ts>])?;
             tx.execute(rec, rusqlite::params!["rec-ancient", uid, ago(Duration::days(9)), None::<Ts>])?;
@@ -1063,13 +1063,14 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
             .then_some(())
     })
     .await;
-    let tokens = |table: &'static str| {
+    let tokens = |table: &'static str, column: &'static str| {
         let srv = &srv;
         async move {
             srv.state
                 .db
                 .read(move |c| {
-                    let mut s = c.prepare(&format!("SELECT token FROM {table} ORDER BY token"))?;
+                    let mut s =
+                        c.prepare(&format!("SELECT {column} FROM {table} ORDER BY {column}"))?;
                     let rows = s
                         .query_map([], |r| r.get(0))?
                         .collect::<Result<Vec<String>, _>>()?;
@@ -1079,9 +1080,9 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
                 .unwrap()
         }
     };
-    assert_eq!(tokens("issued_registration").await, ["reg-fresh"]);
+    assert_eq!(tokens("issued_registration", "token").await, ["reg-fresh"]);
     assert_eq!(
-        tokens("issued_login_recovery").await,
+        tokens("issued_login_recovery", "token_hash").await,
         ["rec-expired", "rec-fresh"],
         "used and long-expired tokens go; a recently expired one stays to say so"
     );

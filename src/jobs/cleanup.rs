@@ -10,7 +10,7 @@ use crate::http::error::AppResult;
 use crate::state::AppState;
 
 /// Registrations and recovery tokens are valid this long (API.md).
-pub const TOKEN_LIFETIME: Duration = Duration::hours(24);
+pub use crate::domain::account::TOKEN_LIFETIME;
 /// Expired, unused recovery tokens are kept this much longer, so that a late
 /// click still answers "Recovery token expired" rather than "Invalid
 /// recovery token".
