@@ -11,7 +11,6 @@ use crate::auth::password::Passwords;
 use crate::auth::ratelimit::RateLimiter;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::notify::Notifier;
 use crate::service::Services;
 use crate::state::AppState;
 use crate::storage::Storage;
@@ -29,14 +28,13 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
     let passwords = Passwords::new(config.auth.argon2)?;
     let limiter = Arc::new(RateLimiter::new(clock.clone()));
     let caches: Arc<crate::snapshot::Caches> = Default::default();
-    let notifier = Notifier::new(config.clone())?;
+    let render = crate::email::Renderer::new(&config)?;
     let secrets = {
         let dir = config.data_dir.clone();
         tokio::task::spawn_blocking(move || crate::secrets::Secrets::open(&dir)).await??
     };
     let svc = Services {
         secrets,
-        notifier: notifier.clone(),
         config: config.clone(),
         store: store.clone(),
         clock: clock.clone(),
@@ -45,7 +43,8 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
         caches: caches.clone(),
     };
     Ok(AppState {
-        notifier,
+        notifier: crate::notify::Notifier::new(svc.clone()),
+        render,
         limiter,
         metrics: Default::default(),
         setup: Default::default(),
@@ -59,6 +58,22 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
     })
 }
 
+/// The services for a command that works on the data dir without serving
+/// (`afisha jobs`): no storage check, no scheduler. Blocking.
+pub fn services_blocking(config: Config) -> anyhow::Result<Services> {
+    let config = Arc::new(config);
+    let clock: SharedClock = Arc::new(crate::clock::SystemClock);
+    Ok(Services {
+        store: Store::open_sqlite(&config.database_path())?,
+        passwords: Passwords::new(config.auth.argon2)?,
+        limiter: Arc::new(RateLimiter::new(clock.clone())),
+        caches: Default::default(),
+        secrets: crate::secrets::Secrets::open(&config.data_dir)?,
+        config,
+        clock,
+    })
+}
+
 /// Serves HTTP on `listener` and runs the scheduler until `shutdown` fires,
 /// then drains: stop accepting, finish in-flight requests and running jobs
 /// within `server.shutdown_grace_secs`.
@@ -68,7 +83,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
-    let scheduler = crate::jobs::scheduler::start(&state, shutdown.clone());
+    let scheduler = crate::jobs::scheduler::start(&state.svc, shutdown.clone())?;
     let checkpoints = {
         let (db, shutdown) = (state.db.clone(), shutdown.clone());
         tokio::spawn(async move {

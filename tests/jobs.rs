@@ -10,10 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use afisha::config::Config;
+use afisha::domain::notice::{Actor, EventFacts, Notice, To};
 use afisha::domain::time::Ts;
 use afisha::email::templates::{Locale, Templates};
+use afisha::email::{Mail as EmailJob, Renderer};
 use afisha::http::error::AppError;
-use afisha::notify::{Actor, EmailJob, EventFacts, Notice, Notifier, To};
+use afisha::service::outbox;
 use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -288,19 +290,16 @@ async fn wait_job(srv: &TestServer, id: i64, pred: impl Fn(&JobState) -> bool) -
     .await
 }
 
-/// Sends `notice` through the notifier in its own transaction and returns
+/// Sends `notice` through the outbox in its own transaction and returns
 /// the id of the last job enqueued.
 async fn notify(srv: &TestServer, notice: Notice, to: Vec<To>) -> i64 {
-    let notifier = srv.state.notifier.clone();
-    let now = srv.now();
-    srv.state
-        .db
-        .write(move |tx| {
-            notifier.send(tx, now, &notice, &to)?;
-            Ok(tx.query_row("SELECT max(id) FROM job", [], |r| r.get(0))?)
-        })
+    let svc = srv.state.svc.clone();
+    svc.store
+        .clone()
+        .write(move |tx| outbox::notify(&svc, tx, &notice, &to))
         .await
-        .unwrap()
+        .unwrap();
+    srv.query_i64("SELECT max(id) FROM job", vec![]).await
 }
 
 fn address(email: &str, name: &str) -> Vec<To> {
@@ -772,7 +771,7 @@ async fn a_job_locked_by_a_dead_worker_runs_again_after_its_lock_expires() {
 async fn a_rolled_back_transaction_leaves_no_job_and_no_notification() {
     let srv = TestServer::start().await;
     let user = srv.user().await;
-    let notifier = srv.state.notifier.clone();
+    let svc = srv.state.svc.clone();
     let now = srv.now();
     let uid = user.user_id;
     let event = facts(7, "Откатный вечер", Ts(now.0 + Duration::days(3)));
@@ -782,7 +781,8 @@ async fn a_rolled_back_transaction_leaves_no_job_and_no_notification() {
         .state
         .db
         .write(move |tx| {
-            notifier.send(tx, now, &Notice::EventCreated(event), &[To::User(uid)])?;
+            let notice = Notice::EventCreated(event);
+            outbox::notify_at(&svc, &mut tx.store_tx(), now, &notice, &[To::User(uid)])?;
             let count = |sql: &str| tx.query_row(sql, [], |r| r.get::<_, i64>(0));
             *seen.lock().unwrap() = (
                 count("SELECT count(*) FROM job")?,
@@ -805,23 +805,19 @@ async fn a_rolled_back_transaction_leaves_no_job_and_no_notification() {
         "...rolled back together"
     );
 
-    // The same send committed: one in-app row (title = subject, content =
-    // the text body, CTA into the event page) and one delivered email.
+    // The same send committed: one in-app notification (title = subject,
+    // content = the text body, CTA into the event page) and one delivered
+    // email.
     let event = facts(7, "Откатный вечер", Ts(now.0 + Duration::days(3)));
     notify(&srv, Notice::EventCreated(event), vec![To::User(uid)]).await;
-    let (title, content, cta_url, cta_label, kind): (String, String, String, String, String) = srv
-        .state
-        .db
-        .read(move |c| {
-            Ok(c.query_row(
-                "SELECT title, content, cta_url, cta_label, type FROM instant_notification WHERE recipient_id = ?1",
-                [uid],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )?)
-        })
-        .await
-        .unwrap();
-    assert_eq!(kind, "EVENT_CREATED");
+    let list = user.get("/notifications/instant").await.expect(200);
+    let [n] = list.as_array().unwrap().as_slice() else {
+        panic!("one notification: {list}");
+    };
+    let s = |k: &str| n[k].as_str().unwrap().to_string();
+    let (title, content, cta_url, cta_label) =
+        (s("title"), s("content"), s("cta_url"), s("cta_label"));
+    assert_eq!(s("type"), "EVENT_CREATED");
     assert_eq!(title, "Приглашение: Откатный вечер");
     assert_eq!(cta_url, format!("{}/events/7", srv.base));
     assert_eq!(cta_label, "Открыть событие");
@@ -913,27 +909,31 @@ async fn join(srv: &TestServer, event: i64, user: i64, status: &'static str) {
         .unwrap();
 }
 
-async fn reminders_of(srv: &TestServer, user: i64) -> Vec<String> {
-    srv.state
-        .db
-        .read(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT title FROM instant_notification WHERE recipient_id = ?1 AND type = 'EVENT_REMINDER' ORDER BY id",
-            )?;
-            let rows = stmt
-                .query_map([user], |r| r.get(0))?
-                .collect::<Result<Vec<String>, _>>()?;
-            Ok(rows)
-        })
+/// Titles of `user`'s reminders, oldest first, as the API shows them.
+async fn reminders_of(srv: &TestServer, user: &Client) -> Vec<String> {
+    let mut user = user.clone();
+    user.base = srv.base.clone();
+    let list = user
+        .get("/notifications/instant?include_acked=true")
         .await
+        .expect(200);
+    let mut titles: Vec<String> = list
+        .as_array()
         .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "EVENT_REMINDER")
+        .map(|n| n["title"].as_str().unwrap().to_string())
+        .collect();
+    titles.reverse();
+    titles
 }
 
 #[tokio::test]
 async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restarts() {
     let srv = TestServer::start().await;
-    let alice = srv.user().await.user_id;
-    let bob = srv.user().await.user_id;
+    let alice_client = srv.user().await;
+    let bob_client = srv.user().await;
+    let (alice, bob) = (alice_client.user_id, bob_client.user_id);
     let soon = insert_event(&srv, "Скоро", Duration::hours(23), false).await;
     let started = insert_event(&srv, "Уже идёт", Duration::minutes(-30), false).await;
     let cancelled = insert_event(&srv, "Отменено", Duration::hours(5), true).await;
@@ -960,7 +960,7 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
     // The minute passes; the scheduler's scan sends the reminder.
     srv.clock.advance(Duration::minutes(1));
     let titles = eventually("the reminder", async || {
-        let t = reminders_of(&srv, alice).await;
+        let t = reminders_of(&srv, &alice_client).await;
         (!t.is_empty()).then_some(t)
     })
     .await;
@@ -970,13 +970,13 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
         .wait_mail("@example.com", |m| m.subject == titles[0])
         .await;
     assert!(mail.text().contains("Зал"));
-    let cta = srv
-        .query_i64(
-            "SELECT count(*) FROM instant_notification WHERE type = 'EVENT_REMINDER' AND cta_url LIKE ?1",
-            vec![format!("%/events/{soon}").into()],
-        )
-        .await;
-    assert_eq!(cta, 1);
+    let list = alice_client.get("/notifications/instant").await.expect(200);
+    let reminder = &list.as_array().unwrap()[0];
+    assert_eq!(reminder["type"], "EVENT_REMINDER");
+    assert_eq!(
+        reminder["cta_url"].as_str().unwrap(),
+        format!("{}/events/{soon}", srv.base)
+    );
     assert_eq!(
         srv.query_i64(
             "SELECT count(*) FROM event_participant WHERE reminder_sent_at IS NOT NULL",
@@ -987,17 +987,32 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
     );
 
     // Another scan finds nothing more to send.
-    assert_eq!(afisha::jobs::reminders::scan(&srv.state).await.unwrap(), 0);
+    assert_eq!(
+        afisha::service::reminders::scan(&srv.state.svc)
+            .await
+            .unwrap(),
+        0
+    );
 
     // Nor does a restarted server (its scheduler scans at start; so do we,
     // racing it).
     let (dir, config) = srv.stop().await;
     let srv = TestServer::start_in(dir, config).await;
-    assert_eq!(afisha::jobs::reminders::scan(&srv.state).await.unwrap(), 0);
+    assert_eq!(
+        afisha::service::reminders::scan(&srv.state.svc)
+            .await
+            .unwrap(),
+        0
+    );
     srv.clock.advance(Duration::minutes(1));
-    assert_eq!(afisha::jobs::reminders::scan(&srv.state).await.unwrap(), 0);
-    assert_eq!(reminders_of(&srv, alice).await.len(), 1);
-    assert!(reminders_of(&srv, bob).await.is_empty());
+    assert_eq!(
+        afisha::service::reminders::scan(&srv.state.svc)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(reminders_of(&srv, &alice_client).await.len(), 1);
+    assert!(reminders_of(&srv, &bob_client).await.is_empty());
     assert_eq!(
         srv.query_i64(
             "SELECT count(*) FROM job WHERE payload LIKE '%EVENT_REMINDER%'",
@@ -1011,9 +1026,14 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
     // Two hours on, the later event is within 24 h: both its participants
     // get theirs.
     srv.clock.advance(Duration::hours(2));
-    assert_eq!(afisha::jobs::reminders::scan(&srv.state).await.unwrap(), 2);
-    assert_eq!(reminders_of(&srv, alice).await.len(), 2);
-    assert_eq!(reminders_of(&srv, bob).await.len(), 1);
+    assert_eq!(
+        afisha::service::reminders::scan(&srv.state.svc)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(reminders_of(&srv, &alice_client).await.len(), 2);
+    assert_eq!(reminders_of(&srv, &bob_client).await.len(), 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -1291,13 +1311,13 @@ fn every_template_renders_in_both_locales_and_escapes_html() {
 fn default_locale_en_switches_the_notifier_to_english() {
     let mut config = Config::default();
     config.ui.default_locale = "en".into();
-    let notifier = Notifier::new(Arc::new(config)).unwrap();
-    let r = notifier
+    let renderer = Renderer::new(&config).unwrap();
+    let r = renderer
         .render(&Notice::RegConfirmCode { code: 111222 }, "Ann", false)
         .unwrap();
     assert_eq!(r.subject, "Your Афиша confirmation code");
     assert!(r.text.starts_with("Hello, Ann!"), "{}", r.text);
-    let ru = Notifier::new(Arc::new(Config::default())).unwrap();
+    let ru = Renderer::new(&Config::default()).unwrap();
     let r = ru.render(&Notice::RegWelcome, "Аня", false).unwrap();
     assert!(r.text.starts_with("Здравствуйте, Аня!"), "{}", r.text);
     assert_eq!(r.cta_url.as_deref(), Some("http://127.0.0.1:8080/events"));

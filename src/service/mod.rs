@@ -7,9 +7,13 @@
 //! HTTP.
 
 pub mod accounts;
+pub mod cleanup;
 pub mod events;
+pub mod jobs;
+pub mod notifications;
 pub mod outbox;
 pub mod participation;
+pub mod reminders;
 pub mod users;
 
 use std::sync::Arc;
@@ -33,8 +37,6 @@ pub struct Services {
     pub caches: Arc<crate::snapshot::Caches>,
     /// Seals and hashes secrets at rest (key file in the data dir).
     pub secrets: crate::secrets::Secrets,
-    /// TODO(outbox): rendering moves to delivery; then this goes.
-    pub notifier: crate::notify::Notifier,
 }
 
 impl Services {
