@@ -867,6 +867,198 @@ async fn the_file_backend_writes_whole_time_ordered_eml_files() {
 }
 
 // ---------------------------------------------------------------------------
+// The typed outbox: nothing rendered at enqueue, secrets sealed
+// ---------------------------------------------------------------------------
+
+/// Whether `needle` occurs anywhere in `haystack`.
+fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn a_registration_code_is_sealed_in_the_queue_and_dropped_after_delivery() {
+    let smtp = SmtpServer::start().await;
+    smtp.hold();
+    let srv = TestServer::with(|c| smtp_config(c, smtp.port)).await;
+    srv.anon()
+        .post(
+            "/register",
+            serde_json::json!({"email": "sealed@example.com", "password": PASSWORD, "full_name": "Сейф"}),
+        )
+        .await
+        .expect(201);
+    // The message is in flight: the job still holds its sealed code.
+    smtp.wait_held(1).await;
+    let id = srv.query_i64("SELECT max(id) FROM job", vec![]).await;
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM job WHERE id = ?1 AND secret IS NOT NULL
+               AND json_extract(payload, '$.notice.facts.code') = 0",
+            vec![id.into()]
+        )
+        .await,
+        1,
+        "sealed apart, blanked in the payload"
+    );
+    smtp.release();
+    let got = smtp.wait_message().await;
+    assert_eq!(got.rcpt_to, ["sealed@example.com"]);
+    let code = Mail::parse(got.data.clone())
+        .code()
+        .expect("the email carries the code")
+        .to_string();
+    let state = wait_job(&srv, id, |j| j.done).await;
+    assert_eq!(state.attempts, 1);
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM job WHERE id = ?1 AND secret IS NULL",
+            vec![id.into()]
+        )
+        .await,
+        1,
+        "the sealed code is dropped once delivered"
+    );
+
+    // The code is nowhere in the job table, the database or its WAL.
+    let rows: Vec<String> = srv
+        .state
+        .db
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT kind || payload || coalesce(secret, '') || coalesce(last_error, '') FROM job",
+            )?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(!rows[0].contains(&code), "{}", rows[0]);
+    let db = srv.state.config.database_path();
+    let wal = db.with_file_name("afisha.db-wal");
+    assert!(wal.exists());
+    for file in [db, wal] {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !contains_bytes(&bytes, code.as_bytes()),
+            "{} holds the code",
+            file.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_revived_job_whose_secret_was_dropped_fails_with_a_clear_error() {
+    let mut smtp = SmtpServer::start().await;
+    smtp.stop().await; // the server is down
+    let srv = TestServer::with(|c| {
+        smtp_config(c, smtp.port);
+        c.jobs.max_attempts = 1;
+    })
+    .await;
+    let id = notify(
+        &srv,
+        Notice::PasswordResetLink {
+            token: "reset-token-kept-sealed".into(),
+        },
+        address("reset@example.com", "R"),
+    )
+    .await;
+    let state = wait_job(&srv, id, |j| j.failed).await;
+    assert!(state.last_error.unwrap().starts_with("SMTP"));
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM job WHERE id = ?1 AND secret IS NULL AND payload NOT LIKE '%reset-token%'",
+            vec![id.into()]
+        )
+        .await,
+        1,
+        "a failed job keeps no secret"
+    );
+
+    let (ok, _, err) = cli(srv.dir.path(), &["jobs", "retry", &id.to_string()]);
+    assert!(ok, "{err}");
+    smtp.restart().await;
+    srv.clock.advance(Duration::seconds(1));
+    let state = wait_job(&srv, id, |j| j.failed && j.attempts == 1).await;
+    assert_eq!(
+        state.last_error.as_deref(),
+        Some("secret dropped after failure; ask for a new code/link")
+    );
+    assert!(smtp.received().is_empty(), "no email without its secret");
+}
+
+#[tokio::test]
+async fn notices_are_stored_typed_and_rendered_when_read_or_delivered() {
+    let srv = TestServer::start().await;
+    let user = srv.user().await;
+    let uid = user.user_id;
+    let now = srv.now();
+    let event = facts(9, "Типизированный вечер", Ts(now.0 + Duration::days(2)));
+    let id = notify(&srv, Notice::EventUpdated(event), vec![To::User(uid)]).await;
+    // Stored as facts: no words in the job or the in-app row.
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM job WHERE id = ?1
+               AND json_extract(payload, '$.kind') = 'EVENT_UPDATED'
+               AND json_extract(payload, '$.notice.type') = 'EVENT_UPDATED'
+               AND json_extract(payload, '$.subject') IS NULL",
+            vec![id.into()]
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM instant_notification
+             WHERE recipient_id = ?1 AND title = '' AND notice IS NOT NULL",
+            vec![uid.into()]
+        )
+        .await,
+        1
+    );
+    // Rendered when read, the same words as the email.
+    let list = user.get("/notifications/instant").await.expect(200);
+    let n = &list[0];
+    let title = n["title"].as_str().unwrap().to_string();
+    assert!(title.contains("Типизированный вечер"), "{title}");
+    assert_eq!(
+        n["cta_url"].as_str().unwrap(),
+        format!("{}/events/9", srv.base)
+    );
+    let mail = srv.wait_mail("@example.com", |m| m.subject == title).await;
+    let content = n["content"].as_str().unwrap();
+    assert!(mail.text().contains(content.lines().next().unwrap()));
+    // Reading again gives the same answer.
+    assert_eq!(user.get("/notifications/instant").await.expect(200), list);
+
+    // A row written before notices were typed keeps its stored words.
+    srv.state
+        .db
+        .write(move |tx| {
+            tx.execute(
+                "INSERT INTO instant_notification (recipient_id, type, title, content, cta_url, cta_label, created_at)
+                 VALUES (?1, 'EVENT_CREATED', 'Old title', 'Old content', 'http://old/events/1', 'Open', ?2)",
+                rusqlite::params![uid, Ts(now.0 + Duration::seconds(1))],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let list = user.get("/notifications/instant").await.expect(200);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let old = &list[0];
+    assert_eq!(old["title"], "Old title");
+    assert_eq!(old["content"], "Old content");
+    assert_eq!(old["cta_url"], "http://old/events/1");
+    assert_eq!(old["cta_label"], "Open");
+    assert_eq!(old["type"], "EVENT_CREATED");
+    assert_eq!(list[1]["title"], title.as_str());
+}
+
+// ---------------------------------------------------------------------------
 // Reminders
 // ---------------------------------------------------------------------------
 
