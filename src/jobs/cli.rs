@@ -1,7 +1,9 @@
 //! `afisha jobs list [--failed]` and `afisha jobs retry <ID> | --all-failed`.
 //!
-//! They work on the database directly, also while the server runs; a running
-//! scheduler picks retried jobs up at its next wake (within a minute).
+//! They call `service::jobs` on the data dir, also while the server runs; a
+//! running scheduler picks retried jobs up at its next wake (within a
+//! minute). A revived job whose secret was dropped when it failed fails
+//! again with a clear error instead of sending an empty code or link.
 
 use clap::{ArgGroup, Subcommand};
 
