@@ -39,8 +39,29 @@ pub struct Mail {
 /// Cached in-app renderings at most; the cache is emptied when full.
 const IN_APP_CACHE: usize = 20_000;
 
+/// The words of an in-app notification, shared with the cache (a read
+/// copies pointers, not text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InAppText {
+    pub title: Arc<str>,
+    pub content: Arc<str>,
+    pub cta_url: Option<Arc<str>>,
+    pub cta_label: Option<Arc<str>>,
+}
+
+impl From<Rendered> for InAppText {
+    fn from(r: Rendered) -> Self {
+        InAppText {
+            title: r.subject.into(),
+            content: r.text.into(),
+            cta_url: r.cta_url.map(Into::into),
+            cta_label: r.cta_label.map(Into::into),
+        }
+    }
+}
+
 /// Rendered in-app notifications by (id, created_at in µs).
-type InAppCache = HashMap<(i64, i64), Arc<Rendered>>;
+type InAppCache = HashMap<(i64, i64), InAppText>;
 
 /// The compiled templates plus a cache of rendered in-app notifications
 /// (their rows never change, so each is rendered once per process).
@@ -74,6 +95,11 @@ impl Renderer {
             .map_err(|e| anyhow::anyhow!("rendering {}: {e:#}", notice.kind()))
     }
 
+    /// An in-app notification [`Renderer::render_in_app`] rendered before.
+    pub fn cached_in_app(&self, key: (i64, i64)) -> Option<InAppText> {
+        self.cache().get(&key).cloned()
+    }
+
     /// [`Renderer::render`] for an in-app notification, cached by `key`
     /// (its id and creation time, which together never name another row).
     pub fn render_in_app(
@@ -82,11 +108,8 @@ impl Renderer {
         notice: &Notice,
         recipient_name: &str,
         admin_view: bool,
-    ) -> anyhow::Result<Arc<Rendered>> {
-        if let Some(hit) = self.cache().get(&key) {
-            return Ok(hit.clone());
-        }
-        let rendered = Arc::new(self.render(notice, recipient_name, admin_view)?);
+    ) -> anyhow::Result<InAppText> {
+        let rendered = InAppText::from(self.render(notice, recipient_name, admin_view)?);
         let mut cache = self.cache();
         if cache.len() >= IN_APP_CACHE {
             cache.clear();

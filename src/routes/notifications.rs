@@ -1,5 +1,7 @@
 //! API.md "Notifications": the in-app notification centre.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::CurrentUser;
 use crate::domain::error::DomainError;
 use crate::domain::time::Ts;
+use crate::email::InAppText;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Page, Query};
 use crate::service::notifications;
@@ -28,15 +31,29 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct NotificationDto {
     id: i64,
-    title: String,
-    content: String,
-    cta_url: Option<String>,
-    cta_label: Option<String>,
+    #[schema(value_type = String)]
+    title: Text,
+    #[schema(value_type = String)]
+    content: Text,
+    #[schema(value_type = Option<String>)]
+    cta_url: Option<Text>,
+    #[schema(value_type = Option<String>)]
+    cta_label: Option<Text>,
     created_at: Ts,
     acked_at: Option<Ts>,
     /// The notification type, e.g. `EVENT_CREATED`.
     #[serde(rename = "type")]
     kind: String,
+}
+
+/// Text shared with the render cache, serialised as a plain string.
+#[derive(Debug, Clone)]
+pub struct Text(Arc<str>);
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -96,37 +113,38 @@ async fn list(
 
 /// The wire form of a row; a typed notice is rendered (cached) now.
 fn dto(state: &AppState, row: InAppRow) -> Result<NotificationDto, DomainError> {
-    let (title, content, cta_url, cta_label) = match row.body {
+    let words = match row.body {
         InAppBody::Stored {
             title,
             content,
             cta_url,
             cta_label,
-        } => (title, content, cta_url, cta_label),
-        InAppBody::Typed(n) => {
-            let r = state
-                .render
-                .render_in_app(
-                    (row.id, row.created_at.micros()),
-                    &n.notice,
-                    &n.name,
-                    n.admin_view,
-                )
-                .map_err(DomainError::Internal)?;
-            (
-                r.subject.clone(),
-                r.text.clone(),
-                r.cta_url.clone(),
-                r.cta_label.clone(),
-            )
+        } => InAppText {
+            title: title.into(),
+            content: content.into(),
+            cta_url: cta_url.map(Into::into),
+            cta_label: cta_label.map(Into::into),
+        },
+        InAppBody::Typed(stored) => {
+            let key = (row.id, row.created_at.micros());
+            match state.render.cached_in_app(key) {
+                Some(hit) => hit,
+                None => {
+                    let n = stored.parse()?;
+                    state
+                        .render
+                        .render_in_app(key, &n.notice, &n.name, n.admin_view)
+                        .map_err(DomainError::Internal)?
+                }
+            }
         }
     };
     Ok(NotificationDto {
         id: row.id,
-        title,
-        content,
-        cta_url,
-        cta_label,
+        title: Text(words.title),
+        content: Text(words.content),
+        cta_url: words.cta_url.map(Text),
+        cta_label: words.cta_label.map(Text),
         created_at: row.created_at,
         acked_at: row.acked_at,
         kind: row.kind,

@@ -23,6 +23,18 @@ pub struct InAppNotice {
     pub admin_view: bool,
 }
 
+/// An [`InAppNotice`] as stored (JSON), parsed only when it must be
+/// rendered (rendered rows are cached, so most reads skip the parse).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredNotice(pub String);
+
+impl StoredNotice {
+    pub fn parse(&self) -> DomainResult<InAppNotice> {
+        serde_json::from_str(&self.0)
+            .map_err(|e| crate::domain::error::DomainError::internal(format!("stored notice: {e}")))
+    }
+}
+
 /// The words of an in-app notification.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InAppBody {
@@ -34,7 +46,7 @@ pub enum InAppBody {
         cta_label: Option<String>,
     },
     /// Rendered when read.
-    Typed(InAppNotice),
+    Typed(StoredNotice),
 }
 
 /// One in-app notification.

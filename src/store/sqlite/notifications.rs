@@ -7,7 +7,9 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::notice::EventFacts;
 use crate::domain::time::Ts;
 use crate::store::NotificationStore;
-use crate::store::notifications::{DueReminder, InAppBody, InAppNotice, InAppRow, Recipient};
+use crate::store::notifications::{
+    DueReminder, InAppBody, InAppNotice, InAppRow, Recipient, StoredNotice,
+};
 
 /// The columns [`facts_from_row`] reads, for a query over `event e`.
 pub const FACTS_COLUMNS: &str = "e.id, e.name, e.short_description, e.starts_at, e.ends_at,
@@ -83,10 +85,8 @@ impl NotificationStore for SqliteTx<'_> {
         )?;
         let rows = stmt
             .query_map(params![user_id, include_acked, limit, offset], |r| {
-                let notice: Option<String> = r.get(6)?;
-                let typed = notice.and_then(|json| serde_json::from_str(&json).ok());
-                let body = match typed {
-                    Some(notice) => InAppBody::Typed(notice),
+                let body = match r.get::<_, Option<String>>(6)? {
+                    Some(json) => InAppBody::Typed(StoredNotice(json)),
                     None => InAppBody::Stored {
                         title: r.get(2)?,
                         content: r.get(3)?,
