@@ -61,7 +61,8 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let shutdown = CancellationToken::new();
-    let scheduler = afisha::jobs::scheduler::start(&state.svc, shutdown.clone())?;
+    let scheduler =
+        afisha::jobs::scheduler::start(&state.svc, state.render.clone(), shutdown.clone());
     loop {
         let done: i64 = state
             .db

@@ -83,7 +83,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
-    let scheduler = crate::jobs::scheduler::start(&state.svc, shutdown.clone())?;
+    let scheduler =
+        crate::jobs::scheduler::start(&state.svc, state.render.clone(), shutdown.clone());
     let checkpoints = {
         let (db, shutdown) = (state.db.clone(), shutdown.clone());
         tokio::spawn(async move {

@@ -35,13 +35,10 @@ const ERROR_PAUSE: StdDuration = StdDuration::from_secs(1);
 
 /// Starts the scheduler; it stops claiming when `shutdown` fires and then
 /// waits (at most `server.shutdown_grace_secs`) for running jobs.
-pub fn start(svc: &Services, shutdown: CancellationToken) -> anyhow::Result<JoinHandle<()>> {
+pub fn start(svc: &Services, renderer: Renderer, shutdown: CancellationToken) -> JoinHandle<()> {
     let svc = svc.clone();
-    let renderer = Renderer::new(&svc.config)?;
     // Built inside the task: the SMTP transport needs the runtime.
-    Ok(tokio::spawn(async move {
-        Scheduler::new(svc, renderer).run(shutdown).await
-    }))
+    tokio::spawn(async move { Scheduler::new(svc, renderer).run(shutdown).await })
 }
 
 /// What a running job needs; shared by every job task.
