@@ -17,7 +17,8 @@ use crate::state::AppState;
 pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
     let svc = Services::open(Arc::new(config), clock).await?;
     Ok(AppState {
-        notifier: svc.notifier.clone(),
+        notifier: crate::notify::Notifier::new(svc.clone()),
+        render: crate::email::Renderer::new(&svc.config)?,
         limiter: svc.limiter.clone(),
         metrics: Default::default(),
         caches: svc.caches.clone(),
@@ -39,7 +40,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
-    let scheduler = crate::jobs::scheduler::start(&state, shutdown.clone());
+    let scheduler =
+        crate::jobs::scheduler::start(&state.svc, state.render.clone(), shutdown.clone());
     let checkpoints = {
         let (store, shutdown) = (state.svc.store.clone(), shutdown.clone());
         tokio::spawn(async move {

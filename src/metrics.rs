@@ -150,17 +150,9 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
     if !state.config.metrics.enabled {
         return crate::http::error::AppError::not_found("Not Found").into_response();
     }
-    let (pending, failed_now): (i64, i64) = match state
-        .db
-        .read(|c| {
-            Ok(c.query_row(
-                "SELECT (SELECT count(*) FROM job WHERE done_at IS NULL AND failed_at IS NULL),
-                        (SELECT count(*) FROM job WHERE failed_at IS NOT NULL)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?)
-        })
+    let (pending, failed_now): (i64, i64) = match crate::service::jobs::queue_depth(&state.svc)
         .await
+        .map_err(crate::http::error::AppError::from)
     {
         Ok(v) => v,
         Err(e) => return e.into_response(),

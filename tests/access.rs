@@ -1190,7 +1190,6 @@ async fn codes_and_tokens_are_not_stored_in_clear() {
 /// TODO(outbox): the email job's payload still carries the rendered code
 /// and link until the sealed outbox lands; then drop the `ignore`.
 #[tokio::test]
-#[ignore = "needs the sealed outbox: job.payload still holds the rendered code and link"]
 async fn no_secret_in_the_database_its_wal_or_a_backup() {
     let srv = serve_binary(true);
     let c = srv.ready().await;

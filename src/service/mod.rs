@@ -7,10 +7,14 @@
 //! HTTP.
 
 pub mod accounts;
+pub mod cleanup;
 pub mod events;
 pub mod images;
+pub mod jobs;
+pub mod notifications;
 pub mod outbox;
 pub mod participation;
+pub mod reminders;
 pub mod setup;
 pub mod snapshot;
 pub mod statistics;
@@ -41,8 +45,6 @@ pub struct Services {
     pub secrets: crate::secrets::Secrets,
     /// In-memory state of the accounts area (setup token, debug recovery).
     pub volatile: Arc<accounts::Volatile>,
-    /// TODO(outbox): rendering moves to delivery; then this goes.
-    pub notifier: crate::notify::Notifier,
 }
 
 impl Services {
@@ -66,7 +68,6 @@ impl Services {
             limiter: Arc::new(RateLimiter::new(clock.clone())),
             caches: Default::default(),
             volatile: Default::default(),
-            notifier: crate::notify::Notifier::new(config.clone())?,
             storage,
             store,
             secrets,
