@@ -23,6 +23,16 @@ pub fn session_alive(last_seen: Ts, now: Ts, ttl_days: i64) -> bool {
     last_seen.0 + Duration::days(ttl_days) > now.0
 }
 
+/// Whether a session created at `created` is within its absolute lifetime
+/// (`auth.session_max_days`) at `now`, however recently it was used.
+pub fn session_young(created: Ts, now: Ts, max_days: i64) -> bool {
+    created.0 + Duration::days(max_days) > now.0
+}
+
+/// Wrong codes a pending registration takes; then it is void and the person
+/// registers again.
+pub const MAX_CODE_FAILURES: u32 = 5;
+
 /// `last_seen_at` of a session is written at most this often.
 pub const TOUCH_EVERY: Duration = Duration::seconds(60);
 
@@ -54,6 +64,7 @@ pub mod messages {
     pub const NO_RECOVERIES: &str = "No issued recoveries found";
     pub const REGISTRATION_NOT_FOUND: &str = "Registration not found";
     pub const RECOVERY_NOT_FOUND: &str = "Recovery not found";
+    pub const BUSY: &str = "Too many requests, try later";
 }
 
 /// The user behind a valid login session.
