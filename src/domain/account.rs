@@ -108,4 +108,15 @@ mod tests {
         assert!(token_expired(t, Ts(t.0 + TOKEN_LIFETIME)));
         assert!(token_expired(expired_issue_time(t), t));
     }
+
+    #[test]
+    fn a_session_ends_at_its_absolute_lifetime() {
+        let t = Ts::parse("2026-05-01T10:00:00Z").unwrap();
+        assert!(session_young(
+            t,
+            Ts(t.0 + Duration::days(30) - Duration::seconds(1)),
+            30
+        ));
+        assert!(!session_young(t, Ts(t.0 + Duration::days(30)), 30));
+    }
 }
