@@ -58,6 +58,9 @@ pub struct ServerConfig {
     /// A client must send a request's headers within this time (also closes
     /// idle keep-alive connections).
     pub header_read_timeout_secs: u64,
+    /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` names the
+    /// client; empty = the socket's peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +68,13 @@ pub struct ServerConfig {
 pub struct AuthConfig {
     pub min_password_length: usize,
     pub session_ttl_days: i64,
+    /// A session is invalid this many days after login, however often used.
+    pub session_max_days: i64,
+    /// Password checks that may wait beyond one per core before more are
+    /// refused with 429.
+    pub hash_queue: usize,
+    /// Password checks in flight per client address (IPv6: per /64).
+    pub hash_per_client: usize,
     pub argon2: Argon2Config,
 }
 
@@ -179,6 +189,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 10,
             max_connections: 1024,
             header_read_timeout_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -188,6 +199,9 @@ impl Default for AuthConfig {
         Self {
             min_password_length: 8,
             session_ttl_days: 30,
+            session_max_days: 30,
+            hash_queue: 16,
+            hash_per_client: 4,
             argon2: Argon2Config::default(),
         }
     }
@@ -425,6 +439,19 @@ impl Config {
             "auth.session_ttl_days",
             self.auth.session_ttl_days.max(0) as u64,
         )?;
+        positive(
+            "auth.session_max_days",
+            self.auth.session_max_days.max(0) as u64,
+        )?;
+        positive("auth.hash_per_client", self.auth.hash_per_client as u64)?;
+        for p in &self.server.trusted_proxies {
+            crate::auth::ratelimit::IpNet::parse(p).ok_or_else(|| {
+                ConfigError::new(
+                    "server.trusted_proxies",
+                    format!("not an IP address or CIDR: {p}"),
+                )
+            })?;
+        }
         let a = self.auth.argon2;
         argon2::Params::new(a.memory_kib, a.iterations, a.parallelism, None)
             .map_err(|e| ConfigError::new("auth.argon2", e.to_string()))?;

@@ -145,12 +145,15 @@ async fn registration_validation() {
 }
 
 #[tokio::test]
-async fn existing_email_any_case_is_refused_before_the_rate_limit() {
+async fn existing_email_any_case_is_refused_but_only_within_the_rate_limit() {
     let srv = TestServer::start().await;
     let c = srv.anon();
     let email = unique("dup");
     signed_up(&srv, &email).await;
-    for _ in 0..4 {
+    srv.clock.advance(Duration::seconds(3601)); // sign-up's own attempt
+    // The limit comes before the existence answer (issue 14 #11): a third
+    // quick probe learns nothing, whether the address is taken or not.
+    for _ in 0..2 {
         c.post(
             "/register",
             json!({"email": email.to_uppercase(), "password": PASSWORD, "full_name": "B"}),
@@ -158,6 +161,15 @@ async fn existing_email_any_case_is_refused_before_the_rate_limit() {
         .await
         .expect_detail(400, "Email already exists");
     }
+    let r = c
+        .post(
+            "/register",
+            json!({"email": email, "password": PASSWORD, "full_name": "B"}),
+        )
+        .await;
+    r.expect_detail(429, "Too many verification requests, try later");
+    assert_eq!(r.header("retry-after").as_deref(), Some("120"));
+    srv.clock.advance(Duration::seconds(3601));
     // Soft-deleted users keep their address too.
     srv.state
         .db
@@ -565,7 +577,7 @@ async fn bad_credentials_are_401_never_500() {
 
 #[tokio::test]
 async fn sessions_expire_after_ttl_without_use_and_deleted_users_are_locked_out() {
-    let srv = TestServer::start().await;
+    let srv = TestServer::with(|c| c.auth.session_max_days = 365).await;
     let user = srv.user().await;
     srv.clock.advance(Duration::days(29));
     user.get("/login").await.expect(200); // use refreshes last_seen_at
@@ -1285,4 +1297,307 @@ fn migration_v2_voids_clear_codes_and_tokens() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------- issue 14
+
+/// Outcome counts of a batch of responses, by status.
+fn tally(statuses: &[u16]) -> std::collections::BTreeMap<u16, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for s in statuses {
+        *m.entry(*s).or_insert(0) += 1;
+    }
+    m
+}
+
+#[tokio::test]
+async fn parallel_login_guesses_are_reserved_before_argon2() {
+    // Only the guess guard limits here: a large hashing budget.
+    let srv = TestServer::with(|c| {
+        c.auth.hash_queue = 1000;
+        c.auth.hash_per_client = 1000;
+    })
+    .await;
+    let email = unique("burst");
+    signed_up(&srv, &email).await;
+    let c = srv.anon();
+    let calls = (0..100).map(|i| {
+        let c = c.clone();
+        let email = email.clone();
+        let password = if i == 50 {
+            PASSWORD.to_string()
+        } else {
+            format!("wrong-{i}")
+        };
+        tokio::spawn(async move {
+            c.post("/login", json!({"email": email, "password": password}))
+                .await
+                .status
+        })
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let t = tally(&statuses);
+    let evaluated = t.get(&401).copied().unwrap_or(0) + t.get(&201).copied().unwrap_or(0);
+    assert!(evaluated <= 5, "at most 5 guesses evaluated: {t:?}");
+    assert!(t.get(&429).copied().unwrap_or(0) >= 95, "{t:?}");
+    assert_eq!(t.keys().filter(|k| ![201, 401, 429].contains(k)).count(), 0);
+}
+
+#[tokio::test]
+async fn hashing_budget_refuses_floods_fast_while_sessions_answer() {
+    let srv = TestServer::with(|c| {
+        c.auth.hash_queue = 0;
+        c.auth.hash_per_client = 1;
+        c.auth.argon2.memory_kib = 8 * 1024;
+        c.auth.argon2.iterations = 2;
+    })
+    .await;
+    let user = srv.user().await;
+    let c = srv.anon();
+    let logins = (0..60).map(|i| {
+        let c = c.clone();
+        tokio::spawn(async move {
+            let r = c
+                .post(
+                    "/login",
+                    json!({"email": format!("nobody-{i}@example.com"), "password": "guess-guess"}),
+                )
+                .await;
+            (
+                r.status,
+                r.header("retry-after"),
+                r.json()["detail"].clone(),
+            )
+        })
+    });
+    let sessions = (0..20).map(|_| {
+        let user = user.clone();
+        tokio::spawn(async move { user.get("/login").await.status })
+    });
+    let (logins, sessions) = tokio::join!(
+        futures_util::future::join_all(logins),
+        futures_util::future::join_all(sessions)
+    );
+    let mut refused = 0;
+    for r in logins {
+        let (status, retry, detail) = r.unwrap();
+        match status {
+            401 => {}
+            429 => {
+                refused += 1;
+                assert_eq!(retry.as_deref(), Some("1"));
+                assert_eq!(detail, json!("Too many requests, try later"));
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(refused >= 30, "most of the flood is refused: {refused}");
+    for s in sessions {
+        assert_eq!(s.unwrap(), 200, "session lookups are not budgeted");
+    }
+}
+
+#[tokio::test]
+async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    // One login at a time per client; each request holds its slot while
+    // Argon2 runs, so parallel requests of one client are refused.
+    async fn burst(srv: &TestServer, distinct: bool) -> usize {
+        let calls = (0..16).map(|i| {
+            let http = reqwest::Client::new();
+            let url = format!("{}/api/login", srv.base);
+            tokio::spawn(async move {
+                let xff = if distinct {
+                    format!("203.0.113.{i}")
+                } else {
+                    "203.0.113.7".into()
+                };
+                http.post(url)
+                    .header("x-forwarded-for", xff)
+                    .json(&json!({"email": format!("n{i}@example.com"), "password": "guess-guess"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        });
+        futures_util::future::join_all(calls)
+            .await
+            .into_iter()
+            .filter(|s| *s.as_ref().unwrap() == 429)
+            .count()
+    }
+    let adjust = |trusted: bool| {
+        move |c: &mut afisha::config::Config| {
+            c.auth.hash_queue = 1000;
+            c.auth.hash_per_client = 1;
+            c.auth.argon2.memory_kib = 8 * 1024;
+            c.auth.argon2.iterations = 2;
+            if trusted {
+                c.server.trusted_proxies = vec!["127.0.0.0/8".into()];
+            }
+        }
+    };
+    let untrusted = TestServer::with(adjust(false)).await;
+    assert!(
+        burst(&untrusted, true).await > 0,
+        "a claimed X-Forwarded-For from an untrusted peer is ignored"
+    );
+    let trusted = TestServer::with(adjust(true)).await;
+    assert_eq!(burst(&trusted, true).await, 0, "distinct forwarded clients");
+    assert!(burst(&trusted, false).await > 0, "one forwarded client");
+}
+
+#[tokio::test]
+async fn a_password_change_voids_outstanding_recovery_links() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("void");
+    let me = signed_up(&srv, &email).await;
+    // Own password change voids a link issued before it.
+    c.post("/login/recovery", json!({"email": email}))
+        .await
+        .expect(201);
+    let old = c.get("/debug/intercept-recovery-token").await.expect(200)["token"].clone();
+    me.post(
+        "/users/me/password",
+        json!({"current_password": PASSWORD, "new_password": "changed-pass-1"}),
+    )
+    .await
+    .expect(204);
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": old, "password": "attacker-pass"}),
+    )
+    .await
+    .expect_detail(400, "Invalid recovery token");
+    // Using one link voids the other outstanding ones.
+    c.post("/login/recovery", json!({"email": email}))
+        .await
+        .expect(201);
+    let first = c.get("/debug/intercept-recovery-token").await.expect(200)["token"].clone();
+    srv.clock.advance(Duration::seconds(3601));
+    c.post("/login/recovery", json!({"email": email}))
+        .await
+        .expect(201);
+    let second = c.get("/debug/intercept-recovery-token").await.expect(200)["token"].clone();
+    assert_ne!(first, second);
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": second, "password": "changed-pass-2"}),
+    )
+    .await
+    .expect(204);
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": first, "password": "attacker-pass"}),
+    )
+    .await
+    .expect_detail(400, "Invalid recovery token");
+    login(&c, &email, "changed-pass-2").await;
+}
+
+#[tokio::test]
+async fn own_password_change_has_the_login_guess_limit_under_concurrency() {
+    let srv = TestServer::with(|c| {
+        c.auth.hash_queue = 1000;
+        c.auth.hash_per_client = 1000;
+    })
+    .await;
+    let me = srv.user().await;
+    let calls = (0..30).map(|i| {
+        let me = me.clone();
+        tokio::spawn(async move {
+            me.post(
+                "/users/me/password",
+                json!({"current_password": format!("wrong-{i}"), "new_password": "whatever-new"}),
+            )
+            .await
+            .status
+        })
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let t = tally(&statuses);
+    assert!(t.get(&400).copied().unwrap_or(0) <= 5, "{t:?}");
+    assert!(t.get(&429).copied().unwrap_or(0) >= 25, "{t:?}");
+    // Locked for the window, right password or not.
+    let r = me
+        .post(
+            "/users/me/password",
+            json!({"current_password": PASSWORD, "new_password": "whatever-new"}),
+        )
+        .await;
+    r.expect_detail(429, "Too many login attempts, try later");
+    assert!(r.header("retry-after").is_some());
+    srv.clock.advance(Duration::minutes(15));
+    me.post(
+        "/users/me/password",
+        json!({"current_password": PASSWORD, "new_password": "whatever-new"}),
+    )
+    .await
+    .expect(204);
+}
+
+#[tokio::test]
+async fn a_registration_is_void_after_five_wrong_codes() {
+    let srv = TestServer::start().await;
+    let c = srv.anon();
+    let email = unique("cap");
+    let (token, code) = register(&c, &email).await;
+    let wrong = if code == 999_999 { 100_000 } else { code + 1 };
+    for i in 0..5 {
+        if i % 2 == 0 {
+            // Past the verification rate limit's window.
+            srv.clock.advance(Duration::seconds(3601));
+        }
+        c.post(
+            "/register/verification",
+            json!({"token": token, "code": wrong}),
+        )
+        .await
+        .expect_detail(400, "Invalid verification code");
+    }
+    srv.clock.advance(Duration::seconds(3601));
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": code}),
+    )
+    .await
+    .expect_detail(400, "Invalid verification code");
+    c.post("/register/resend", json!({"token": token}))
+        .await
+        .expect_detail(400, "Invalid verification code");
+    // Registering again works.
+    srv.clock.advance(Duration::seconds(3601));
+    let (token, code) = register(&c, &email).await;
+    c.post(
+        "/register/verification",
+        json!({"token": token, "code": code}),
+    )
+    .await
+    .expect(201);
+}
+
+#[tokio::test]
+async fn sessions_have_an_absolute_lifetime_however_often_used() {
+    let srv = TestServer::start().await;
+    let user = srv.user().await;
+    for _ in 0..29 {
+        srv.clock.advance(Duration::days(1));
+        user.get("/login").await.expect(200);
+    }
+    let listed = user.get("/login/sessions").await.expect(200);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    srv.clock.advance(Duration::days(1));
+    user.get("/login")
+        .await
+        .expect_detail(401, "Invalid login session");
 }

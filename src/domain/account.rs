@@ -23,6 +23,16 @@ pub fn session_alive(last_seen: Ts, now: Ts, ttl_days: i64) -> bool {
     last_seen.0 + Duration::days(ttl_days) > now.0
 }
 
+/// Whether a session created at `created` is within its absolute lifetime
+/// (`auth.session_max_days`) at `now`, however recently it was used.
+pub fn session_young(created: Ts, now: Ts, max_days: i64) -> bool {
+    created.0 + Duration::days(max_days) > now.0
+}
+
+/// Wrong codes a pending registration takes; then it is void and the person
+/// registers again.
+pub const MAX_CODE_FAILURES: u32 = 5;
+
 /// `last_seen_at` of a session is written at most this often.
 pub const TOUCH_EVERY: Duration = Duration::seconds(60);
 
@@ -54,6 +64,7 @@ pub mod messages {
     pub const NO_RECOVERIES: &str = "No issued recoveries found";
     pub const REGISTRATION_NOT_FOUND: &str = "Registration not found";
     pub const RECOVERY_NOT_FOUND: &str = "Recovery not found";
+    pub const BUSY: &str = "Too many requests, try later";
 }
 
 /// The user behind a valid login session.
@@ -96,5 +107,16 @@ mod tests {
         ));
         assert!(token_expired(t, Ts(t.0 + TOKEN_LIFETIME)));
         assert!(token_expired(expired_issue_time(t), t));
+    }
+
+    #[test]
+    fn a_session_ends_at_its_absolute_lifetime() {
+        let t = Ts::parse("2026-05-01T10:00:00Z").unwrap();
+        assert!(session_young(
+            t,
+            Ts(t.0 + Duration::days(30) - Duration::seconds(1)),
+            30
+        ));
+        assert!(!session_young(t, Ts(t.0 + Duration::days(30)), 30));
     }
 }

@@ -45,7 +45,7 @@ pub async fn run(
     let builder = Arc::new(builder);
     let mut refused_logged = false;
     loop {
-        let (stream, _remote) = tokio::select! {
+        let (stream, remote) = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -70,7 +70,13 @@ pub async fn run(
         };
         refused_logged = false;
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // The peer's address for handlers (`ConnectInfo`), e.g. the
+        // password-hashing budget per client.
+        let service = TowerToHyperService::new(
+            router
+                .clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(remote))),
+        );
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {

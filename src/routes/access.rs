@@ -2,14 +2,16 @@
 //! password recovery and change.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
+use crate::auth::ratelimit::{IpNet, client_addr};
 use crate::domain::time::Ts;
 use crate::domain::user::Role;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
@@ -29,6 +31,42 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(request_recovery))
         .routes(routes!(submit_recovery))
         .routes(routes!(change_password))
+}
+
+// ---------------------------------------------------------------- client
+
+/// The caller's address for per-client budgets: the socket's peer, or the
+/// `X-Forwarded-For` client when the peer is in `server.trusted_proxies`.
+/// `None` when the server was not started by `http::server` (no peer).
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientIp(None));
+        };
+        let trusted: Vec<IpNet> = state
+            .config
+            .server
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| IpNet::parse(p))
+            .collect();
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        let forwarded = (!forwarded.is_empty()).then_some(forwarded.as_str());
+        Ok(ClientIp(Some(client_addr(peer.ip(), forwarded, &trusted))))
+    }
 }
 
 // ---------------------------------------------------------------- register
@@ -59,13 +97,15 @@ pub struct RegisterResponse {
         (status = 201, body = RegisterResponse),
         (status = 400, body = ErrorBody, description = "Email already exists"),
         (status = 422, body = ValidationErrorBody),
-        (status = 429, body = ErrorBody, description = "Too many verification requests, try later"),
+        (status = 429, body = ErrorBody, description = "Too many verification requests, try later | Too many requests, try later"),
     ))]
 async fn register(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     Body(req): Body<RegisterRequest>,
 ) -> AppResult<(StatusCode, Json<RegisterResponse>)> {
-    let token = accounts::register(&state.svc, req.email, req.password, req.full_name).await?;
+    let token =
+        accounts::register(&state.svc, client, req.email, req.password, req.full_name).await?;
     Ok((StatusCode::CREATED, Json(RegisterResponse { token })))
 }
 
@@ -143,10 +183,11 @@ pub struct LoginResponse {
         (status = 201, body = LoginResponse),
         (status = 401, body = ErrorBody, description = "Invalid email or password"),
         (status = 422, body = ValidationErrorBody),
-        (status = 429, body = ErrorBody, description = "Too many login attempts, try later"),
+        (status = 429, body = ErrorBody, description = "Too many login attempts, try later | Too many requests, try later"),
     ))]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Body(req): Body<LoginRequest>,
 ) -> AppResult<(StatusCode, Json<LoginResponse>)> {
@@ -154,7 +195,7 @@ async fn login(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(String::from);
-    let session = accounts::login(&state.svc, req.email, req.password, user_agent).await?;
+    let session = accounts::login(&state.svc, client, req.email, req.password, user_agent).await?;
     Ok((
         StatusCode::CREATED,
         Json(LoginResponse {
@@ -293,12 +334,14 @@ impl Input for RecoverySubmit {
         (status = 204, description = "Password replaced"),
         (status = 400, body = ErrorBody, description = "Invalid recovery token | Recovery token expired"),
         (status = 422, body = ValidationErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many requests, try later"),
     ))]
 async fn submit_recovery(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     Body(req): Body<RecoverySubmit>,
 ) -> AppResult<StatusCode> {
-    accounts::submit_recovery(&state.svc, req.token, req.password).await?;
+    accounts::submit_recovery(&state.svc, client, req.token, req.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -323,12 +366,21 @@ impl Input for ChangePassword {
         (status = 400, body = ErrorBody, description = "Invalid password"),
         (status = 401, body = ErrorBody),
         (status = 422, body = ValidationErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many login attempts, try later | Too many requests, try later"),
     ))]
 async fn change_password(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     CurrentUser(user): CurrentUser,
     Body(req): Body<ChangePassword>,
 ) -> AppResult<StatusCode> {
-    accounts::change_password(&state.svc, &user, req.current_password, req.new_password).await?;
+    accounts::change_password(
+        &state.svc,
+        client,
+        &user,
+        req.current_password,
+        req.new_password,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

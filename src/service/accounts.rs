@@ -7,13 +7,15 @@
 //! only as digests. Argon2 always runs before a write transaction starts,
 //! never inside one.
 
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use rand::{Rng, RngCore};
 use uuid::Uuid;
 
 use crate::domain::account::{
-    self, Account, SessionUser, email_key, messages as m, session_alive, token_expired,
+    self, Account, MAX_CODE_FAILURES, SessionUser, email_key, messages as m, session_alive,
+    session_young, token_expired,
 };
 use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::notice::{Notice, To};
@@ -118,18 +120,25 @@ pub(crate) fn insert_account(
 
 /// Starts a registration: stores it with a fresh token and a sealed 6-digit
 /// code and emails the code (REG_CONFIRM_CODE). Returns the token.
+///
+/// The rate limit comes first, before "Email already exists", so the
+/// answer cannot be used to test many addresses for accounts (issue 14).
+/// `client` is the caller's address for the hashing budget.
 pub async fn register(
     svc: &Services,
+    client: Option<IpAddr>,
     email: String,
     password: String,
     full_name: String,
 ) -> DomainResult<Uuid> {
+    limited(svc, "registration", &email, m::TOO_MANY_VERIFICATIONS)?;
     let lookup = email.clone();
     if svc.store.read(move |tx| tx.email_taken(&lookup)).await? {
         return Err(DomainError::rule(messages::EMAIL_EXISTS));
     }
-    limited(svc, "registration", &email, m::TOO_MANY_VERIFICATIONS)?;
+    let admitted = svc.passwords.admit(client)?;
     let hash = svc.passwords.hash(password).await?;
+    drop(admitted);
     let token = Uuid::new_v4();
     let code: u32 = rand::rng().random_range(100_000..=999_999);
     let sealed = svc.secrets.seal(&code.to_string());
@@ -167,7 +176,9 @@ fn code_of(svc: &Services, sealed: &str) -> Option<u32> {
 }
 
 /// Confirms the emailed code: creates the user (role USER), marks the
-/// registration used and queues the welcome email.
+/// registration used and queues the welcome email. A wrong code is counted
+/// in the registration's row; after [`MAX_CODE_FAILURES`] the registration
+/// is void.
 pub async fn verify_registration(svc: &Services, token: Uuid, code: i64) -> DomainResult<()> {
     let found = svc
         .store
@@ -177,17 +188,23 @@ pub async fn verify_registration(svc: &Services, token: Uuid, code: i64) -> Doma
     limited(svc, "verification", &found.email, m::TOO_MANY_VERIFICATIONS)?;
     let svc = svc.clone();
     let store = svc.store.clone();
-    store
+    let verified = store
         .write(move |tx| {
             let now = svc.now();
             // Re-read inside the write transaction: of two concurrent
             // verifications only the first sees the registration unused.
             let reg = tx.registration(token)?.ok_or_else(invalid_code)?;
-            let stored = code_of(&svc, &reg.code_sealed).ok_or_else(invalid_code)?;
-            let code_ok =
-                constant_time_eq(stored.to_string().as_bytes(), code.to_string().as_bytes());
-            if reg.used || token_expired(reg.created_at, now) || !code_ok {
+            if reg.used
+                || token_expired(reg.created_at, now)
+                || reg.failed_attempts >= MAX_CODE_FAILURES
+            {
                 return Err(invalid_code());
+            }
+            let stored = code_of(&svc, &reg.code_sealed).ok_or_else(invalid_code)?;
+            if !constant_time_eq(stored.to_string().as_bytes(), code.to_string().as_bytes()) {
+                // Committed: the wrong code counts even though it fails.
+                tx.registration_failed(reg.id)?;
+                return Ok(false);
             }
             let user = insert_account(
                 tx,
@@ -198,9 +215,15 @@ pub async fn verify_registration(svc: &Services, token: Uuid, code: i64) -> Doma
                 now,
             )?;
             tx.mark_registration_used(reg.id, now)?;
-            outbox::notify(&svc, tx, &Notice::RegWelcome, &[To::User(user.id)])
+            outbox::notify(&svc, tx, &Notice::RegWelcome, &[To::User(user.id)])?;
+            Ok(true)
         })
-        .await
+        .await?;
+    if verified {
+        Ok(())
+    } else {
+        Err(invalid_code())
+    }
 }
 
 /// Sends the code of a pending registration again (the same code).
@@ -210,7 +233,9 @@ pub async fn resend_code(svc: &Services, token: Uuid) -> DomainResult<()> {
         .store
         .read(move |tx| tx.registration(token))
         .await?
-        .filter(|r| !r.used && !token_expired(r.created_at, now))
+        .filter(|r| {
+            !r.used && !token_expired(r.created_at, now) && r.failed_attempts < MAX_CODE_FAILURES
+        })
         .ok_or_else(invalid_code)?;
     limited(svc, "registration", &reg.email, m::TOO_MANY_VERIFICATIONS)?;
     let code = code_of(svc, &reg.code_sealed).ok_or_else(invalid_code)?;
@@ -235,15 +260,22 @@ pub async fn resend_code(svc: &Services, token: Uuid) -> DomainResult<()> {
 
 /// Logs in: checks the password (one Argon2 run even for unknown emails),
 /// applies the brute-force guard, upgrades a weak hash and opens a session.
+///
+/// Order: the hashing budget admits the request (`client` is the caller's
+/// address), then the guess guard reserves a guess before the password is
+/// verified, so concurrent guesses cannot outrun it.
 pub async fn login(
     svc: &Services,
+    client: Option<IpAddr>,
     email: String,
     password: String,
     user_agent: Option<String>,
 ) -> DomainResult<NewSession> {
+    let admitted = svc.passwords.admit(client)?;
     let key = format!("login:{}", email_key(&email));
-    svc.limiter
-        .login_allowed(&key)
+    let guess = svc
+        .limiter
+        .reserve_guess(&key)
         .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_LOGINS, secs))?;
     let account = svc
         .store
@@ -254,11 +286,12 @@ pub async fn login(
     let user_id = match account {
         Some(a) if !a.deleted && verified.ok => a.user_id,
         _ => {
-            svc.limiter.login_failed(&key);
+            guess.failed();
             return Err(DomainError::Unauthenticated(m::INVALID_CREDENTIALS.into()));
         }
     };
-    svc.limiter.login_succeeded(&key);
+    guess.succeeded();
+    drop(admitted);
     let rehash = if verified.needs_rehash {
         Some(svc.passwords.hash(password).await?)
     } else {
@@ -294,6 +327,7 @@ pub async fn start_session(
 pub async fn authenticate(svc: &Services, uid: Uuid, token: &str) -> DomainResult<SessionUser> {
     let now = svc.now();
     let ttl = svc.config.auth.session_ttl_days;
+    let max_days = svc.config.auth.session_max_days;
     let digest = token_digest(token);
     let found = svc
         .store
@@ -303,6 +337,7 @@ pub async fn authenticate(svc: &Services, uid: Uuid, token: &str) -> DomainResul
     if !constant_time_eq(found.token_hash.as_bytes(), digest.as_bytes())
         || found.user_deleted
         || !session_alive(found.last_seen_at, now, ttl)
+        || !session_young(found.created_at, now, max_days)
     {
         return Err(DomainError::invalid_session());
     }
@@ -338,11 +373,14 @@ pub struct MySession {
 
 /// The caller's live sessions, most recently used first.
 pub async fn list_sessions(svc: &Services, me: &SessionUser) -> DomainResult<Vec<MySession>> {
-    let oldest = Ts(svc.now().0 - chrono::Duration::days(svc.config.auth.session_ttl_days));
+    let now = svc.now();
+    let oldest = Ts(now.0 - chrono::Duration::days(svc.config.auth.session_ttl_days));
+    let max_days = svc.config.auth.session_max_days;
     let (id, current) = (me.id, me.session_uid);
     let list = svc.store.read(move |tx| tx.sessions_of(id, oldest)).await?;
     Ok(list
         .into_iter()
+        .filter(|s| session_young(s.created_at, now, max_days))
         .map(|session| MySession {
             current: session.uid == current,
             session,
@@ -406,14 +444,21 @@ fn usable_recovery(found: Option<Recovery>, now: Ts) -> DomainResult<Recovery> {
     }
 }
 
-/// Sets a new password with a recovery token and revokes every session of
-/// that user.
-pub async fn submit_recovery(svc: &Services, token: Uuid, password: String) -> DomainResult<()> {
+/// Sets a new password with a recovery token and revokes every session and
+/// every other recovery token of that user.
+pub async fn submit_recovery(
+    svc: &Services,
+    client: Option<IpAddr>,
+    token: Uuid,
+    password: String,
+) -> DomainResult<()> {
     let digest = token_digest(&token.to_string());
     let now = svc.now();
     let lookup = digest.clone();
     usable_recovery(svc.store.read(move |tx| tx.recovery(&lookup)).await?, now)?;
+    let admitted = svc.passwords.admit(client)?;
     let hash = svc.passwords.hash(password).await?;
+    drop(admitted);
     let svc = svc.clone();
     let store = svc.store.clone();
     store
@@ -421,6 +466,7 @@ pub async fn submit_recovery(svc: &Services, token: Uuid, password: String) -> D
             let recovery = usable_recovery(tx.recovery(&digest)?, now)?;
             tx.mark_recovery_used(recovery.id, now)?;
             tx.set_password_hash(recovery.user_id, &hash)?;
+            tx.void_recoveries(recovery.user_id)?;
             tx.delete_sessions_of(recovery.user_id, None)?;
             outbox::notify(
                 &svc,
@@ -433,25 +479,37 @@ pub async fn submit_recovery(svc: &Services, token: Uuid, password: String) -> D
 }
 
 /// Changes the caller's password after checking the current one; every
-/// other session of theirs is revoked.
+/// other session and every recovery token of theirs is revoked. Guesses of
+/// the current password are limited like logins (key `password:<user id>`,
+/// reserved before verifying).
 pub async fn change_password(
     svc: &Services,
+    client: Option<IpAddr>,
     me: &SessionUser,
     current: String,
     new: String,
 ) -> DomainResult<()> {
     let id = me.id;
     let keep = me.session_uid;
+    let admitted = svc.passwords.admit(client)?;
+    let guess = svc
+        .limiter
+        .reserve_guess(&format!("password:{id}"))
+        .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_LOGINS, secs))?;
     let stored = svc.store.read(move |tx| tx.password_hash(id)).await?;
     if !svc.passwords.verify(current, stored).await?.ok {
+        guess.failed();
         return Err(DomainError::rule(m::INVALID_PASSWORD));
     }
+    guess.succeeded();
     let hash = svc.passwords.hash(new).await?;
+    drop(admitted);
     let svc = svc.clone();
     let store = svc.store.clone();
     store
         .write(move |tx| {
             tx.set_password_hash(id, &hash)?;
+            tx.void_recoveries(id)?;
             tx.delete_sessions_of(id, Some(keep))?;
             outbox::notify(&svc, tx, &Notice::PasswordChanged, &[To::User(id)])
         })

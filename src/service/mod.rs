@@ -64,7 +64,8 @@ impl Services {
             .await??
         };
         Ok(Services {
-            passwords: Passwords::new(config.auth.argon2)?,
+            passwords: Passwords::new(config.auth.argon2)?
+                .with_budget(config.auth.hash_queue, config.auth.hash_per_client),
             limiter: Arc::new(RateLimiter::new(clock.clone())),
             caches: Default::default(),
             volatile: Default::default(),

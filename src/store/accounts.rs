@@ -41,6 +41,8 @@ pub struct Registration {
     pub code_sealed: String,
     pub created_at: Ts,
     pub used: bool,
+    /// Wrong codes entered so far.
+    pub failed_attempts: u32,
 }
 
 /// A registration to insert.
@@ -58,6 +60,7 @@ pub struct NewRegistration<'a> {
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
     pub token_hash: String,
+    pub created_at: Ts,
     pub last_seen_at: Ts,
     pub user_id: i64,
     pub role: Role,
@@ -104,6 +107,8 @@ pub trait AccountStore {
     /// The most recently created registration, used or not.
     fn newest_registration(&mut self) -> DomainResult<Option<Registration>>;
     fn mark_registration_used(&mut self, id: i64, now: Ts) -> DomainResult<()>;
+    /// Counts one wrong code against a registration.
+    fn registration_failed(&mut self, id: i64) -> DomainResult<()>;
     /// Sets a registration's creation time; `false` when the token is unknown.
     fn set_registration_created(&mut self, token: Uuid, at: Ts) -> DomainResult<bool>;
 
@@ -128,6 +133,8 @@ pub trait AccountStore {
     fn insert_recovery(&mut self, token_hash: &str, user_id: i64, now: Ts) -> DomainResult<()>;
     fn recovery(&mut self, token_hash: &str) -> DomainResult<Option<Recovery>>;
     fn mark_recovery_used(&mut self, id: i64, now: Ts) -> DomainResult<()>;
+    /// Voids every unused recovery token of a user (their password changed).
+    fn void_recoveries(&mut self, user_id: i64) -> DomainResult<usize>;
     /// Sets a recovery's creation time; `false` when the digest is unknown.
     fn set_recovery_created(&mut self, token_hash: &str, at: Ts) -> DomainResult<bool>;
 }

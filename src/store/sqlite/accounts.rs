@@ -12,8 +12,7 @@ use crate::store::accounts::{
     Credentials, NewRegistration, NewUser, Recovery, Registration, SessionInfo, SessionRecord,
 };
 
-const REGISTRATION_COLUMNS: &str =
-    "id, token, email, full_name, password_hash, code_sealed, created_at, used_at IS NOT NULL";
+const REGISTRATION_COLUMNS: &str = "id, token, email, full_name, password_hash, code_sealed, created_at, used_at IS NOT NULL, failed_attempts";
 
 fn uuid(text: String) -> rusqlite::Result<Uuid> {
     Uuid::parse_str(&text).map_err(|e| {
@@ -31,6 +30,7 @@ fn registration_from_row(r: &rusqlite::Row) -> rusqlite::Result<Registration> {
         code_sealed: r.get(5)?,
         created_at: r.get(6)?,
         used: r.get(7)?,
+        failed_attempts: r.get(8)?,
     })
 }
 
@@ -159,6 +159,15 @@ impl AccountStore for SqliteTx<'_> {
         Ok(())
     }
 
+    fn registration_failed(&mut self, id: i64) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE issued_registration SET failed_attempts = failed_attempts + 1 WHERE id = ?1",
+            )?
+            .execute([id])?;
+        Ok(())
+    }
+
     fn set_registration_created(&mut self, token: Uuid, at: Ts) -> DomainResult<bool> {
         Ok(self
             .conn
@@ -188,7 +197,7 @@ impl AccountStore for SqliteTx<'_> {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT s.token_hash, s.last_seen_at, u.id, u.role, u.email, u.full_name,
+                "SELECT s.token_hash, s.created_at, s.last_seen_at, u.id, u.role, u.email, u.full_name,
                         u.deleted_at IS NOT NULL
                  FROM login_session s JOIN user u ON u.id = s.user_id
                  WHERE s.uid = ?1",
@@ -196,12 +205,13 @@ impl AccountStore for SqliteTx<'_> {
             .query_row([uid.to_string()], |r| {
                 Ok(SessionRecord {
                     token_hash: r.get(0)?,
-                    last_seen_at: r.get(1)?,
-                    user_id: r.get(2)?,
-                    role: r.get(3)?,
-                    email: r.get(4)?,
-                    full_name: r.get(5)?,
-                    user_deleted: r.get(6)?,
+                    created_at: r.get(1)?,
+                    last_seen_at: r.get(2)?,
+                    user_id: r.get(3)?,
+                    role: r.get(4)?,
+                    email: r.get(5)?,
+                    full_name: r.get(6)?,
+                    user_deleted: r.get(7)?,
                 })
             })
             .optional()?)
@@ -285,6 +295,15 @@ impl AccountStore for SqliteTx<'_> {
             .prepare_cached("UPDATE issued_login_recovery SET used_at = ?2 WHERE id = ?1")?
             .execute(params![id, now])?;
         Ok(())
+    }
+
+    fn void_recoveries(&mut self, user_id: i64) -> DomainResult<usize> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "DELETE FROM issued_login_recovery WHERE user_id = ?1 AND used_at IS NULL",
+            )?
+            .execute([user_id])?)
     }
 
     fn set_recovery_created(&mut self, token_hash: &str, at: Ts) -> DomainResult<bool> {
