@@ -10,7 +10,10 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::SystemClock;
 use crate::config::{Config, Overrides};
 use crate::domain::time::Ts;
+use crate::domain::user::UserStatus;
+use crate::http::error::AppError;
 use crate::store::sqlite::Db;
+use crate::store::users::UserFilter;
 use crate::users::{self, Role};
 
 #[derive(Parser, Debug)]
@@ -327,8 +330,34 @@ fn read_password() -> Result<String, Failure> {
     }
 }
 
+/// The services for a one-shot command on an open database (no HTTP, no
+/// image storage), with a runtime to run them on.
+fn services(
+    config: &Config,
+    store: crate::store::Store,
+) -> Result<(tokio::runtime::Runtime, crate::service::Services), Failure> {
+    let config = Arc::new(config.clone());
+    let clock: crate::clock::SharedClock = Arc::new(SystemClock);
+    let svc = crate::service::Services {
+        store,
+        passwords: crate::auth::password::Passwords::new(config.auth.argon2)?,
+        limiter: Arc::new(crate::auth::ratelimit::RateLimiter::new(clock.clone())),
+        caches: Default::default(),
+        secrets: crate::secrets::Secrets::open(&config.data_dir)?,
+        notifier: crate::notify::Notifier::new(config.clone())?,
+        clock,
+        config,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)?;
+    Ok((runtime, svc))
+}
+
 fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
-    let db = Db::open(&config.database_path())?;
+    let store = crate::store::Store::open_sqlite(&config.database_path())?;
+    let db = store.sqlite().clone();
     let now = Ts(chrono::Utc::now());
     match cmd {
         UserCommand::Create {
@@ -382,44 +411,35 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
                 RoleArg::Administrator => Role::Administrator,
                 RoleArg::User => Role::User,
             };
-            let email = email.clone();
-            db.write_blocking(|tx| {
-                let user = users::find_by_email(tx, &email)?
-                    .ok_or_else(|| crate::http::error::AppError::not_found("User not found"))?;
-                tx.execute(
-                    "UPDATE user SET role = ?2 WHERE id = ?1",
-                    rusqlite::params![user.id, role.as_str()],
-                )?;
-                Ok(())
-            })?;
-            println!("{email} is now {}", role.as_str());
+            let (runtime, svc) = services(config, store)?;
+            let user = runtime
+                .block_on(crate::service::users::set_role(&svc, email, role))
+                .map_err(AppError::from)?;
+            println!("{} is now {}", user.email, role.as_str());
             Ok(())
         }
         UserCommand::List => {
-            let list = db.read_blocking(|c| {
-                let mut stmt = c.prepare(&format!(
-                    "SELECT {} FROM user ORDER BY id",
-                    users::USER_COLUMNS
-                ))?;
-                let rows = stmt
-                    .query_map([], users::UserDto::from_row)?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })?;
+            let (runtime, svc) = services(config, store)?;
+            let list = runtime
+                .block_on(crate::service::users::list_users(
+                    &svc,
+                    UserFilter::default(),
+                ))
+                .map_err(AppError::from)?;
             println!(
                 "{:>6}  {:<14} {:<8} {:<32} NAME",
                 "ID", "ROLE", "STATUS", "EMAIL"
             );
             for u in list {
+                let status = match u.status() {
+                    UserStatus::Active => "ACTIVE",
+                    UserStatus::Deleted => "DELETED",
+                };
                 println!(
                     "{:>6}  {:<14} {:<8} {:<32} {}",
                     u.id,
                     u.role.as_str(),
-                    if u.deleted_at.is_some() {
-                        "DELETED"
-                    } else {
-                        "ACTIVE"
-                    },
+                    status,
                     u.email,
                     u.full_name
                 );

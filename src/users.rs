@@ -1,5 +1,6 @@
-//! Users: the record, its wire form, and the writes shared by the API and
-//! the CLI.
+//! Users: the wire form, and the raw-connection helpers that modules not
+//! yet behind `service::users` still call (TODO(layers): removed with the
+//! last caller; new code uses `service::users`).
 
 use rusqlite::{Connection, Row, params};
 use serde::Serialize;
@@ -14,7 +15,9 @@ pub const USER: &str = "USER";
 pub const ADMINISTRATOR: &str = "ADMINISTRATOR";
 
 pub use crate::domain::user::{Role, UserStatus};
+use crate::store::users::User;
 
+/// `UserDTO` of API.md.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserDto {
     pub id: i64,
@@ -25,36 +28,41 @@ pub struct UserDto {
     pub created_at: Ts,
     pub deleted_at: Option<Ts>,
     pub status: UserStatus,
+    /// Always `false`: the contract keeps the field, the product has no
+    /// system users.
     pub is_system: bool,
 }
 
+impl From<User> for UserDto {
+    fn from(u: User) -> Self {
+        UserDto {
+            id: u.id,
+            role: u.role,
+            username: u.email.clone(),
+            status: u.status(),
+            email: u.email,
+            full_name: u.full_name,
+            created_at: u.created_at,
+            deleted_at: u.deleted_at,
+            is_system: false,
+        }
+    }
+}
+
 /// Columns for [`UserDto::from_row`], in order.
-pub const USER_COLUMNS: &str = "id, role, email, full_name, created_at, deleted_at, is_system";
+const USER_COLUMNS: &str = "id, role, email, full_name, created_at, deleted_at";
 
 impl UserDto {
-    pub fn from_row(r: &Row) -> rusqlite::Result<Self> {
-        let role: String = r.get(1)?;
-        let email: String = r.get(2)?;
-        let deleted_at: Option<Ts> = r.get(5)?;
-        Ok(UserDto {
+    fn from_row(r: &Row) -> rusqlite::Result<Self> {
+        Ok(User {
             id: r.get(0)?,
-            role: if role == ADMINISTRATOR {
-                Role::Administrator
-            } else {
-                Role::User
-            },
-            username: email.clone(),
-            email,
+            role: r.get(1)?,
+            email: r.get(2)?,
             full_name: r.get(3)?,
             created_at: r.get(4)?,
-            status: if deleted_at.is_some() {
-                UserStatus::Deleted
-            } else {
-                UserStatus::Active
-            },
-            deleted_at,
-            is_system: r.get(6)?,
-        })
+            deleted_at: r.get(5)?,
+        }
+        .into())
     }
 }
 
@@ -103,7 +111,7 @@ pub fn create(
             full_name,
             fold(full_name),
             password_hash,
-            role.as_str(),
+            role,
             now
         ],
     )?;
@@ -118,11 +126,10 @@ pub fn set_password(conn: &Connection, user_id: i64, password_hash: &str) -> App
     Ok(())
 }
 
-/// Active administrators (including system users), for notifications and
-/// the last-administrator guard.
+/// Active administrators.
 pub fn active_admin_ids(conn: &Connection) -> AppResult<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id FROM user WHERE deleted_at IS NULL AND (role = 'ADMINISTRATOR' OR is_system = 1) ORDER BY id",
+        "SELECT id FROM user WHERE deleted_at IS NULL AND role = 'ADMINISTRATOR' ORDER BY id",
     )?;
     let ids = stmt
         .query_map([], |r| r.get(0))?

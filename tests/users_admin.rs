@@ -645,6 +645,50 @@ async fn the_last_administrator_stays() {
         .expect_detail(401, INVALID_SESSION);
 }
 
+/// The debug route obeys the same rule as HTTP and the CLI.
+#[tokio::test]
+async fn debug_change_role_keeps_the_last_administrator() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let email = email_of(&admin, &admin).await;
+    let debug = srv.anon();
+    debug
+        .post(
+            "/debug/change-role",
+            json!({"email": email, "role": "USER"}),
+        )
+        .await
+        .expect_detail(400, LAST_ADMIN);
+    admin.get("/users").await.expect(200);
+    // Promoting (or re-stating) is always allowed.
+    debug
+        .post(
+            "/debug/change-role",
+            json!({"email": email, "role": "ADMINISTRATOR"}),
+        )
+        .await
+        .expect(204);
+    // With a second administrator the demotion goes through.
+    let second = srv.admin().await;
+    debug
+        .post(
+            "/debug/change-role",
+            json!({"email": email.to_uppercase(), "role": "USER"}),
+        )
+        .await
+        .expect(204);
+    admin.get("/users").await.expect_detail(403, ADMIN_REQUIRED);
+    let second_email = email_of(&second, &second).await;
+    debug
+        .post(
+            "/debug/change-role",
+            json!({"email": second_email, "role": "USER"}),
+        )
+        .await
+        .expect_detail(400, LAST_ADMIN);
+    second.get("/users").await.expect(200);
+}
+
 // ------------------------------------------------------------ DELETE
 
 #[tokio::test]
