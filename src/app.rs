@@ -28,13 +28,14 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
     let store = tokio::task::spawn_blocking(move || Store::open_sqlite(&path)).await??;
     let passwords = Passwords::new(config.auth.argon2)?;
     let limiter = Arc::new(RateLimiter::new(clock.clone()));
-    let caches: Arc<crate::snapshot::Caches> = Default::default();
+    let caches: Arc<crate::service::snapshot::Caches> = Default::default();
     let notifier = Notifier::new(config.clone())?;
     let secrets = {
         let dir = config.data_dir.clone();
         tokio::task::spawn_blocking(move || crate::secrets::Secrets::open(&dir)).await??
     };
     let svc = Services {
+        storage: storage.clone(),
         secrets,
         notifier: notifier.clone(),
         config: config.clone(),
@@ -70,7 +71,7 @@ pub async fn serve(
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let scheduler = crate::jobs::scheduler::start(&state, shutdown.clone());
     let checkpoints = {
-        let (db, shutdown) = (state.db.clone(), shutdown.clone());
+        let (store, shutdown) = (state.svc.store.clone(), shutdown.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -78,8 +79,8 @@ pub async fn serve(
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tick.tick() => {
-                        if let Err(e) = db.checkpoint().await {
-                            tracing::warn!(error = %e, "WAL checkpoint failed");
+                        if let Err(e) = store.maintain().await {
+                            tracing::warn!(error = %e, "database housekeeping failed");
                         }
                     }
                 }

@@ -331,14 +331,20 @@ fn read_password() -> Result<String, Failure> {
 }
 
 /// The services for a one-shot command on an open database (no HTTP, no
-/// image storage), with a runtime to run them on.
+/// scheduler), with a runtime to run them on.
 fn services(
     config: &Config,
     store: crate::store::Store,
 ) -> Result<(tokio::runtime::Runtime, crate::service::Services), Failure> {
     let config = Arc::new(config.clone());
     let clock: crate::clock::SharedClock = Arc::new(SystemClock);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)?;
+    let storage = runtime.block_on(crate::storage::Storage::open(&config))?;
     let svc = crate::service::Services {
+        storage,
         store,
         passwords: crate::auth::password::Passwords::new(config.auth.argon2)?,
         limiter: Arc::new(crate::auth::ratelimit::RateLimiter::new(clock.clone())),
@@ -348,10 +354,6 @@ fn services(
         clock,
         config,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::runtime)?;
     Ok((runtime, svc))
 }
 

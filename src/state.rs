@@ -25,7 +25,7 @@ pub struct AppState {
     pub setup: crate::routes::setup::SetupToken,
     /// Event images (fs or S3), checked at start-up.
     pub storage: Storage,
-    pub caches: Arc<crate::snapshot::Caches>,
+    pub caches: Arc<crate::service::snapshot::Caches>,
     /// The use cases; handlers call these.
     pub svc: crate::service::Services,
 }

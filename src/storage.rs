@@ -12,7 +12,7 @@ use opendal::{ErrorKind, Operator};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::http::error::{AppError, AppResult};
+use crate::domain::error::{DomainError, DomainResult};
 
 /// How long the start-up check waits for S3 before giving up.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -234,7 +234,7 @@ impl Storage {
 
     /// Stores `bytes` under `key` in one write. Any backend failure is a 503,
     /// and whatever may have been written is removed.
-    pub async fn put(&self, key: &str, kind: ImageKind, bytes: Bytes) -> AppResult<()> {
+    pub async fn put(&self, key: &str, kind: ImageKind, bytes: Bytes) -> DomainResult<()> {
         let written = match self.backend {
             Backend::S3 => {
                 self.op
@@ -247,28 +247,24 @@ impl Storage {
         };
         if let Err(e) = written {
             let _ = self.op.delete(key).await;
-            return Err(AppError::Domain(
-                crate::domain::error::DomainError::Unavailable(format!(
-                    "image storage: {}",
-                    describe(&e)
-                )),
-            ));
+            return Err(DomainError::Unavailable(format!(
+                "image storage: {}",
+                describe(&e)
+            )));
         }
         Ok(())
     }
 
     /// Opens a stored image for `/media`: `None` when the key is not one this
     /// server makes, the file does not exist, or the backend is not `fs`.
-    pub async fn open_media(&self, key: &str) -> AppResult<Option<StoredImage>> {
+    pub async fn open_media(&self, key: &str) -> DomainResult<Option<StoredImage>> {
         let Some(kind) = parse_key(key) else {
             return Ok(None);
         };
         if self.backend != Backend::Fs {
             return Ok(None);
         }
-        let unavailable = |e: opendal::Error| {
-            AppError::Domain(crate::domain::error::DomainError::Unavailable(describe(&e)))
-        };
+        let unavailable = |e: opendal::Error| DomainError::Unavailable(describe(&e));
         let meta = match self.op.stat(key).await {
             Ok(meta) if meta.is_file() => meta,
             Ok(_) => return Ok(None),

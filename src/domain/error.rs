@@ -52,6 +52,10 @@ pub enum DomainError {
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(Cow<'static, str>),
+    /// The content is of a kind the product does not take (an upload that
+    /// is not an image it can serve).
+    #[error("{0}")]
+    Unsupported(Cow<'static, str>),
     /// Too many attempts; try again after `retry_after_secs`.
     #[error("{message}")]
     RateLimited {

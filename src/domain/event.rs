@@ -98,6 +98,42 @@ impl Event {
     }
 }
 
+/// A user's row on an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Participant {
+    pub user_id: i64,
+    /// When the row was written (join or decline time).
+    pub created_at: Ts,
+    pub status: ParticipantStatus,
+}
+
+/// A participation with the participant's contact (exports).
+#[derive(Debug, Clone)]
+pub struct Participation {
+    pub user_id: i64,
+    pub email: String,
+    pub full_name: String,
+    pub status: ParticipantStatus,
+    pub joined_at: Ts,
+}
+
+/// The fields of an event card that are the same for every user.
+#[derive(Debug, Clone, Serialize)]
+pub struct CardFields {
+    pub id: i64,
+    pub name: String,
+    pub short_description: Option<String>,
+    pub description: String,
+    pub starts_at: Ts,
+    pub ends_at: Ts,
+    pub image_url: String,
+    pub location: Option<String>,
+    /// Users `PARTICIPATING`.
+    pub participants_count: i64,
+    pub max_participants_count: Option<i64>,
+    pub payment_info: Option<String>,
+}
+
 /// The fields of a new event (after input parsing).
 #[derive(Debug, Clone)]
 pub struct NewEvent {

@@ -8,5 +8,6 @@
 pub mod error;
 pub mod event;
 pub mod notice;
+pub mod statistics;
 pub mod time;
 pub mod user;

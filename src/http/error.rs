@@ -131,6 +131,7 @@ impl IntoResponse for DomainError {
             DomainError::Rule(m) => detail(StatusCode::BAD_REQUEST, m),
             DomainError::Unauthenticated(m) => detail(StatusCode::UNAUTHORIZED, m),
             DomainError::Forbidden(m) => detail(StatusCode::FORBIDDEN, m),
+            DomainError::Unsupported(m) => detail(StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
             DomainError::RateLimited {
                 message,
                 retry_after_secs,

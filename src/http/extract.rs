@@ -338,6 +338,31 @@ fn deserialize_all<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<
     Err(AppError::fields(errors))
 }
 
+/// Deserialises a field that distinguishes "absent" (`None`, with
+/// `#[serde(default)]`) from "sent as null" (`Some(None)`).
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// A query boolean as FastAPI/pydantic accepted it: `true`/`false`,
+/// `1`/`0`, `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`, in any case; anything
+/// else is a validation error. Use with `#[serde(default, deserialize_with
+/// = "query_bool")]`.
+pub fn query_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Ok(true),
+        "false" | "0" | "no" | "off" | "f" | "n" => Ok(false),
+        _ => Err(serde::de::Error::custom(
+            "Input should be a valid boolean, unable to interpret input",
+        )),
+    }
+}
+
 /// A query string of type `T`, validated.
 pub struct Query<T>(pub T);
 
@@ -453,15 +478,38 @@ impl Page {
     pub fn limit_or(&self, default: i64, max: i64) -> i64 {
         self.limit.unwrap_or(default).clamp(1, max)
     }
-    /// `limit` where absent means "all": SQLite's `LIMIT -1`.
-    pub fn limit_or_all(&self, max: i64) -> i64 {
-        self.limit.map(|l| l.clamp(1, max)).unwrap_or(-1)
+    /// `limit` where absent means "all" (`None`), clamped to `1..=max`.
+    pub fn limit_all(&self, max: i64) -> Option<i64> {
+        self.limit.map(|l| l.clamp(1, max))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Flags {
+        #[serde(default, deserialize_with = "query_bool")]
+        on: bool,
+    }
+
+    #[test]
+    fn query_booleans_accept_what_pydantic_accepted() {
+        let parse = |q: &str| serde_urlencoded::from_str::<Flags>(q).map(|f| f.on);
+        for yes in [
+            "true", "True", "TRUE", "1", "yes", "Yes", "on", "t", "T", "y",
+        ] {
+            assert!(parse(&format!("on={yes}")).unwrap(), "{yes}");
+        }
+        for no in ["false", "False", "0", "no", "off", "f", "n", "N"] {
+            assert!(!parse(&format!("on={no}")).unwrap(), "{no}");
+        }
+        assert!(!parse("").unwrap(), "absent is the default");
+        for bad in ["2", "maybe", "", "truee"] {
+            assert!(parse(&format!("on={bad}")).is_err(), "{bad:?}");
+        }
+    }
 
     #[derive(serde::Deserialize)]
     struct Sample {

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod ics;
 pub mod openapi;
 pub mod server;
 pub mod ui;
@@ -17,6 +18,9 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -54,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api)
         .merge(routes::outside_api())
         .fallback(ui::spa)
+        .layer(compression())
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -72,6 +77,20 @@ pub fn router(state: AppState) -> Router {
             ui::content_security_policy(&config),
         ))
         .with_state(state)
+}
+
+/// Compresses JSON, text, CSV and calendars (Brotli or gzip, as the client
+/// accepts). Left alone: small bodies, images, spreadsheets (already zip)
+/// and the UI's assets, which are served precompressed.
+fn compression() -> CompressionLayer<impl Predicate> {
+    let predicate = DefaultPredicate::new().and(NotForContentType::const_new(
+        "application/vnd.openxmlformats",
+    ));
+    CompressionLayer::new()
+        .br(true)
+        .gzip(true)
+        .quality(CompressionLevel::Fastest)
+        .compress_when(predicate)
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

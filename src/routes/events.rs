@@ -3,35 +3,26 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rusqlite::named_params;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Admin, fold};
-use crate::domain::time::Ts;
-use crate::events::{
-    self, EVENT_COLUMNS, EventDto, EventRow, EventStatus, STATUS_FILTER, nullable,
+use crate::auth::Admin;
+use crate::domain::event::{
+    DESCRIPTION_MAX, EventPatch, EventStatus, LOCATION_MAX, NAME_MAX, NewEvent, PAYMENT_INFO_MAX,
+    Participant, ParticipantStatus, SHORT_DESCRIPTION_MAX, URL_MAX,
 };
-use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
-use crate::http::extract::{Body, Checks, Input, Page, Path, Query};
-use crate::notify::{Notice, To};
+use crate::domain::time::Ts;
+use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::extract::{Body, Checks, Input, Page, Path, Query, nullable};
+use crate::service::events::{self, EventView, ListEvents};
 use crate::state::AppState;
-use crate::store::sqlite::Write;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_event, list_events))
         .routes(routes!(get_event, update_event))
 }
-
-/// Length limits of the free-text fields (characters).
-const NAME_MAX: usize = 200;
-const SHORT_DESCRIPTION_MAX: usize = 500;
-const DESCRIPTION_MAX: usize = 20_000;
-const URL_MAX: usize = 2048;
-const PAYMENT_INFO_MAX: usize = 1000;
-const LOCATION_MAX: usize = 500;
 
 /// Body of `POST /events`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -208,8 +199,63 @@ pub struct EventPath {
     pub event_id: i64,
 }
 
-fn recipients(ids: &[i64]) -> Vec<To> {
-    ids.iter().map(|id| To::User(*id)).collect()
+/// `EventParticipantDTO`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ParticipantDto {
+    pub user_id: i64,
+    /// When the row was written (join or decline time).
+    pub created_at: Ts,
+    pub status: ParticipantStatus,
+}
+
+/// `EventDTO`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventDto {
+    pub id: i64,
+    pub name: String,
+    pub short_description: Option<String>,
+    pub description: String,
+    pub starts_at: Ts,
+    pub ends_at: Ts,
+    pub image_url: String,
+    pub payment_info: Option<String>,
+    pub max_participants_count: Option<i64>,
+    pub location: Option<String>,
+    pub created_at: Ts,
+    pub rejected_at: Option<Ts>,
+    /// Computed from the clock: `REJECTED`, else `PAST` once `ends_at` has passed.
+    pub status: EventStatus,
+    pub participants: Vec<ParticipantDto>,
+}
+
+impl EventDto {
+    fn new(view: EventView, now: Ts) -> Self {
+        let e = view.event;
+        EventDto {
+            status: e.status(now),
+            id: e.id,
+            name: e.name,
+            short_description: e.short_description,
+            description: e.description,
+            starts_at: e.starts_at,
+            ends_at: e.ends_at,
+            image_url: e.image_url,
+            payment_info: e.payment_info,
+            max_participants_count: e.max_participants_count,
+            location: e.location,
+            created_at: e.created_at,
+            rejected_at: e.rejected_at,
+            participants: view
+                .participants
+                .into_iter()
+                .map(|p: Participant| ParticipantDto {
+                    user_id: p.user_id,
+                    created_at: p.created_at,
+                    status: p.status,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Create an event; listed participants get EVENT_CREATED.
@@ -228,45 +274,20 @@ async fn create_event(
     State(state): State<AppState>,
     Body(body): Body<EventCreate>,
 ) -> AppResult<(StatusCode, Json<EventDto>)> {
-    let now = state.now();
-    let notifier = state.notifier.clone();
-    let dto = state
-        .db
-        .write(move |tx| {
-            let ids = events::dedup_ids(body.participants_ids.as_deref().unwrap_or_default());
-            events::require_active_users(tx, &ids)?;
-            events::check_dates(now, body.starts_at, body.ends_at)?;
-            events::check_capacity(ids.len(), body.max_participants_count)?;
-            tx.prepare_cached(
-                "INSERT INTO event (name, name_fold, short_description, description, starts_at, ends_at,
-                     image_url, payment_info, max_participants_count, location, created_at)
-                 VALUES (:name, :name_fold, :short_description, :description, :starts_at, :ends_at,
-                     :image_url, :payment_info, :max, :location, :now)",
-            )?
-            .execute(named_params! {
-                ":name": body.name,
-                ":name_fold": fold(&body.name),
-                ":short_description": body.short_description,
-                ":description": body.description,
-                ":starts_at": body.starts_at,
-                ":ends_at": body.ends_at,
-                ":image_url": body.image_url,
-                ":payment_info": body.payment_info,
-                ":max": body.max_participants_count,
-                ":location": body.location,
-                ":now": now,
-            })?;
-            let id = tx.last_insert_rowid();
-            events::add_participants(tx, id, &ids, now)?;
-            let row = events::require(tx, id, false)?;
-            if !ids.is_empty() {
-                let notice = Notice::EventCreated(row.facts(ids.len() as i64));
-                notifier.send(tx, now, &notice, &recipients(&ids))?;
-            }
-            events::dto(tx, row, now)
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(dto)))
+    let new = NewEvent {
+        name: body.name,
+        short_description: body.short_description,
+        description: body.description,
+        starts_at: body.starts_at,
+        ends_at: body.ends_at,
+        image_url: body.image_url,
+        payment_info: body.payment_info,
+        max_participants_count: body.max_participants_count,
+        location: body.location,
+    };
+    let ids = body.participants_ids.unwrap_or_default();
+    let view = events::create(&state.svc, new, ids).await?;
+    Ok((StatusCode::CREATED, Json(EventDto::new(view, state.now()))))
 }
 
 /// List events, ordered by id.
@@ -283,32 +304,18 @@ async fn list_events(
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,
 ) -> AppResult<Json<Vec<EventDto>>> {
+    let page = query.page();
+    let filter = ListEvents {
+        status: query.status,
+        q: query.q,
+        limit: page.limit_all(1000),
+        offset: page.offset(),
+    };
+    let list = events::list(&state.svc, filter).await?;
     let now = state.now();
-    let list = state
-        .db
-        .read(move |conn| {
-            let page = query.page();
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM event e
-                 WHERE {STATUS_FILTER} AND (:q IS NULL OR instr(e.name_fold, :q) > 0)
-                 ORDER BY e.id LIMIT :limit OFFSET :offset"
-            ))?;
-            let rows = stmt
-                .query_map(
-                    named_params! {
-                        ":status": query.status.map(EventStatus::as_str),
-                        ":now": now,
-                        ":q": query.q.as_deref().map(fold),
-                        ":limit": page.limit_or_all(1000),
-                        ":offset": page.offset(),
-                    },
-                    EventRow::from_row,
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
-            events::with_participants(conn, rows, now)
-        })
-        .await?;
-    Ok(Json(list))
+    Ok(Json(
+        list.into_iter().map(|v| EventDto::new(v, now)).collect(),
+    ))
 }
 
 /// One event with its participants.
@@ -326,88 +333,8 @@ async fn get_event(
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> AppResult<Json<EventDto>> {
-    let now = state.now();
-    let dto = state
-        .db
-        .read(move |conn| {
-            let row = events::require(conn, event_id, false)?;
-            events::dto(conn, row, now)
-        })
-        .await?;
-    Ok(Json(dto))
-}
-
-/// Sets a required field: absent keeps it, `null` is refused.
-fn required<T>(field: &str, value: Option<Option<T>>, slot: &mut T) -> AppResult<()> {
-    match value {
-        None => Ok(()),
-        Some(None) => Err(AppError::bad_request(format!("{field} cannot be null"))),
-        Some(Some(v)) => {
-            *slot = v;
-            Ok(())
-        }
-    }
-}
-
-/// Sets an optional field: absent keeps it, `null` clears it.
-fn optional<T>(value: Option<Option<T>>, slot: &mut Option<T>) {
-    if let Some(v) = value {
-        *slot = v;
-    }
-}
-
-impl EventUpdate {
-    /// Applies the scalar fields to `row` (participants are handled apart).
-    fn apply(self, row: &mut EventRow) -> AppResult<()> {
-        required("name", self.name, &mut row.name)?;
-        required("description", self.description, &mut row.description)?;
-        required("image_url", self.image_url, &mut row.image_url)?;
-        required("starts_at", self.starts_at, &mut row.starts_at)?;
-        required("ends_at", self.ends_at, &mut row.ends_at)?;
-        optional(self.short_description, &mut row.short_description);
-        optional(self.payment_info, &mut row.payment_info);
-        optional(self.max_participants_count, &mut row.max_participants_count);
-        optional(self.location, &mut row.location);
-        optional(self.rejected_at, &mut row.rejected_at);
-        Ok(())
-    }
-}
-
-fn save(tx: &Write, row: &EventRow) -> AppResult<()> {
-    tx.prepare_cached(
-        "UPDATE event SET name = :name, name_fold = :name_fold, short_description = :short_description,
-             description = :description, starts_at = :starts_at, ends_at = :ends_at,
-             image_url = :image_url, payment_info = :payment_info, max_participants_count = :max,
-             location = :location, rejected_at = :rejected_at
-         WHERE id = :id",
-    )?
-    .execute(named_params! {
-        ":id": row.id,
-        ":name": row.name,
-        ":name_fold": fold(&row.name),
-        ":short_description": row.short_description,
-        ":description": row.description,
-        ":starts_at": row.starts_at,
-        ":ends_at": row.ends_at,
-        ":image_url": row.image_url,
-        ":payment_info": row.payment_info,
-        ":max": row.max_participants_count,
-        ":location": row.location,
-        ":rejected_at": row.rejected_at,
-    })?;
-    Ok(())
-}
-
-/// Makes the participant set exactly `ids`: stayers keep their rows, the
-/// others are removed, newcomers join now.
-fn replace_participants(tx: &Write, event_id: i64, ids: &[i64], now: Ts) -> AppResult<()> {
-    let list = serde_json::to_string(ids).map_err(anyhow::Error::from)?;
-    tx.prepare_cached(
-        "DELETE FROM event_participant
-         WHERE event_id = ?1 AND user_id NOT IN (SELECT value FROM json_each(?2))",
-    )?
-    .execute(rusqlite::params![event_id, list])?;
-    events::add_participants(tx, event_id, ids, now)
+    let view = events::get(&state.svc, event_id).await?;
+    Ok(Json(EventDto::new(view, state.now())))
 }
 
 /// Partially update an event; participants after the update get
@@ -427,57 +354,21 @@ async fn update_event(
     Admin(_admin): Admin,
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
-    Body(mut body): Body<EventUpdate>,
+    Body(body): Body<EventUpdate>,
 ) -> AppResult<Json<EventDto>> {
-    let now = state.now();
-    let notifier = state.notifier.clone();
-    let dto = state
-        .db
-        .write(move |tx| {
-            let old = events::require(tx, event_id, false)?;
-            let new_ids = body
-                .participants_ids
-                .take()
-                .map(|ids| events::dedup_ids(ids.as_deref().unwrap_or_default()));
-            if let Some(ids) = &new_ids {
-                events::require_active_users(tx, ids)?;
-            }
-            let mut row = old.clone();
-            body.apply(&mut row)?;
-            events::check_dates(old.created_at, row.starts_at, row.ends_at)?;
-
-            let mut before = events::participating_ids(tx, event_id)?;
-            if let Some(ids) = &new_ids {
-                replace_participants(tx, event_id, ids, now)?;
-            }
-            let mut after = events::participating_ids(tx, event_id)?;
-            events::check_capacity(after.len(), row.max_participants_count)?;
-            if row != old {
-                save(tx, &row)?;
-            }
-            if row.starts_at != old.starts_at {
-                tx.prepare_cached(
-                    "UPDATE event_participant SET reminder_sent_at = NULL WHERE event_id = ?1",
-                )?
-                .execute([event_id])?;
-            }
-
-            let to = recipients(&after);
-            let facts = row.facts(after.len() as i64);
-            before.sort_unstable();
-            after.sort_unstable();
-            let notice = if old.rejected_at.is_none() && row.rejected_at.is_some() {
-                Some(Notice::EventCancelled(facts))
-            } else if row != old || before != after {
-                Some(Notice::EventUpdated(facts))
-            } else {
-                None
-            };
-            if let Some(notice) = notice {
-                notifier.send(tx, now, &notice, &to)?;
-            }
-            events::dto(tx, row, now)
-        })
-        .await?;
-    Ok(Json(dto))
+    let patch = EventPatch {
+        name: body.name,
+        short_description: body.short_description,
+        description: body.description,
+        starts_at: body.starts_at,
+        ends_at: body.ends_at,
+        image_url: body.image_url,
+        payment_info: body.payment_info,
+        max_participants_count: body.max_participants_count,
+        location: body.location,
+        rejected_at: body.rejected_at,
+    };
+    let ids = body.participants_ids.map(Option::unwrap_or_default);
+    let view = events::update(&state.svc, event_id, patch, ids).await?;
+    Ok(Json(EventDto::new(view, state.now())))
 }

@@ -9,11 +9,12 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Admin;
-use crate::domain::time::Ts;
-use crate::events;
+use crate::domain::error::DomainError;
+use crate::domain::event::Participation;
 use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Input, Path, Query};
 use crate::routes::events::EventPath;
+use crate::service::events;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -53,22 +54,12 @@ impl Format {
         match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
             None | Some("csv") => Ok(Format::Csv),
             Some("xlsx") => Ok(Format::Xlsx),
-            Some(_) => Err(AppError::bad_request("Unsupported format")),
+            Some(_) => Err(DomainError::rule("Unsupported format").into()),
         }
     }
 }
 
 /// One exported row.
-struct Row {
-    user_id: i64,
-    email: String,
-    full_name: String,
-    status: String,
-    joined_at: Ts,
-}
-
-/// Neutralises a cell a spreadsheet would read as a formula: a leading `=`,
-/// `+`, `-`, `@`, tab or CR gets a literal `'` in front.
 pub fn neutralise(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
@@ -97,30 +88,8 @@ async fn export_participants(
     Path(EventPath { event_id }): Path<EventPath>,
     Query(query): Query<ExportQuery>,
 ) -> AppResult<Response> {
-    let (event, rows) = state
-        .db
-        .read(move |conn| {
-            let event = events::require(conn, event_id, false)?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT u.id, u.email, u.full_name, p.status, p.created_at
-                 FROM event_participant p JOIN user u ON u.id = p.user_id
-                 WHERE p.event_id = ?1 AND p.status = 'PARTICIPATING'
-                 ORDER BY p.created_at, p.id",
-            )?;
-            let rows = stmt
-                .query_map([event_id], |r| {
-                    Ok(Row {
-                        user_id: r.get(0)?,
-                        email: r.get(1)?,
-                        full_name: r.get(2)?,
-                        status: r.get(3)?,
-                        joined_at: r.get(4)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((event, rows))
-        })
-        .await?;
+    // Existence (404) is checked before the route's own rules (400).
+    let (event, rows) = events::participations(&state.svc, event_id).await?;
     let format = Format::parse(query.format.as_deref())?;
     let (bytes, content_type, ext) = match format {
         Format::Csv => (csv(&rows, event.id, &event.name)?, CSV_TYPE, "csv"),
@@ -140,18 +109,18 @@ async fn export_participants(
 }
 
 /// The text cells of a row, neutralised.
-fn text_cells(row: &Row, event_name: &str) -> [String; 4] {
+fn text_cells(row: &Participation, event_name: &str) -> [String; 4] {
     [
         neutralise(&row.email),
         neutralise(&row.full_name),
-        neutralise(&row.status),
+        neutralise(row.status.as_str()),
         neutralise(event_name),
     ]
 }
 
-fn csv(rows: &[Row], event_id: i64, event_name: &str) -> AppResult<Vec<u8>> {
+fn csv(rows: &[Participation], event_id: i64, event_name: &str) -> AppResult<Vec<u8>> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::internal(format!("csv: {e}"));
+    let fail = |e: csv::Error| AppError::from(DomainError::internal(format!("csv: {e}")));
     out.write_record(COLUMNS).map_err(fail)?;
     for row in rows {
         let [email, full_name, status, name] = text_cells(row, event_name);
@@ -167,11 +136,12 @@ fn csv(rows: &[Row], event_id: i64, event_name: &str) -> AppResult<Vec<u8>> {
         .map_err(fail)?;
     }
     out.into_inner()
-        .map_err(|e| AppError::internal(format!("csv: {e}")))
+        .map_err(|e| AppError::from(DomainError::internal(format!("csv: {e}"))))
 }
 
-fn xlsx(rows: &[Row], event_id: i64, event_name: &str) -> AppResult<Vec<u8>> {
-    let fail = |e: rust_xlsxwriter::XlsxError| AppError::internal(format!("xlsx: {e}"));
+fn xlsx(rows: &[Participation], event_id: i64, event_name: &str) -> AppResult<Vec<u8>> {
+    let fail =
+        |e: rust_xlsxwriter::XlsxError| AppError::from(DomainError::internal(format!("xlsx: {e}")));
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("Participants").map_err(fail)?;

@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::CurrentUser;
 use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::state::AppState;
-use crate::storage::{self, ImageKind};
+use crate::storage;
 
 /// Room for the multipart envelope (boundaries, part headers, small extra
 /// fields) on top of `storage.max_upload_bytes`.
@@ -93,18 +93,8 @@ async fn upload(
             None => return Err(missing_file()),
         }
     };
-    let kind =
-        ImageKind::sniff(&bytes[..bytes.len().min(ImageKind::SNIFF_LEN)]).ok_or_else(|| {
-            AppError::status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported file type")
-        })?;
-    let key = storage::new_key(kind);
-    state.storage.put(&key, kind, bytes).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(FileUrl {
-            url: state.storage.url(&key),
-        }),
-    ))
+    let url = crate::service::images::upload(&state.svc, bytes).await?;
+    Ok((StatusCode::CREATED, Json(FileUrl { url })))
 }
 
 /// Reads a field chunk by chunk, failing with 413 as soon as it exceeds

@@ -25,8 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 async fn health(State(state): State<AppState>) -> AppResult<Json<Health>> {
     state
-        .db
-        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .svc
+        .store
+        .ping()
         .await
         .map_err(|_| AppError::status(StatusCode::SERVICE_UNAVAILABLE, "Database unavailable"))?;
     Ok(Json(Health { status: "ok" }))

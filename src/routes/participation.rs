@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{CurrentUser, fold};
+use crate::auth::CurrentUser;
+use crate::domain::event::{CardFields, EventStatus, ParticipantStatus};
 use crate::domain::time::Ts;
-use crate::events::{self, EventStatus, ParticipantStatus};
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Input, Path, Query};
 use crate::notify::Actor;
 use crate::routes::events::{EventPath, EventsQuery};
+use crate::service::events::{self, ListCards};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -54,15 +55,50 @@ impl MyStatus {
     }
 }
 
-/// `EventCardDTO`: the fields shared by every user ([`CardFields`]), then
-/// the two that depend on the clock and on the caller.
+/// `EventCardDTO`: the fields shared by every user ([`CardFieldsDto`]),
+/// then the two that depend on the clock and on the caller.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EventCardDto {
+pub struct EventCardDto<'a> {
     #[serde(flatten)]
-    pub card: CardFields,
+    pub card: CardFieldsDto<'a>,
     pub status: EventStatus,
     /// Mine.
     pub participation_status: MyStatus,
+}
+
+/// The fields of [`EventCardDto`] that are the same for every caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CardFieldsDto<'a> {
+    pub id: i64,
+    pub name: &'a str,
+    pub short_description: Option<&'a str>,
+    pub description: &'a str,
+    pub starts_at: Ts,
+    pub ends_at: Ts,
+    pub image_url: &'a str,
+    pub location: Option<&'a str>,
+    /// Users `PARTICIPATING`.
+    pub participants_count: i64,
+    pub max_participants_count: Option<i64>,
+    pub payment_info: Option<&'a str>,
+}
+
+impl<'a> From<&'a CardFields> for CardFieldsDto<'a> {
+    fn from(c: &'a CardFields) -> Self {
+        CardFieldsDto {
+            id: c.id,
+            name: &c.name,
+            short_description: c.short_description.as_deref(),
+            description: &c.description,
+            starts_at: c.starts_at,
+            ends_at: c.ends_at,
+            image_url: &c.image_url,
+            location: c.location.as_deref(),
+            participants_count: c.participants_count,
+            max_participants_count: c.max_participants_count,
+            payment_info: c.payment_info.as_deref(),
+        }
+    }
 }
 
 /// Event cards for the current user: one query however many events.
@@ -78,162 +114,28 @@ async fn cards(
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,
 ) -> AppResult<Response> {
-    let past = match query.status {
-        Some(EventStatus::Rejected) => return Ok(json_response("[]".to_string())),
-        Some(EventStatus::Past) => true,
-        Some(EventStatus::Active) | None => false,
-    };
     let page = query.page();
-    let now = state.now();
-    let all = card_bases(&state, now).await?;
-    let needle = query.q.as_deref().map(fold);
-    let offset = page.offset().max(0) as usize;
-    let limit = match page.limit_or_all(1000) {
-        n if n < 0 => usize::MAX,
-        n => n as usize,
-    };
-    let chosen: Vec<&CardBase> = all
+    let cards = events::cards(
+        &state.svc,
+        me.id,
+        ListCards {
+            status: query.status,
+            q: query.q,
+            limit: page.limit_all(1000),
+            offset: page.offset(),
+        },
+    )
+    .await?;
+    let list: Vec<EventCardDto> = cards
         .iter()
-        .filter(|c| (c.ends_at <= now) == past)
-        .filter(|c| needle.as_deref().is_none_or(|q| c.name_fold.contains(q)))
-        .skip(offset)
-        .take(limit)
-        .collect();
-    let mine = if chosen.is_empty() {
-        std::collections::HashMap::new()
-    } else {
-        state
-            .db
-            .read(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT event_id, status FROM event_participant WHERE user_id = ?1",
-                )?;
-                let rows = stmt
-                    .query_map([me.id], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, ParticipantStatus>(1)?))
-                    })?
-                    .collect::<Result<std::collections::HashMap<_, _>, _>>()?;
-                Ok(rows)
-            })
-            .await?
-    };
-    let status = if past { "PAST" } else { "ACTIVE" };
-    let mut body = String::with_capacity(
-        chosen
-            .iter()
-            .map(|c| c.json_prefix.len() + 64)
-            .sum::<usize>()
-            + 2,
-    );
-    body.push('[');
-    for (i, c) in chosen.iter().enumerate() {
-        let my = match mine.get(&c.id) {
-            None => "NONE",
-            Some(ParticipantStatus::Participating) => "PARTICIPATING",
-            Some(ParticipantStatus::Rejected) => "REJECTED",
-        };
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(&c.json_prefix);
-        body.push_str(",\"status\":\"");
-        body.push_str(status);
-        body.push_str("\",\"participation_status\":\"");
-        body.push_str(my);
-        body.push_str("\"}");
-    }
-    body.push(']');
-    Ok(json_response(body))
-}
-
-/// The parts of a card that are the same for every user, with the card's
-/// JSON minus its closing brace and the two per-request fields.
-pub struct CardBase {
-    id: i64,
-    name_fold: String,
-    ends_at: Ts,
-    json_prefix: String,
-}
-
-/// Every non-rejected event as a card base, ordered by `starts_at`, `id`;
-/// shared by all requests until the next commit (see `snapshot`).
-async fn card_bases(state: &AppState, now: Ts) -> AppResult<std::sync::Arc<Vec<CardBase>>> {
-    let db = state.db.clone();
-    state
-        .caches
-        .cards
-        .get_or_compute(|| db.generation(), now, || load_card_bases(state))
-        .await
-}
-
-async fn load_card_bases(state: &AppState) -> AppResult<(Vec<CardBase>, Option<Ts>)> {
-    let bases = state
-        .db
-        .read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at,
-                        e.image_url, e.location,
-                        (SELECT count(*) FROM event_participant p
-                          WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
-                        e.max_participants_count, e.payment_info, e.name_fold
-                 FROM event e
-                 WHERE e.rejected_at IS NULL
-                 ORDER BY e.starts_at, e.id",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                let base = CardFields {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    short_description: r.get(2)?,
-                    description: r.get(3)?,
-                    starts_at: r.get(4)?,
-                    ends_at: r.get(5)?,
-                    image_url: r.get(6)?,
-                    location: r.get(7)?,
-                    participants_count: r.get(8)?,
-                    max_participants_count: r.get(9)?,
-                    payment_info: r.get(10)?,
-                };
-                Ok((base, r.get::<_, String>(11)?))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (fields, name_fold) = row?;
-                let mut json = serde_json::to_string(&fields).map_err(anyhow::Error::from)?;
-                json.pop(); // the closing brace; status fields follow per request
-                out.push(CardBase {
-                    id: fields.id,
-                    name_fold,
-                    ends_at: fields.ends_at,
-                    json_prefix: json,
-                });
-            }
-            Ok(out)
+        .map(|(fields, mine)| EventCardDto {
+            card: fields.into(),
+            status: cards.status,
+            participation_status: mine.into(),
         })
-        .await?;
-    // Card statuses follow the clock per request, so only commits matter.
-    Ok((bases, None))
-}
-
-/// The fields of [`EventCardDto`] that are the same for every caller.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CardFields {
-    pub id: i64,
-    pub name: String,
-    pub short_description: Option<String>,
-    pub description: String,
-    pub starts_at: Ts,
-    pub ends_at: Ts,
-    pub image_url: String,
-    pub location: Option<String>,
-    /// Users `PARTICIPATING`.
-    pub participants_count: i64,
-    pub max_participants_count: Option<i64>,
-    pub payment_info: Option<String>,
-}
-
-fn json_response(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        .collect();
+    let body = serde_json::to_vec(&list).map_err(anyhow::Error::from)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Body of `PUT /events/{event_id}/participants/me`.
@@ -295,11 +197,8 @@ async fn ics(
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> AppResult<Response> {
-    let event = state
-        .db
-        .read(move |conn| events::require(conn, event_id, true))
-        .await?;
-    let text = crate::events::ics::calendar(&event, &state.config.public_url(), state.now());
+    let event = events::get_visible(&state.svc, event_id).await?;
+    let text = crate::http::ics::calendar(&event, &state.config.public_url(), state.now());
     Ok((
         [
             (

@@ -10,8 +10,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Admin;
 use crate::domain::time::Ts;
-use crate::events::nullable;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::extract::nullable;
 use crate::http::extract::{Body, Checks, Input, Page, Path, Query};
 use crate::service::users::{self as service, UserChanges};
 use crate::state::AppState;

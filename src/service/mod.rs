@@ -8,8 +8,11 @@
 
 pub mod accounts;
 pub mod events;
+pub mod images;
 pub mod outbox;
 pub mod participation;
+pub mod snapshot;
+pub mod statistics;
 pub mod users;
 
 use std::sync::Arc;
@@ -30,7 +33,9 @@ pub struct Services {
     pub clock: SharedClock,
     pub passwords: Passwords,
     pub limiter: Arc<RateLimiter>,
-    pub caches: Arc<crate::snapshot::Caches>,
+    pub caches: Arc<crate::service::snapshot::Caches>,
+    /// Event images (fs or S3), checked at start-up.
+    pub storage: crate::storage::Storage,
     /// Seals and hashes secrets at rest (key file in the data dir).
     pub secrets: crate::secrets::Secrets,
     /// TODO(outbox): rendering moves to delivery; then this goes.

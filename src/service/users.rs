@@ -128,13 +128,11 @@ pub async fn set_role(svc: &Services, email: &str, role: Role) -> DomainResult<U
 
 /// Hashes on the blocking pool (never inside a write).
 async fn hash(svc: &Services, password: String) -> DomainResult<String> {
-    svc.passwords.hash(password).await.map_err(|e| {
-        // TODO(layers): drop once `Passwords::hash` returns `DomainResult`.
-        match crate::http::error::AppError::from(e) {
-            crate::http::error::AppError::Domain(e) => e,
-            other => DomainError::internal(other),
-        }
-    })
+    // Hashing fails only by a defect (or a lost blocking task).
+    svc.passwords
+        .hash(password)
+        .await
+        .map_err(DomainError::internal)
 }
 
 fn require_resettable(tx: &mut dyn Tx, id: i64) -> DomainResult<()> {

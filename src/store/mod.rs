@@ -103,6 +103,17 @@ impl Store {
         self.db.checkpoint().await
     }
 
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> DomainResult<()> {
+        self.db.ping().await
+    }
+
+    /// Connections in use and idle (metrics).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.db.pool().state();
+        (s.connections - s.idle_connections, s.idle_connections)
+    }
+
     /// The SQLite backend, for backups and the transition of old modules.
     pub fn sqlite(&self) -> &sqlite::Db {
         &self.db

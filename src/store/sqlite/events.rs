@@ -1,12 +1,18 @@
 //! SQLite queries of events and participation.
 
-use rusqlite::params;
+use std::collections::HashMap;
+
+use rusqlite::{named_params, params};
 
 use super::{OptionalRow, SqliteTx};
-use crate::domain::error::DomainResult;
-use crate::domain::event::{Event, ParticipantStatus};
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::event::{
+    CardFields, Event, NewEvent, Participant, ParticipantStatus, Participation,
+};
+use crate::domain::statistics::{DayTotals, EventAggregates, EventCounts, MyCounts};
 use crate::domain::time::Ts;
 use crate::store::EventStore;
+use crate::store::events::{CardRow, EventQuery};
 
 /// Columns for [`event_from_row`], in order, over table alias `e`.
 pub const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
@@ -29,6 +35,23 @@ pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
     })
 }
 
+/// Case-insensitive search folds text in Rust (Unicode-aware, unlike
+/// SQLite's `lower()`) and stores the folded copy beside it.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// `ids` as a JSON array, for `json_each(?)`.
+fn id_list(ids: &[i64]) -> DomainResult<String> {
+    serde_json::to_string(ids).map_err(DomainError::internal)
+}
+
+/// The events of non-cancelled events with their `PARTICIPATING` count `n`.
+const PER_EVENT: &str = "SELECT e.id, e.starts_at, e.max_participants_count AS max,
+        (SELECT count(*) FROM event_participant p
+          WHERE p.event_id = e.id AND p.status = 'PARTICIPATING') AS n
+     FROM event e WHERE e.rejected_at IS NULL";
+
 impl EventStore for SqliteTx<'_> {
     fn event(&mut self, id: i64) -> DomainResult<Option<Event>> {
         Ok(self
@@ -38,6 +61,112 @@ impl EventStore for SqliteTx<'_> {
             ))?
             .query_row([id], event_from_row)
             .optional()?)
+    }
+
+    fn insert_event(&mut self, e: &NewEvent, now: Ts) -> DomainResult<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO event (name, name_fold, short_description, description, starts_at, ends_at,
+                     image_url, payment_info, max_participants_count, location, created_at)
+                 VALUES (:name, :name_fold, :short_description, :description, :starts_at, :ends_at,
+                     :image_url, :payment_info, :max, :location, :now)",
+            )?
+            .execute(named_params! {
+                ":name": e.name,
+                ":name_fold": fold(&e.name),
+                ":short_description": e.short_description,
+                ":description": e.description,
+                ":starts_at": e.starts_at,
+                ":ends_at": e.ends_at,
+                ":image_url": e.image_url,
+                ":payment_info": e.payment_info,
+                ":max": e.max_participants_count,
+                ":location": e.location,
+                ":now": now,
+            })?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn save_event(&mut self, e: &Event) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE event SET name = :name, name_fold = :name_fold, short_description = :short_description,
+                     description = :description, starts_at = :starts_at, ends_at = :ends_at,
+                     image_url = :image_url, payment_info = :payment_info, max_participants_count = :max,
+                     location = :location, rejected_at = :rejected_at
+                 WHERE id = :id",
+            )?
+            .execute(named_params! {
+                ":id": e.id,
+                ":name": e.name,
+                ":name_fold": fold(&e.name),
+                ":short_description": e.short_description,
+                ":description": e.description,
+                ":starts_at": e.starts_at,
+                ":ends_at": e.ends_at,
+                ":image_url": e.image_url,
+                ":payment_info": e.payment_info,
+                ":max": e.max_participants_count,
+                ":location": e.location,
+                ":rejected_at": e.rejected_at,
+            })?;
+        Ok(())
+    }
+
+    fn list_events(&mut self, q: &EventQuery, now: Ts) -> DomainResult<Vec<Event>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM event e
+             WHERE (CASE :status
+                     WHEN 'ACTIVE' THEN e.rejected_at IS NULL AND e.ends_at > :now
+                     WHEN 'PAST' THEN e.rejected_at IS NULL AND e.ends_at <= :now
+                     WHEN 'REJECTED' THEN e.rejected_at IS NOT NULL
+                     ELSE 1 END)
+               AND (:q IS NULL OR instr(e.name_fold, :q) > 0)
+             ORDER BY e.id LIMIT :limit OFFSET :offset"
+        ))?;
+        let rows = stmt
+            .query_map(
+                named_params! {
+                    ":status": q.status.map(|s| s.as_str()),
+                    ":now": now,
+                    ":q": q.name_fold,
+                    ":limit": q.limit.unwrap_or(-1),
+                    ":offset": q.offset,
+                },
+                event_from_row,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn participants_of(&mut self, ids: &[i64]) -> DomainResult<Vec<Vec<Participant>>> {
+        let mut groups: Vec<Vec<Participant>> = vec![Vec::new(); ids.len()];
+        if ids.is_empty() {
+            return Ok(groups);
+        }
+        let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.event_id, p.user_id, p.created_at, p.status FROM event_participant p
+             WHERE p.event_id IN (SELECT value FROM json_each(?1))
+             ORDER BY p.event_id, p.created_at, p.id",
+        )?;
+        let rows = stmt.query_map([id_list(ids)?], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Participant {
+                    user_id: r.get(1)?,
+                    created_at: r.get(2)?,
+                    status: r.get(3)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (event_id, p) = row?;
+            if let Some(&i) = index.get(&event_id) {
+                groups[i].push(p);
+            }
+        }
+        Ok(groups)
     }
 
     fn participant_status(
@@ -62,6 +191,17 @@ impl EventStore for SqliteTx<'_> {
                  WHERE event_id = ?1 AND status = 'PARTICIPATING' AND user_id IS NOT ?2",
             )?
             .query_row(params![event_id, except], |r| r.get(0))?)
+    }
+
+    fn participating_ids(&mut self, event_id: i64) -> DomainResult<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT user_id FROM event_participant
+             WHERE event_id = ?1 AND status = 'PARTICIPATING' ORDER BY created_at, id",
+        )?;
+        let ids = stmt
+            .query_map([event_id], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(ids)
     }
 
     fn set_participant(
@@ -92,5 +232,225 @@ impl EventStore for SqliteTx<'_> {
             }
         }
         Ok(())
+    }
+
+    fn replace_participants(&mut self, event_id: i64, ids: &[i64], now: Ts) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM event_participant
+                 WHERE event_id = ?1 AND user_id NOT IN (SELECT value FROM json_each(?2))",
+            )?
+            .execute(params![event_id, id_list(ids)?])?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO event_participant (event_id, user_id, status, created_at)
+             VALUES (?1, ?2, 'PARTICIPATING', ?3)
+             ON CONFLICT (event_id, user_id) DO UPDATE
+               SET status = 'PARTICIPATING', created_at = excluded.created_at, reminder_sent_at = NULL
+               WHERE status <> 'PARTICIPATING'",
+        )?;
+        for id in ids {
+            stmt.execute(params![event_id, id, now])?;
+        }
+        Ok(())
+    }
+
+    fn rearm_reminders(&mut self, event_id: i64) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE event_participant SET reminder_sent_at = NULL WHERE event_id = ?1",
+            )?
+            .execute([event_id])?;
+        Ok(())
+    }
+
+    fn count_active_users(&mut self, ids: &[i64]) -> DomainResult<usize> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM user
+                 WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))",
+            )?
+            .query_row([id_list(ids)?], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    fn cards(&mut self) -> DomainResult<Vec<CardRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at,
+                    e.image_url, e.location,
+                    (SELECT count(*) FROM event_participant p
+                      WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
+                    e.max_participants_count, e.payment_info, e.name_fold
+             FROM event e
+             WHERE e.rejected_at IS NULL
+             ORDER BY e.starts_at, e.id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(CardRow {
+                    fields: CardFields {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        short_description: r.get(2)?,
+                        description: r.get(3)?,
+                        starts_at: r.get(4)?,
+                        ends_at: r.get(5)?,
+                        image_url: r.get(6)?,
+                        location: r.get(7)?,
+                        participants_count: r.get(8)?,
+                        max_participants_count: r.get(9)?,
+                        payment_info: r.get(10)?,
+                    },
+                    name_fold: r.get(11)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn my_statuses(&mut self, user_id: i64) -> DomainResult<HashMap<i64, ParticipantStatus>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT event_id, status FROM event_participant WHERE user_id = ?1")?;
+        let rows = stmt
+            .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(rows)
+    }
+
+    fn participations(&mut self, event_id: i64) -> DomainResult<Vec<Participation>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT u.id, u.email, u.full_name, p.status, p.created_at
+             FROM event_participant p JOIN user u ON u.id = p.user_id
+             WHERE p.event_id = ?1 AND p.status = 'PARTICIPATING'
+             ORDER BY p.created_at, p.id",
+        )?;
+        let rows = stmt
+            .query_map([event_id], |r| {
+                Ok(Participation {
+                    user_id: r.get(0)?,
+                    email: r.get(1)?,
+                    full_name: r.get(2)?,
+                    status: r.get(3)?,
+                    joined_at: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn event_counts(&mut self, now: Ts) -> DomainResult<EventCounts> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FILTER (WHERE rejected_at IS NULL),
+                        count(*) FILTER (WHERE rejected_at IS NULL AND ends_at > ?1),
+                        count(*) FILTER (WHERE rejected_at IS NULL AND ends_at <= ?1),
+                        count(*) FILTER (WHERE rejected_at IS NOT NULL)
+                 FROM event",
+            )?
+            .query_row([now], |r| {
+                Ok(EventCounts {
+                    total: r.get(0)?,
+                    active: r.get(1)?,
+                    past: r.get(2)?,
+                    rejected: r.get(3)?,
+                })
+            })?)
+    }
+
+    fn my_counts(&mut self, user_id: i64, now: Ts) -> DomainResult<MyCounts> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FILTER (WHERE e.rejected_at IS NULL),
+                        count(*) FILTER (WHERE e.rejected_at IS NULL AND e.ends_at > ?2),
+                        count(*) FILTER (WHERE e.rejected_at IS NOT NULL)
+                 FROM event_participant p JOIN event e ON e.id = p.event_id
+                 WHERE p.user_id = ?1 AND p.status = 'PARTICIPATING'",
+            )?
+            .query_row(params![user_id, now], |r| {
+                Ok(MyCounts {
+                    participating: r.get(0)?,
+                    upcoming: r.get(1)?,
+                    rejected: r.get(2)?,
+                })
+            })?)
+    }
+
+    fn event_aggregates(&mut self, now: Ts) -> DomainResult<EventAggregates> {
+        let events = self.event_counts(now)?;
+        let conn = self.conn;
+        let (participations, unique_participants): (i64, i64) = conn
+            .prepare_cached(
+                "SELECT count(*), count(DISTINCT p.user_id)
+                 FROM event_participant p JOIN event e ON e.id = p.event_id
+                 WHERE p.status = 'PARTICIPATING' AND e.rejected_at IS NULL",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let month_ago = Ts(now.0 - chrono::Duration::days(30));
+        let (users, new_users_last_30_days): (i64, i64) = conn
+            .prepare_cached(
+                "SELECT count(*), count(*) FILTER (WHERE created_at >= ?1)
+                 FROM user WHERE deleted_at IS NULL",
+            )?
+            .query_row([month_ago], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let by_day = conn
+            .prepare_cached(&format!(
+                "SELECT date(starts_at / 1000000, 'unixepoch') AS day, count(*), sum(n)
+                 FROM ({PER_EVENT}) GROUP BY day ORDER BY day"
+            ))?
+            .query_map([], |r| {
+                Ok(DayTotals {
+                    day: r.get(0)?,
+                    events: r.get(1)?,
+                    participants: r.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        // Fill-rate bins compare n/max with the bounds without division:
+        // n/max < 1/4  <=>  4n < max, and so on.
+        let h: [i64; 10] = conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FILTER (WHERE n = 0),
+                        count(*) FILTER (WHERE n = 1),
+                        count(*) FILTER (WHERE n BETWEEN 2 AND 3),
+                        count(*) FILTER (WHERE n BETWEEN 4 AND 5),
+                        count(*) FILTER (WHERE n >= 6),
+                        count(*) FILTER (WHERE max IS NOT NULL AND 4 * n < max),
+                        count(*) FILTER (WHERE max IS NOT NULL AND 4 * n >= max AND 2 * n < max),
+                        count(*) FILTER (WHERE max IS NOT NULL AND 2 * n >= max AND 4 * n < 3 * max),
+                        count(*) FILTER (WHERE max IS NOT NULL AND 4 * n >= 3 * max AND n < max),
+                        count(*) FILTER (WHERE max IS NOT NULL AND n >= max)
+                 FROM ({PER_EVENT})"
+            ))?
+            .query_row([], |r| {
+                let mut out = [0i64; 10];
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot = r.get(i)?;
+                }
+                Ok(out)
+            })?;
+        let (event_end, signup): (Option<Ts>, Option<Ts>) = conn
+            .prepare_cached(
+                "SELECT (SELECT min(ends_at) FROM event WHERE rejected_at IS NULL AND ends_at > ?1),
+                        (SELECT min(created_at) FROM user WHERE deleted_at IS NULL AND created_at >= ?2)",
+            )?
+            .query_row(params![now, month_ago], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let signup_leaves = signup.map(|t| Ts(t.0 + chrono::Duration::days(30)));
+        Ok(EventAggregates {
+            events,
+            participations,
+            unique_participants,
+            users,
+            new_users_last_30_days,
+            by_day,
+            participants_per_event: [h[0], h[1], h[2], h[3], h[4]],
+            fill_rate: [h[5], h[6], h[7], h[8], h[9]],
+            next_change: [event_end, signup_leaves].into_iter().flatten().min(),
+        })
     }
 }

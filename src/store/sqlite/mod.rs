@@ -142,6 +142,15 @@ impl Db {
         .await
     }
 
+    /// Runs `SELECT 1`.
+    pub async fn ping(&self) -> DomainResult<()> {
+        self.read_with(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+
     /// How many write transactions that changed domain data (anything but
     /// job bookkeeping and session touches) have committed in this process.
     pub fn generation(&self) -> u64 {

@@ -2,8 +2,8 @@
 //! text values and lines folded at 75 octets without splitting a UTF-8
 //! character.
 
+use crate::domain::event::Event;
 use crate::domain::time::Ts;
-use crate::events::EventRow;
 
 /// Longest content line, in octets, before folding (RFC 5545 §3.1).
 const LINE_OCTETS: usize = 75;
@@ -54,7 +54,7 @@ pub fn utc_stamp(ts: Ts) -> String {
 
 /// The calendar for one event. `public_url` is the web UI's base (no
 /// trailing slash); `now` stamps the object.
-pub fn calendar(event: &EventRow, public_url: &str, now: Ts) -> String {
+pub fn calendar(event: &Event, public_url: &str, now: Ts) -> String {
     let host = url::Url::parse(public_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))

@@ -121,6 +121,6 @@ mod tests {
 /// The snapshots an application keeps (one set per running server).
 #[derive(Default)]
 pub struct Caches {
-    pub cards: Snapshot<Vec<crate::routes::participation::CardBase>>,
-    pub statistics: Snapshot<crate::routes::statistics::Statistics>,
+    pub cards: Snapshot<Vec<crate::store::events::CardRow>>,
+    pub statistics: Snapshot<crate::domain::statistics::EventAggregates>,
 }
