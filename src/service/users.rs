@@ -57,7 +57,7 @@ pub async fn update_user(svc: &Services, id: i64, changes: UserChanges) -> Domai
                 return Err(DomainError::rule(USE_DELETE));
             }
             if let Some(email) = &changes.email
-                && tx.email_taken(email, Some(id))?
+                && tx.email_in_use(email, Some(id))?
             {
                 return Err(DomainError::rule(messages::EMAIL_EXISTS));
             }
@@ -169,7 +169,8 @@ pub async fn reset_password(
 }
 
 /// Creates a user with a password (hashed here, outside the write); the
-/// email must be free. Returns the id.
+/// email must be free. Returns the id. (The demo's way in until the
+/// accounts service offers the same use case.)
 pub async fn create_user(
     svc: &Services,
     email: &str,
@@ -182,10 +183,10 @@ pub async fn create_user(
     let now = svc.now();
     svc.store
         .write(move |tx| {
-            if tx.email_taken(&email, None)? {
+            if tx.email_in_use(&email, None)? {
                 return Err(DomainError::rule(messages::EMAIL_EXISTS));
             }
-            tx.insert_user(&email, &full_name, &hash, role, now)
+            tx.add_user(&email, &full_name, &hash, role, now)
         })
         .await
 }

@@ -62,12 +62,12 @@ pub trait UserStore {
     /// The user by email, compared case-insensitively.
     fn user_by_email(&mut self, email: &str) -> DomainResult<Option<User>>;
     /// Whether another user (not `except`) has this email, any case.
-    fn email_taken(&mut self, email: &str, except: Option<i64>) -> DomainResult<bool>;
+    fn email_in_use(&mut self, email: &str, except: Option<i64>) -> DomainResult<bool>;
     /// Whether any user exists at all.
     fn has_users(&mut self) -> DomainResult<bool>;
     fn list_users(&mut self, filter: &UserFilter) -> DomainResult<Vec<User>>;
     /// Inserts a user; returns the id. The caller checks the email first.
-    fn insert_user(
+    fn add_user(
         &mut self,
         email: &str,
         full_name: &str,

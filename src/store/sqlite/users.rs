@@ -50,7 +50,7 @@ impl UserStore for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn email_taken(&mut self, email: &str, except: Option<i64>) -> DomainResult<bool> {
+    fn email_in_use(&mut self, email: &str, except: Option<i64>) -> DomainResult<bool> {
         Ok(self
             .conn
             .prepare_cached("SELECT 1 FROM user WHERE email_key = ?1 AND id IS NOT ?2")?
@@ -94,7 +94,7 @@ impl UserStore for SqliteTx<'_> {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    fn insert_user(
+    fn add_user(
         &mut self,
         email: &str,
         full_name: &str,
