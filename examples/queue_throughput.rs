@@ -1,5 +1,5 @@
 //! Job queue throughput: enqueue email jobs (default 10 000) in ONE
-//! transaction through the notifier, then let the scheduler deliver them all
+//! transaction through the outbox, then let the scheduler deliver them all
 //! with the `file` backend into a temporary directory, and print the rates.
 //!
 //! `cargo run --release --example queue_throughput [JOBS] [CONCURRENCY] [BACKEND]`
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use afisha::clock::SystemClock;
 use afisha::config::Config;
-use afisha::notify::{Notice, To};
+use afisha::domain::notice::{Notice, To};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -38,10 +38,10 @@ async fn main() -> anyhow::Result<()> {
     let state = afisha::app::build(config, Arc::new(SystemClock)).await?;
 
     let started = Instant::now();
-    let notifier = state.notifier.clone();
-    let now = state.now();
+    let svc = state.svc.clone();
     state
-        .db
+        .svc
+        .store
         .write(move |tx| {
             let to: Vec<To> = (0..jobs)
                 .map(|i| To::Address {
@@ -49,19 +49,20 @@ async fn main() -> anyhow::Result<()> {
                     name: format!("Пользователь {i}"),
                 })
                 .collect();
-            notifier.send(tx, now, &Notice::RegWelcome, &to)
+            afisha::service::outbox::notify(&svc, tx, &Notice::RegWelcome, &to)
         })
         .await?;
     let enqueued = started.elapsed();
     println!(
-        "enqueued {jobs} email jobs (rendered from templates) in one transaction: {:.2?} ({:.0} jobs/s)",
+        "enqueued {jobs} email jobs (typed; rendered at delivery) in one transaction: {:.2?} ({:.0} jobs/s)",
         enqueued,
         jobs as f64 / enqueued.as_secs_f64()
     );
 
     let started = Instant::now();
     let shutdown = CancellationToken::new();
-    let scheduler = afisha::jobs::scheduler::start(&state, shutdown.clone());
+    let scheduler =
+        afisha::jobs::scheduler::start(&state.svc, state.render.clone(), shutdown.clone());
     loop {
         let done: i64 = state
             .db

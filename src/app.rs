@@ -7,55 +7,26 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::password::Passwords;
-use crate::auth::ratelimit::RateLimiter;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::notify::Notifier;
 use crate::service::Services;
 use crate::state::AppState;
-use crate::storage::Storage;
-use crate::store::Store;
 
 /// Opens the database (applying migrations) and builds the shared state.
 /// Every misconfiguration that can be found before serving is found here.
 pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
-    let config = Arc::new(config);
-    // Storage first: its check needs no database, and a broken bucket should
-    // be the only thing reported.
-    let storage = Storage::open(&config).await?;
-    let path = config.database_path();
-    let store = tokio::task::spawn_blocking(move || Store::open_sqlite(&path)).await??;
-    let passwords = Passwords::new(config.auth.argon2)?;
-    let limiter = Arc::new(RateLimiter::new(clock.clone()));
-    let caches: Arc<crate::service::snapshot::Caches> = Default::default();
-    let notifier = Notifier::new(config.clone())?;
-    let secrets = {
-        let dir = config.data_dir.clone();
-        tokio::task::spawn_blocking(move || crate::secrets::Secrets::open(&dir)).await??
-    };
-    let svc = Services {
-        storage: storage.clone(),
-        secrets,
-        notifier: notifier.clone(),
-        config: config.clone(),
-        store: store.clone(),
-        clock: clock.clone(),
-        passwords: passwords.clone(),
-        limiter: limiter.clone(),
-        caches: caches.clone(),
-    };
+    let svc = Services::open(Arc::new(config), clock).await?;
     Ok(AppState {
-        notifier,
-        limiter,
+        notifier: crate::notify::Notifier::new(svc.clone()),
+        render: crate::email::Renderer::new(&svc.config)?,
+        limiter: svc.limiter.clone(),
         metrics: Default::default(),
-        setup: Default::default(),
-        caches,
-        config,
-        db: store.sqlite().clone(),
-        clock,
-        passwords,
-        storage,
+        caches: svc.caches.clone(),
+        config: svc.config.clone(),
+        db: svc.store.sqlite().clone(),
+        clock: svc.clock.clone(),
+        passwords: svc.passwords.clone(),
+        storage: svc.storage.clone(),
         svc,
     })
 }
@@ -69,7 +40,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
-    let scheduler = crate::jobs::scheduler::start(&state, shutdown.clone());
+    let scheduler =
+        crate::jobs::scheduler::start(&state.svc, state.render.clone(), shutdown.clone());
     let checkpoints = {
         let (store, shutdown) = (state.svc.store.clone(), shutdown.clone());
         tokio::spawn(async move {

@@ -9,12 +9,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::SystemClock;
 use crate::config::{Config, Overrides};
-use crate::domain::time::Ts;
 use crate::domain::user::UserStatus;
 use crate::http::error::AppError;
 use crate::store::sqlite::Db;
 use crate::store::users::UserFilter;
-use crate::users::{self, Role};
+use crate::users::Role;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -187,7 +186,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => {
             let config = Config::load(&overrides(&cli, Some(args)))?;
             init_logging(cli.log_format);
-            serve(config)
+            serve(config, cli.log_format)
         }
         Command::Demo(args) => {
             let mut o = overrides(&cli, Some(args));
@@ -199,7 +198,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let mut config = Config::load(&o)?;
             config.email.backend = "file".into();
             init_logging(cli.log_format);
-            demo(config)
+            demo(config, cli.log_format)
         }
         Command::Migrate => {
             let config = Config::load(&overrides(&cli, None))?;
@@ -266,7 +265,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(Failure::runtime)
 }
 
-fn serve(config: Config) -> Result<(), Failure> {
+fn serve(config: Config, log_format: LogFormat) -> Result<(), Failure> {
     let addr = config.bind_addr()?;
     let _lock = crate::backup::DataDirLock::acquire(&config.data_dir)?;
     runtime()?.block_on(async move {
@@ -282,6 +281,20 @@ fn serve(config: Config) -> Result<(), Failure> {
             tracing::info!("shutting down");
             trigger.cancel();
         });
+        // First run: the one-time link that creates the first administrator.
+        let link = crate::service::setup::prepare(&state.svc)
+            .await
+            .map_err(anyhow::Error::from)?;
+        if let Some(link) = link {
+            match log_format {
+                LogFormat::Json => {
+                    tracing::info!(setup_url = %link, "no administrator yet: open the setup link")
+                }
+                LogFormat::Text => eprintln!(
+                    "No administrator yet. Open this one-time link to create the first one:\n  {link}"
+                ),
+            }
+        }
         tracing::info!(
             "Afisha {} listening on {public_url}",
             env!("CARGO_PKG_VERSION")
@@ -292,7 +305,7 @@ fn serve(config: Config) -> Result<(), Failure> {
     })
 }
 
-fn demo(config: Config) -> Result<(), Failure> {
+fn demo(config: Config, log_format: LogFormat) -> Result<(), Failure> {
     let runtime = runtime()?;
     let seeded = runtime.block_on(async {
         let state = crate::app::build(config.clone(), Arc::new(SystemClock)).await?;
@@ -311,7 +324,7 @@ fn demo(config: Config) -> Result<(), Failure> {
         crate::demo::credentials(),
         config.mail_dir().display()
     );
-    serve(config)
+    serve(config, log_format)
 }
 
 fn read_password() -> Result<String, Failure> {
@@ -330,37 +343,20 @@ fn read_password() -> Result<String, Failure> {
     }
 }
 
-/// The services for a one-shot command on an open database (no HTTP, no
-/// scheduler), with a runtime to run them on.
+/// The services over a data dir, for commands that run without the server
+/// (no scheduler), on `runtime`.
 fn services(
+    runtime: &tokio::runtime::Runtime,
     config: &Config,
-    store: crate::store::Store,
-) -> Result<(tokio::runtime::Runtime, crate::service::Services), Failure> {
-    let config = Arc::new(config.clone());
+) -> anyhow::Result<crate::service::Services> {
     let clock: crate::clock::SharedClock = Arc::new(SystemClock);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::runtime)?;
-    let storage = runtime.block_on(crate::storage::Storage::open(&config))?;
-    let svc = crate::service::Services {
-        storage,
-        store,
-        passwords: crate::auth::password::Passwords::new(config.auth.argon2)?,
-        limiter: Arc::new(crate::auth::ratelimit::RateLimiter::new(clock.clone())),
-        caches: Default::default(),
-        secrets: crate::secrets::Secrets::open(&config.data_dir)?,
-        notifier: crate::notify::Notifier::new(config.clone())?,
+    runtime.block_on(crate::service::Services::open(
+        Arc::new(config.clone()),
         clock,
-        config,
-    };
-    Ok((runtime, svc))
+    ))
 }
 
 fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
-    let store = crate::store::Store::open_sqlite(&config.database_path())?;
-    let db = store.sqlite().clone();
-    let now = Ts(chrono::Utc::now());
     match cmd {
         UserCommand::Create {
             email,
@@ -397,15 +393,24 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
                     .collect();
                 return Err(Failure::usage(lines.join("; ")));
             }
-            let hash = crate::auth::password::Passwords::new(config.auth.argon2)?
-                .hash_blocking(&password)?;
             let role = if *admin {
                 Role::Administrator
             } else {
                 Role::User
             };
-            let id = db.write_blocking(|tx| users::create(tx, &email, &name, &hash, role, now))?;
-            println!("created user {id} <{email}> with role {}", role.as_str());
+            let runtime = runtime()?;
+            let svc = services(&runtime, config)?;
+            let user = runtime
+                .block_on(crate::service::accounts::create_user(
+                    &svc, email, name, password, role,
+                ))
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "created user {} <{}> with role {}",
+                user.id,
+                user.email,
+                user.role.as_str()
+            );
             Ok(())
         }
         UserCommand::SetRole { email, role } => {
@@ -413,7 +418,8 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
                 RoleArg::Administrator => Role::Administrator,
                 RoleArg::User => Role::User,
             };
-            let (runtime, svc) = services(config, store)?;
+            let runtime = runtime()?;
+            let svc = services(&runtime, config)?;
             let user = runtime
                 .block_on(crate::service::users::set_role(&svc, email, role))
                 .map_err(AppError::from)?;
@@ -421,7 +427,8 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
             Ok(())
         }
         UserCommand::List => {
-            let (runtime, svc) = services(config, store)?;
+            let runtime = runtime()?;
+            let svc = services(&runtime, config)?;
             let list = runtime
                 .block_on(crate::service::users::list_users(
                     &svc,

@@ -10,7 +10,7 @@ use crate::domain::event::{EventPatch, NewEvent, ParticipantStatus};
 use crate::domain::notice::Actor;
 use crate::domain::time::Ts;
 use crate::domain::user::Role;
-use crate::service::{Services, events, participation, users};
+use crate::service::{Services, accounts, events, participation, users};
 use crate::state::AppState;
 use crate::storage::{self, ImageKind};
 
@@ -280,18 +280,26 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         clock: clock.clone(),
         ..svc.clone()
     };
-    users::create_user(
+    accounts::create_user(
         &demo,
-        ADMIN_EMAIL,
-        "Администратор Афиши",
-        ADMIN_PASSWORD,
+        ADMIN_EMAIL.into(),
+        "Администратор Афиши".into(),
+        ADMIN_PASSWORD.into(),
         Role::Administrator,
     )
     .await?;
     let mut people = Vec::new();
     for (login, name) in PEOPLE {
         let email = format!("{login}@demo.afisha.local");
-        let id = users::create_user(&demo, &email, name, USER_PASSWORD, Role::User).await?;
+        let id = accounts::create_user(
+            &demo,
+            email.clone(),
+            name.to_string(),
+            USER_PASSWORD.into(),
+            Role::User,
+        )
+        .await?
+        .id;
         people.push(Actor {
             id,
             full_name: name.to_string(),

@@ -8,12 +8,6 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-
-use crate::state::AppState;
-
 /// Latency bucket upper bounds, in seconds.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -145,97 +139,84 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
     );
 }
 
-/// `GET /metrics`.
-pub async fn scrape(State(state): State<AppState>) -> Response {
-    if !state.config.metrics.enabled {
-        return crate::http::error::AppError::not_found("Not Found").into_response();
-    }
-    let (pending, failed_now): (i64, i64) = match state
-        .db
-        .read(|c| {
-            Ok(c.query_row(
-                "SELECT (SELECT count(*) FROM job WHERE done_at IS NULL AND failed_at IS NULL),
-                        (SELECT count(*) FROM job WHERE failed_at IS NOT NULL)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?)
-        })
-        .await
-    {
-        Ok(v) => v,
-        Err(e) => return e.into_response(),
-    };
-    let mut out = String::with_capacity(8192);
-    state.metrics.render_http(&mut out);
-    metric(
-        &mut out,
-        "afisha_jobs_pending",
-        "gauge",
-        "Jobs waiting to run or running.",
-        pending,
-    );
-    metric(
-        &mut out,
-        "afisha_jobs_failed_current",
-        "gauge",
-        "Jobs that used up their attempts and wait for `afisha jobs retry`.",
-        failed_now,
-    );
-    let counters = [
-        (
-            "afisha_jobs_done_total",
-            "Jobs completed since start.",
-            &JOBS_DONE,
-        ),
-        (
-            "afisha_jobs_failed_total",
-            "Jobs that failed for good since start.",
-            &JOBS_FAILED,
-        ),
-        (
-            "afisha_jobs_retried_total",
-            "Job attempts that failed and were rescheduled since start.",
-            &JOBS_RETRIED,
-        ),
-        (
-            "afisha_emails_sent_total",
-            "Emails handed to the mail backend since start.",
-            &EMAILS_SENT,
-        ),
-        (
-            "afisha_emails_failed_total",
-            "Email delivery attempts that failed since start.",
-            &EMAILS_FAILED,
-        ),
-    ];
-    for (name, help, value) in counters {
+/// Figures read at scrape time from outside the registry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    pub jobs_pending: i64,
+    pub jobs_failed_now: i64,
+    pub pool_open: u32,
+    pub pool_in_use: u32,
+}
+
+impl Metrics {
+    /// The Prometheus text exposition of everything.
+    pub fn render(&self, g: Gauges) -> String {
+        let mut out = String::with_capacity(8192);
+        self.render_http(&mut out);
         metric(
             &mut out,
-            name,
-            "counter",
-            help,
-            value.load(Ordering::Relaxed),
+            "afisha_jobs_pending",
+            "gauge",
+            "Jobs waiting to run or running.",
+            g.jobs_pending,
         );
+        metric(
+            &mut out,
+            "afisha_jobs_failed_current",
+            "gauge",
+            "Jobs that used up their attempts and wait for `afisha jobs retry`.",
+            g.jobs_failed_now,
+        );
+        let counters = [
+            (
+                "afisha_jobs_done_total",
+                "Jobs completed since start.",
+                &JOBS_DONE,
+            ),
+            (
+                "afisha_jobs_failed_total",
+                "Jobs that failed for good since start.",
+                &JOBS_FAILED,
+            ),
+            (
+                "afisha_jobs_retried_total",
+                "Job attempts that failed and were rescheduled since start.",
+                &JOBS_RETRIED,
+            ),
+            (
+                "afisha_emails_sent_total",
+                "Emails handed to the mail backend since start.",
+                &EMAILS_SENT,
+            ),
+            (
+                "afisha_emails_failed_total",
+                "Email delivery attempts that failed since start.",
+                &EMAILS_FAILED,
+            ),
+        ];
+        for (name, help, value) in counters {
+            metric(
+                &mut out,
+                name,
+                "counter",
+                help,
+                value.load(Ordering::Relaxed),
+            );
+        }
+        metric(
+            &mut out,
+            "afisha_db_pool_connections",
+            "gauge",
+            "Open database connections.",
+            g.pool_open,
+        );
+        metric(
+            &mut out,
+            "afisha_db_pool_in_use",
+            "gauge",
+            "Database connections in use.",
+            g.pool_in_use,
+        );
+        out
     }
-    let pool = state.db.pool().state();
-    metric(
-        &mut out,
-        "afisha_db_pool_connections",
-        "gauge",
-        "Open database connections.",
-        pool.connections,
-    );
-    metric(
-        &mut out,
-        "afisha_db_pool_in_use",
-        "gauge",
-        "Database connections in use.",
-        pool.connections - pool.idle_connections,
-    );
-    let mut response = (StatusCode::OK, out).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    response
 }

@@ -20,9 +20,12 @@ pub struct AppState {
     pub clock: SharedClock,
     pub passwords: Passwords,
     pub limiter: Arc<RateLimiter>,
+    /// TODO(layers): the old handlers' way to the outbox (renders
+    /// nothing); goes when they call services.
     pub notifier: Notifier,
+    /// Renders in-app notifications when they are read.
+    pub render: crate::email::Renderer,
     pub metrics: Arc<Metrics>,
-    pub setup: crate::routes::setup::SetupToken,
     /// Event images (fs or S3), checked at start-up.
     pub storage: Storage,
     pub caches: Arc<crate::service::snapshot::Caches>,

@@ -17,13 +17,13 @@ fn concrete(path: &str) -> String {
 
 /// A fresh session for an existing user (operations like logout end one).
 async fn fresh(srv: &TestServer, who: &Client) -> Client {
-    let (id, now) = (who.user_id, srv.now());
-    let s = srv
-        .state
-        .db
-        .write(move |tx| afisha::auth::session::create(tx, id, Some("matrix"), now))
-        .await
-        .unwrap();
+    let s = afisha::service::accounts::start_session(
+        &srv.state.svc,
+        who.user_id,
+        Some("matrix".into()),
+    )
+    .await
+    .unwrap();
     let mut c = who.clone();
     c.auth(&s.uid.to_string(), &s.token);
     c

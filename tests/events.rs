@@ -850,18 +850,16 @@ async fn participation_transitions_and_admin_notifications() {
         "deleted admins hear nothing"
     );
     assert_eq!(confirmed(u.user_id).await, 0);
-    let title = srv
-        .state
-        .db
-        .read(|c| {
-            Ok(c.query_row(
-                "SELECT title FROM instant_notification WHERE type = 'EVENT_PARTICIPATION_CONFIRMED'",
-                [],
-                |r| r.get::<_, String>(0),
-            )?)
-        })
-        .await;
-    assert!(title.unwrap().contains("подтвердил участие"));
+    let list = admin.get("/notifications/instant").await.expect(200);
+    let title = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["type"] == "EVENT_PARTICIPATION_CONFIRMED")
+        .and_then(|n| n["title"].as_str())
+        .unwrap()
+        .to_string();
+    assert!(title.contains("подтвердил участие"), "{title}");
 
     // The same status again sends nothing.
     set_status(&u, eid, "PARTICIPATING").await.expect(204);

@@ -10,10 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use afisha::config::Config;
+use afisha::domain::notice::{Actor, EventFacts, Notice, To};
 use afisha::domain::time::Ts;
 use afisha::email::templates::{Locale, Templates};
+use afisha::email::{Mail as EmailJob, Renderer};
 use afisha::http::error::AppError;
-use afisha::notify::{Actor, EmailJob, EventFacts, Notice, Notifier, To};
+use afisha::service::outbox;
 use chrono::{Duration, TimeZone, Utc};
 use common::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -288,19 +290,16 @@ async fn wait_job(srv: &TestServer, id: i64, pred: impl Fn(&JobState) -> bool) -
     .await
 }
 
-/// Sends `notice` through the notifier in its own transaction and returns
+/// Sends `notice` through the outbox in its own transaction and returns
 /// the id of the last job enqueued.
 async fn notify(srv: &TestServer, notice: Notice, to: Vec<To>) -> i64 {
-    let notifier = srv.state.notifier.clone();
-    let now = srv.now();
-    srv.state
-        .db
-        .write(move |tx| {
-            notifier.send(tx, now, &notice, &to)?;
-            Ok(tx.query_row("SELECT max(id) FROM job", [], |r| r.get(0))?)
-        })
+    let svc = srv.state.svc.clone();
+    svc.store
+        .clone()
+        .write(move |tx| outbox::notify(&svc, tx, &notice, &to))
         .await
-        .unwrap()
+        .unwrap();
+    srv.query_i64("SELECT max(id) FROM job", vec![]).await
 }
 
 fn address(email: &str, name: &str) -> Vec<To> {
@@ -772,7 +771,7 @@ async fn a_job_locked_by_a_dead_worker_runs_again_after_its_lock_expires() {
 async fn a_rolled_back_transaction_leaves_no_job_and_no_notification() {
     let srv = TestServer::start().await;
     let user = srv.user().await;
-    let notifier = srv.state.notifier.clone();
+    let svc = srv.state.svc.clone();
     let now = srv.now();
     let uid = user.user_id;
     let event = facts(7, "Откатный вечер", Ts(now.0 + Duration::days(3)));
@@ -782,7 +781,8 @@ async fn a_rolled_back_transaction_leaves_no_job_and_no_notification() {
         .state
         .db
         .write(move |tx| {
-            notifier.send(tx, now, &Notice::EventCreated(event), &[To::User(uid)])?;
+            let notice = Notice::EventCreated(event);
+            outbox::notify_at(&svc, &mut tx.store_tx(), now, &notice, &[To::User(uid)])?;
             let count = |sql: &str| tx.query_row(sql, [], |r| r.get::<_, i64>(0));
             *seen.lock().unwrap() = (
                 count("SELECT count(*) FROM job")?,
@@ -805,23 +805,19 @@ async fn a_rolled_back_transaction_leaves_no_job_and_no_notification() {
         "...rolled back together"
     );
 
-    // The same send committed: one in-app row (title = subject, content =
-    // the text body, CTA into the event page) and one delivered email.
+    // The same send committed: one in-app notification (title = subject,
+    // content = the text body, CTA into the event page) and one delivered
+    // email.
     let event = facts(7, "Откатный вечер", Ts(now.0 + Duration::days(3)));
     notify(&srv, Notice::EventCreated(event), vec![To::User(uid)]).await;
-    let (title, content, cta_url, cta_label, kind): (String, String, String, String, String) = srv
-        .state
-        .db
-        .read(move |c| {
-            Ok(c.query_row(
-                "SELECT title, content, cta_url, cta_label, type FROM instant_notification WHERE recipient_id = ?1",
-                [uid],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )?)
-        })
-        .await
-        .unwrap();
-    assert_eq!(kind, "EVENT_CREATED");
+    let list = user.get("/notifications/instant").await.expect(200);
+    let [n] = list.as_array().unwrap().as_slice() else {
+        panic!("one notification: {list}");
+    };
+    let s = |k: &str| n[k].as_str().unwrap().to_string();
+    let (title, content, cta_url, cta_label) =
+        (s("title"), s("content"), s("cta_url"), s("cta_label"));
+    assert_eq!(s("type"), "EVENT_CREATED");
     assert_eq!(title, "Приглашение: Откатный вечер");
     assert_eq!(cta_url, format!("{}/events/7", srv.base));
     assert_eq!(cta_label, "Открыть событие");
@@ -871,6 +867,198 @@ async fn the_file_backend_writes_whole_time_ordered_eml_files() {
 }
 
 // ---------------------------------------------------------------------------
+// The typed outbox: nothing rendered at enqueue, secrets sealed
+// ---------------------------------------------------------------------------
+
+/// Whether `needle` occurs anywhere in `haystack`.
+fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn a_registration_code_is_sealed_in_the_queue_and_dropped_after_delivery() {
+    let smtp = SmtpServer::start().await;
+    smtp.hold();
+    let srv = TestServer::with(|c| smtp_config(c, smtp.port)).await;
+    srv.anon()
+        .post(
+            "/register",
+            serde_json::json!({"email": "sealed@example.com", "password": PASSWORD, "full_name": "Сейф"}),
+        )
+        .await
+        .expect(201);
+    // The message is in flight: the job still holds its sealed code.
+    smtp.wait_held(1).await;
+    let id = srv.query_i64("SELECT max(id) FROM job", vec![]).await;
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM job WHERE id = ?1 AND secret IS NOT NULL
+               AND json_extract(payload, '$.notice.facts.code') = 0",
+            vec![id.into()]
+        )
+        .await,
+        1,
+        "sealed apart, blanked in the payload"
+    );
+    smtp.release();
+    let got = smtp.wait_message().await;
+    assert_eq!(got.rcpt_to, ["sealed@example.com"]);
+    let code = Mail::parse(got.data.clone())
+        .code()
+        .expect("the email carries the code")
+        .to_string();
+    let state = wait_job(&srv, id, |j| j.done).await;
+    assert_eq!(state.attempts, 1);
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM job WHERE id = ?1 AND secret IS NULL",
+            vec![id.into()]
+        )
+        .await,
+        1,
+        "the sealed code is dropped once delivered"
+    );
+
+    // The code is nowhere in the job table, the database or its WAL.
+    let rows: Vec<String> = srv
+        .state
+        .db
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT kind || payload || coalesce(secret, '') || coalesce(last_error, '') FROM job",
+            )?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(!rows[0].contains(&code), "{}", rows[0]);
+    let db = srv.state.config.database_path();
+    let wal = db.with_file_name("afisha.db-wal");
+    assert!(wal.exists());
+    for file in [db, wal] {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !contains_bytes(&bytes, code.as_bytes()),
+            "{} holds the code",
+            file.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_revived_job_whose_secret_was_dropped_fails_with_a_clear_error() {
+    let mut smtp = SmtpServer::start().await;
+    smtp.stop().await; // the server is down
+    let srv = TestServer::with(|c| {
+        smtp_config(c, smtp.port);
+        c.jobs.max_attempts = 1;
+    })
+    .await;
+    let id = notify(
+        &srv,
+        Notice::PasswordResetLink {
+            token: "reset-token-kept-sealed".into(),
+        },
+        address("reset@example.com", "R"),
+    )
+    .await;
+    let state = wait_job(&srv, id, |j| j.failed).await;
+    assert!(state.last_error.unwrap().starts_with("SMTP"));
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM job WHERE id = ?1 AND secret IS NULL AND payload NOT LIKE '%reset-token%'",
+            vec![id.into()]
+        )
+        .await,
+        1,
+        "a failed job keeps no secret"
+    );
+
+    let (ok, _, err) = cli(srv.dir.path(), &["jobs", "retry", &id.to_string()]);
+    assert!(ok, "{err}");
+    smtp.restart().await;
+    srv.clock.advance(Duration::seconds(1));
+    let state = wait_job(&srv, id, |j| j.failed && j.attempts == 1).await;
+    assert_eq!(
+        state.last_error.as_deref(),
+        Some("secret dropped after failure; ask for a new code/link")
+    );
+    assert!(smtp.received().is_empty(), "no email without its secret");
+}
+
+#[tokio::test]
+async fn notices_are_stored_typed_and_rendered_when_read_or_delivered() {
+    let srv = TestServer::start().await;
+    let user = srv.user().await;
+    let uid = user.user_id;
+    let now = srv.now();
+    let event = facts(9, "Типизированный вечер", Ts(now.0 + Duration::days(2)));
+    let id = notify(&srv, Notice::EventUpdated(event), vec![To::User(uid)]).await;
+    // Stored as facts: no words in the job or the in-app row.
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM job WHERE id = ?1
+               AND json_extract(payload, '$.kind') = 'EVENT_UPDATED'
+               AND json_extract(payload, '$.notice.type') = 'EVENT_UPDATED'
+               AND json_extract(payload, '$.subject') IS NULL",
+            vec![id.into()]
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        srv.query_i64(
+            "SELECT count(*) FROM instant_notification
+             WHERE recipient_id = ?1 AND title = '' AND notice IS NOT NULL",
+            vec![uid.into()]
+        )
+        .await,
+        1
+    );
+    // Rendered when read, the same words as the email.
+    let list = user.get("/notifications/instant").await.expect(200);
+    let n = &list[0];
+    let title = n["title"].as_str().unwrap().to_string();
+    assert!(title.contains("Типизированный вечер"), "{title}");
+    assert_eq!(
+        n["cta_url"].as_str().unwrap(),
+        format!("{}/events/9", srv.base)
+    );
+    let mail = srv.wait_mail("@example.com", |m| m.subject == title).await;
+    let content = n["content"].as_str().unwrap();
+    assert!(mail.text().contains(content.lines().next().unwrap()));
+    // Reading again gives the same answer.
+    assert_eq!(user.get("/notifications/instant").await.expect(200), list);
+
+    // A row written before notices were typed keeps its stored words.
+    srv.state
+        .db
+        .write(move |tx| {
+            tx.execute(
+                "INSERT INTO instant_notification (recipient_id, type, title, content, cta_url, cta_label, created_at)
+                 VALUES (?1, 'EVENT_CREATED', 'Old title', 'Old content', 'http://old/events/1', 'Open', ?2)",
+                rusqlite::params![uid, Ts(now.0 + Duration::seconds(1))],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let list = user.get("/notifications/instant").await.expect(200);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let old = &list[0];
+    assert_eq!(old["title"], "Old title");
+    assert_eq!(old["content"], "Old content");
+    assert_eq!(old["cta_url"], "http://old/events/1");
+    assert_eq!(old["cta_label"], "Open");
+    assert_eq!(old["type"], "EVENT_CREATED");
+    assert_eq!(list[1]["title"], title.as_str());
+}
+
+// ---------------------------------------------------------------------------
 // Reminders
 // ---------------------------------------------------------------------------
 
@@ -913,27 +1101,31 @@ async fn join(srv: &TestServer, event: i64, user: i64, status: &'static str) {
         .unwrap();
 }
 
-async fn reminders_of(srv: &TestServer, user: i64) -> Vec<String> {
-    srv.state
-        .db
-        .read(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT title FROM instant_notification WHERE recipient_id = ?1 AND type = 'EVENT_REMINDER' ORDER BY id",
-            )?;
-            let rows = stmt
-                .query_map([user], |r| r.get(0))?
-                .collect::<Result<Vec<String>, _>>()?;
-            Ok(rows)
-        })
+/// Titles of `user`'s reminders, oldest first, as the API shows them.
+async fn reminders_of(srv: &TestServer, user: &Client) -> Vec<String> {
+    let mut user = user.clone();
+    user.base = srv.base.clone();
+    let list = user
+        .get("/notifications/instant?include_acked=true")
         .await
+        .expect(200);
+    let mut titles: Vec<String> = list
+        .as_array()
         .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "EVENT_REMINDER")
+        .map(|n| n["title"].as_str().unwrap().to_string())
+        .collect();
+    titles.reverse();
+    titles
 }
 
 #[tokio::test]
 async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restarts() {
     let srv = TestServer::start().await;
-    let alice = srv.user().await.user_id;
-    let bob = srv.user().await.user_id;
+    let alice_client = srv.user().await;
+    let bob_client = srv.user().await;
+    let (alice, bob) = (alice_client.user_id, bob_client.user_id);
     let soon = insert_event(&srv, "Скоро", Duration::hours(23), false).await;
     let started = insert_event(&srv, "Уже идёт", Duration::minutes(-30), false).await;
     let cancelled = insert_event(&srv, "Отменено", Duration::hours(5), true).await;
@@ -960,7 +1152,7 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
     // The minute passes; the scheduler's scan sends the reminder.
     srv.clock.advance(Duration::minutes(1));
     let titles = eventually("the reminder", async || {
-        let t = reminders_of(&srv, alice).await;
+        let t = reminders_of(&srv, &alice_client).await;
         (!t.is_empty()).then_some(t)
     })
     .await;
@@ -970,13 +1162,13 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
         .wait_mail("@example.com", |m| m.subject == titles[0])
         .await;
     assert!(mail.text().contains("Зал"));
-    let cta = srv
-        .query_i64(
-            "SELECT count(*) FROM instant_notification WHERE type = 'EVENT_REMINDER' AND cta_url LIKE ?1",
-            vec![format!("%/events/{soon}").into()],
-        )
-        .await;
-    assert_eq!(cta, 1);
+    let list = alice_client.get("/notifications/instant").await.expect(200);
+    let reminder = &list.as_array().unwrap()[0];
+    assert_eq!(reminder["type"], "EVENT_REMINDER");
+    assert_eq!(
+        reminder["cta_url"].as_str().unwrap(),
+        format!("{}/events/{soon}", srv.base)
+    );
     assert_eq!(
         srv.query_i64(
             "SELECT count(*) FROM event_participant WHERE reminder_sent_at IS NOT NULL",
@@ -987,17 +1179,32 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
     );
 
     // Another scan finds nothing more to send.
-    assert_eq!(afisha::jobs::reminders::scan(&srv.state).await.unwrap(), 0);
+    assert_eq!(
+        afisha::service::reminders::scan(&srv.state.svc)
+            .await
+            .unwrap(),
+        0
+    );
 
     // Nor does a restarted server (its scheduler scans at start; so do we,
     // racing it).
     let (dir, config) = srv.stop().await;
     let srv = TestServer::start_in(dir, config).await;
-    assert_eq!(afisha::jobs::reminders::scan(&srv.state).await.unwrap(), 0);
+    assert_eq!(
+        afisha::service::reminders::scan(&srv.state.svc)
+            .await
+            .unwrap(),
+        0
+    );
     srv.clock.advance(Duration::minutes(1));
-    assert_eq!(afisha::jobs::reminders::scan(&srv.state).await.unwrap(), 0);
-    assert_eq!(reminders_of(&srv, alice).await.len(), 1);
-    assert!(reminders_of(&srv, bob).await.is_empty());
+    assert_eq!(
+        afisha::service::reminders::scan(&srv.state.svc)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(reminders_of(&srv, &alice_client).await.len(), 1);
+    assert!(reminders_of(&srv, &bob_client).await.is_empty());
     assert_eq!(
         srv.query_i64(
             "SELECT count(*) FROM job WHERE payload LIKE '%EVENT_REMINDER%'",
@@ -1011,9 +1218,14 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
     // Two hours on, the later event is within 24 h: both its participants
     // get theirs.
     srv.clock.advance(Duration::hours(2));
-    assert_eq!(afisha::jobs::reminders::scan(&srv.state).await.unwrap(), 2);
-    assert_eq!(reminders_of(&srv, alice).await.len(), 2);
-    assert_eq!(reminders_of(&srv, bob).await.len(), 1);
+    assert_eq!(
+        afisha::service::reminders::scan(&srv.state.svc)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(reminders_of(&srv, &alice_client).await.len(), 2);
+    assert_eq!(reminders_of(&srv, &bob_client).await.len(), 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -1030,11 +1242,11 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
     srv.state
         .db
         .write(move |tx| {
-            let reg = "INSERT INTO issued_registration (token, email, email_key, full_name, password_hash, code, created_at, used_at)
-                       VALUES (?1, 'r@example.com', 'r@example.com', 'R', 'h', 123456, ?2, ?3)";
+            let reg = "INSERT INTO issued_registration (token, email, email_key, full_name, password_hash, code_sealed, created_at, used_at)
+                       VALUES (?1, 'r@example.com', 'r@example.com', 'R', 'h', 'sealed', ?2, ?3)";
             tx.execute(reg, rusqlite::params!["reg-old", ago(Duration::hours(25)), None::<Ts>])?;
             tx.execute(reg, rusqlite::params!["reg-fresh", ago(Duration::hours(1)), None::<Ts>])?;
-            let rec = "INSERT INTO issued_login_recovery (token, user_id, created_at, used_at) VALUES (?1, ?2, ?3, ?4)";
+            let rec = "INSERT INTO issued_login_recovery (token_hash, user_id, created_at, used_at) VALUES (?1, ?2, ?3, ?4)";
             tx.execute(rec, rusqlite::params!["rec-used", uid, ago(Duration::hours(1)), Some(now)])?;
             tx.execute(rec, rusqlite::params!["rec-expired", uid, ago(Duration::hours(30)), None::<Ts>])?;
             tx.execute(rec, rusqlite::params!["rec-ancient", uid, ago(Duration::days(9)), None::<Ts>])?;
@@ -1063,13 +1275,14 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
             .then_some(())
     })
     .await;
-    let tokens = |table: &'static str| {
+    let tokens = |table: &'static str, column: &'static str| {
         let srv = &srv;
         async move {
             srv.state
                 .db
                 .read(move |c| {
-                    let mut s = c.prepare(&format!("SELECT token FROM {table} ORDER BY token"))?;
+                    let mut s =
+                        c.prepare(&format!("SELECT {column} FROM {table} ORDER BY {column}"))?;
                     let rows = s
                         .query_map([], |r| r.get(0))?
                         .collect::<Result<Vec<String>, _>>()?;
@@ -1079,9 +1292,9 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
                 .unwrap()
         }
     };
-    assert_eq!(tokens("issued_registration").await, ["reg-fresh"]);
+    assert_eq!(tokens("issued_registration", "token").await, ["reg-fresh"]);
     assert_eq!(
-        tokens("issued_login_recovery").await,
+        tokens("issued_login_recovery", "token_hash").await,
         ["rec-expired", "rec-fresh"],
         "used and long-expired tokens go; a recently expired one stays to say so"
     );
@@ -1291,13 +1504,13 @@ fn every_template_renders_in_both_locales_and_escapes_html() {
 fn default_locale_en_switches_the_notifier_to_english() {
     let mut config = Config::default();
     config.ui.default_locale = "en".into();
-    let notifier = Notifier::new(Arc::new(config)).unwrap();
-    let r = notifier
+    let renderer = Renderer::new(&config).unwrap();
+    let r = renderer
         .render(&Notice::RegConfirmCode { code: 111222 }, "Ann", false)
         .unwrap();
     assert_eq!(r.subject, "Your Афиша confirmation code");
     assert!(r.text.starts_with("Hello, Ann!"), "{}", r.text);
-    let ru = Notifier::new(Arc::new(Config::default())).unwrap();
+    let ru = Renderer::new(&Config::default()).unwrap();
     let r = ru.render(&Notice::RegWelcome, "Аня", false).unwrap();
     assert!(r.text.starts_with("Здравствуйте, Аня!"), "{}", r.text);
     assert_eq!(r.cta_url.as_deref(), Some("http://127.0.0.1:8080/events"));

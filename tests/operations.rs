@@ -15,7 +15,7 @@ async fn setup_link_creates_the_first_administrator_once() {
         c.get("/setup").await.expect(200),
         json!({"required": false})
     );
-    let link = afisha::routes::setup::prepare(&srv.state)
+    let link = afisha::service::setup::prepare(&srv.state.svc)
         .await
         .unwrap()
         .expect("a link");
@@ -45,7 +45,7 @@ async fn setup_link_creates_the_first_administrator_once() {
     );
     // With an administrator present no link is issued.
     assert!(
-        afisha::routes::setup::prepare(&srv.state)
+        afisha::service::setup::prepare(&srv.state.svc)
             .await
             .unwrap()
             .is_none()

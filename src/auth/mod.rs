@@ -12,8 +12,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use uuid::Uuid;
 
-use crate::domain::time::Ts;
+use crate::domain::error::DomainError;
 use crate::http::error::AppError;
+use crate::service::accounts;
 use crate::state::AppState;
 
 pub use session::SessionUser;
@@ -25,7 +26,7 @@ pub const TOKEN_HEADER: &str = "x-login-session-token";
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub SessionUser);
 
-/// A logged-in administrator (`ADMINISTRATOR` or `is_system`).
+/// A logged-in administrator (`Role::is_admin`).
 #[derive(Debug, Clone)]
 pub struct Admin(pub SessionUser);
 
@@ -48,29 +49,16 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .filter(|v| !v.is_empty())
         };
         let (Some(uid), Some(token)) = (header(UID_HEADER), header(TOKEN_HEADER)) else {
-            return Err(AppError::unauthorized());
+            return Err(DomainError::invalid_session().into());
         };
         let Ok(uid) = Uuid::parse_str(uid) else {
-            return Err(AppError::unauthorized());
+            return Err(DomainError::invalid_session().into());
         };
         if token.len() > 256 {
-            return Err(AppError::unauthorized());
+            return Err(DomainError::invalid_session().into());
         }
         let token = token.to_string();
-        let now = Ts(state.clock.now());
-        let ttl = state.config.auth.session_ttl_days;
-        let user = state
-            .db
-            .read(move |c| session::lookup(c, uid, &token, now, ttl))
-            .await?
-            .ok_or_else(AppError::unauthorized)?;
-        if user.stale {
-            state
-                .db
-                .write(move |tx| session::touch(tx, uid, now))
-                .await?;
-        }
-        let user = CurrentUser(user);
+        let user = CurrentUser(accounts::authenticate(&state.svc, uid, &token).await?);
         parts.extensions.insert(user.clone());
         Ok(user)
     }
@@ -84,21 +72,12 @@ impl FromRequestParts<AppState> for Admin {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        if user.is_admin() {
+        if user.role.is_admin() {
             Ok(Admin(user))
         } else {
-            Err(AppError::forbidden())
+            Err(DomainError::admin_required().into())
         }
     }
 }
 
-/// Lower-cases an email for lookups and uniqueness (Unicode-aware).
-pub fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-/// Folds text for case-insensitive search (Unicode-aware, unlike SQLite's
-/// `lower()`).
-pub fn fold(text: &str) -> String {
-    text.to_lowercase()
-}
+pub use crate::domain::account::{email_key, fold};

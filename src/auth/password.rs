@@ -9,7 +9,7 @@ use rand::RngCore;
 use tokio::sync::Semaphore;
 
 use crate::config::Argon2Config;
-use crate::http::error::{AppError, AppResult};
+use crate::domain::error::{DomainError, DomainResult};
 use crate::store::sqlite::run_blocking;
 
 #[derive(Clone)]
@@ -53,17 +53,24 @@ impl Passwords {
         hash_with(&self.params, password)
     }
 
-    pub async fn hash(&self, password: String) -> AppResult<String> {
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
-        let params = self.params.clone();
-        run_blocking(move || hash_with(&params, &password).map_err(|e| AppError::Domain(e.into())))
+    pub async fn hash(&self, password: String) -> DomainResult<String> {
+        let _permit = self
+            .permits
+            .acquire()
             .await
+            .map_err(DomainError::internal)?;
+        let params = self.params.clone();
+        run_blocking(move || hash_with(&params, &password).map_err(DomainError::Internal)).await
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when
     /// there is no stored hash (unknown user): always one Argon2 run.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> AppResult<Verified> {
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+    pub async fn verify(&self, password: String, stored: Option<String>) -> DomainResult<Verified> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(DomainError::internal)?;
         let params = self.params.clone();
         let dummy = self.dummy.clone();
         run_blocking(move || {

@@ -5,6 +5,7 @@
 //! notices people receive, and the [`error::DomainError`] every service
 //! returns.
 
+pub mod account;
 pub mod error;
 pub mod event;
 pub mod notice;

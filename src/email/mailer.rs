@@ -15,7 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Config;
 use crate::domain::time::Ts;
-use crate::notify::EmailJob;
+use crate::email::Mail;
 
 /// Why a message was not delivered. A `permanent` failure will not get
 /// better by retrying (the job fails at once); any other is retried.
@@ -83,7 +83,7 @@ impl Mailer {
     /// (`<key@from-domain>`); a job passes the same key on every attempt, so
     /// a message resent after a crash carries the same id as the first copy
     /// and receivers that deduplicate by Message-ID drop it.
-    pub fn message(&self, job: &EmailJob, key: &str, now: Ts) -> Result<Message, SendError> {
+    pub fn message(&self, job: &Mail, key: &str, now: Ts) -> Result<Message, SendError> {
         let address = job
             .to_email
             .parse()
@@ -112,7 +112,7 @@ impl Mailer {
 
     /// Delivers `job` through the configured backend (`key`: see
     /// [`Mailer::message`]).
-    pub async fn send(&self, job: &EmailJob, key: &str, now: Ts) -> Result<(), SendError> {
+    pub async fn send(&self, job: &Mail, key: &str, now: Ts) -> Result<(), SendError> {
         let message = self.message(job, key, now)?;
         match &self.backend {
             Backend::Console => {
@@ -268,7 +268,7 @@ mod tests {
             assert!(word.starts_with("=?utf-8?b?") && word.ends_with("?="));
         }
         let mailer = Mailer::new(&Config::default()).unwrap();
-        let job = EmailJob {
+        let job = Mail {
             to_email: "a@example.com".into(),
             to_name: String::new(),
             kind: "X".into(),
@@ -287,8 +287,8 @@ mod tests {
         );
     }
 
-    fn sample() -> EmailJob {
-        EmailJob {
+    fn sample() -> Mail {
+        Mail {
             to_email: "console@example.com".into(),
             to_name: "Консоль".into(),
             kind: "REG_CONFIRM_CODE".into(),
@@ -303,7 +303,7 @@ mod tests {
         let mailer = Mailer::new(&Config::default()).unwrap();
         let now = Ts(chrono::Utc::now());
         mailer.send(&sample(), "k", now).await.unwrap();
-        let bad = EmailJob {
+        let bad = Mail {
             to_email: "not an address".into(),
             ..sample()
         };

@@ -16,7 +16,8 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, Value, context};
 
 use crate::config::Config;
-use crate::notify::{Actor, EventFacts, Notice, Rendered};
+use crate::domain::notice::{Actor, EventFacts, Notice};
+use crate::email::Rendered;
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {

@@ -1,14 +1,14 @@
 //! `afisha jobs list [--failed]` and `afisha jobs retry <ID> | --all-failed`.
 //!
-//! They work on the database directly, also while the server runs; a running
-//! scheduler picks retried jobs up at its next wake (within a minute).
+//! They call `service::jobs` on the data dir, also while the server runs; a
+//! running scheduler picks retried jobs up at its next wake (within a
+//! minute). A revived job whose secret was dropped when it failed fails
+//! again with a clear error instead of sending an empty code or link.
 
 use clap::{ArgGroup, Subcommand};
 
 use crate::config::Config;
-use crate::domain::time::Ts;
-use crate::http::error::AppResult;
-use crate::store::sqlite::Db;
+use crate::service::jobs::{self, JobState};
 
 #[derive(Subcommand, Debug)]
 pub enum JobsCommand {
@@ -33,11 +33,17 @@ pub enum JobsCommand {
 }
 
 pub fn run(config: &Config, cmd: &JobsCommand) -> anyhow::Result<()> {
-    let db = Db::open(&config.database_path())?;
-    let now = Ts(chrono::Utc::now());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let clock: crate::clock::SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
+    let svc = runtime.block_on(crate::service::Services::open(
+        std::sync::Arc::new(config.clone()),
+        clock,
+    ))?;
     match cmd {
         JobsCommand::List { failed, limit } => {
-            let rows = db.read_blocking(|c| super::list(c, *failed, *limit, now))?;
+            let rows = jobs::list_blocking(&svc, *failed, *limit)?;
             if rows.is_empty() {
                 println!("no {}jobs", if *failed { "failed " } else { "" });
                 return Ok(());
@@ -51,12 +57,12 @@ pub fn run(config: &Config, cmd: &JobsCommand) -> anyhow::Result<()> {
                     "{:>8}  {:<6} {:<8} {:>8}  {:<27} {}",
                     job.id,
                     job.kind,
-                    job.state,
+                    job.state.as_str(),
                     format!("{}/{}", job.attempts, job.max_attempts),
                     job.finished_at.unwrap_or(job.run_at).to_string(),
                     job.summary
                 );
-                if let Some(error) = job.last_error.filter(|_| job.state != "done") {
+                if let Some(error) = job.last_error.filter(|_| job.state != JobState::Done) {
                     println!("{:>8}  last error: {error}", "");
                 }
             }
@@ -64,12 +70,12 @@ pub fn run(config: &Config, cmd: &JobsCommand) -> anyhow::Result<()> {
         }
         JobsCommand::Retry { id: Some(id), .. } => {
             let id = *id;
-            db.write_blocking(|tx| -> AppResult<()> { super::retry(tx, id, now) })?;
+            jobs::retry_blocking(&svc, id)?;
             println!("job {id} is queued again");
             Ok(())
         }
         JobsCommand::Retry { id: None, .. } => {
-            let n = db.write_blocking(|tx| super::retry_all_failed(tx, now))?;
+            let n = jobs::retry_all_failed_blocking(&svc)?;
             println!("{n} failed job(s) queued again");
             Ok(())
         }

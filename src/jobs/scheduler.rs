@@ -15,12 +15,13 @@ use chrono::Duration;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
 use crate::email::mailer::Mailer;
-use crate::http::error::AppResult;
-use crate::jobs::{self, Claimed, Outcome};
-use crate::notify::EmailJob;
-use crate::state::AppState;
+use crate::email::{Mail, Renderer};
+use crate::service::jobs::{Claimed, Ended, Outcome};
+use crate::service::outbox::{self, EMAIL, EmailJob};
+use crate::service::{Services, cleanup, jobs, reminders};
 
 /// How often the reminder scan runs.
 pub const REMINDER_EVERY: Duration = Duration::minutes(1);
@@ -34,25 +35,18 @@ const ERROR_PAUSE: StdDuration = StdDuration::from_secs(1);
 
 /// Starts the scheduler; it stops claiming when `shutdown` fires and then
 /// waits (at most `server.shutdown_grace_secs`) for running jobs.
-pub fn start(state: &AppState, shutdown: CancellationToken) -> JoinHandle<()> {
-    let state = state.clone();
+pub fn start(svc: &Services, renderer: Renderer, shutdown: CancellationToken) -> JoinHandle<()> {
+    let svc = svc.clone();
     // Built inside the task: the SMTP transport needs the runtime.
-    tokio::spawn(async move { Scheduler::new(state).run(shutdown).await })
+    tokio::spawn(async move { Scheduler::new(svc, renderer).run(shutdown).await })
 }
 
 /// What a running job needs; shared by every job task.
 struct Runner {
-    state: AppState,
+    svc: Services,
     worker: String,
     mailer: Result<Mailer, String>,
-}
-
-/// A run that ended, waiting to be recorded.
-#[derive(Clone)]
-struct Ended {
-    job: Claimed,
-    outcome: Outcome,
-    at: Ts,
+    renderer: Renderer,
 }
 
 struct Scheduler {
@@ -76,8 +70,8 @@ struct Scheduler {
 const BATCH_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 impl Scheduler {
-    fn new(state: AppState) -> Scheduler {
-        let mailer = Mailer::new(&state.config).map_err(|e| {
+    fn new(svc: Services, renderer: Renderer) -> Scheduler {
+        let mailer = Mailer::new(&svc.config).map_err(|e| {
             tracing::error!("email delivery is not configured correctly: {e:#}");
             format!("{e:#}")
         });
@@ -86,12 +80,13 @@ impl Scheduler {
             std::process::id(),
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        let now = state.now();
+        let now = svc.now();
         Scheduler {
             runner: Arc::new(Runner {
-                state,
+                svc,
                 worker,
                 mailer,
+                renderer,
             }),
             tasks: JoinSet::new(),
             running: HashMap::new(),
@@ -102,12 +97,13 @@ impl Scheduler {
         }
     }
 
-    fn state(&self) -> &AppState {
-        &self.runner.state
+    fn svc(&self) -> &Services {
+        &self.runner.svc
     }
 
     async fn run(mut self, shutdown: CancellationToken) {
-        let state = self.state().clone();
+        let state = self.svc().clone();
+        let enqueued = state.store.jobs_enqueued();
         let concurrency = state.config.jobs.concurrency.max(1);
         tracing::debug!(worker = %self.runner.worker, "job scheduler started");
         loop {
@@ -159,11 +155,10 @@ impl Scheduler {
                     }
                 }
             }
-            let now = state.now();
             let next_due = if saturated {
                 Ok(None)
             } else {
-                state.db.read(move |conn| jobs::next_due(conn, now)).await
+                jobs::next_due(&state).await
             };
             match next_due {
                 Ok(Some(at)) => wake_at = wake_at.min(at),
@@ -181,7 +176,7 @@ impl Scheduler {
             });
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = state.db.jobs_enqueued.notified() => {}
+                _ = enqueued.notified() => {}
                 _ = &mut jumped => {}
                 Some(ended) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
                     self.reap(ended);
@@ -207,7 +202,7 @@ impl Scheduler {
         }
         if now >= self.next_reminders {
             self.next_reminders = Ts(now.0 + REMINDER_EVERY);
-            match jobs::reminders::scan(self.state()).await {
+            match reminders::scan(self.svc()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!("sent {n} event reminder(s)"),
                 Err(e) => tracing::error!("reminder scan failed: {e}"),
@@ -215,7 +210,7 @@ impl Scheduler {
         }
         if now >= self.next_cleanup {
             self.next_cleanup = Ts(now.0 + CLEANUP_EVERY);
-            match jobs::cleanup::run(self.state()).await {
+            match cleanup::run(self.svc()).await {
                 Ok(swept) if swept.total() > 0 => tracing::info!("clean-up: {swept}"),
                 Ok(_) => {}
                 Err(e) => tracing::error!("clean-up failed: {e}"),
@@ -225,27 +220,20 @@ impl Scheduler {
 
     /// In one write transaction: records the runs that ended, then claims
     /// up to `limit` due jobs. On error the ended runs stay for next time.
-    async fn record_and_claim(&mut self, limit: usize) -> AppResult<Vec<Claimed>> {
-        let state = self.state().clone();
-        let now = state.now();
-        let until = Ts(now.0 + Duration::seconds(state.config.jobs.lock_secs as i64));
-        let worker = self.runner.worker.clone();
+    async fn record_and_claim(&mut self, limit: usize) -> DomainResult<Vec<Claimed>> {
         let skip: HashSet<i64> = self.running.values().copied().collect();
-        let ended = Arc::new(std::mem::take(&mut self.ended));
-        let batch = ended.clone();
-        let config = state.config.jobs.clone();
-        let result = state
-            .db
-            .write(move |tx| {
-                for e in batch.iter() {
-                    jobs::finish(tx, &e.job, &worker, &e.outcome, e.at, &config)?;
-                }
-                jobs::claim(tx, &worker, now, until, limit, &skip)
-            })
-            .await;
+        let ended = std::mem::take(&mut self.ended);
+        let result = jobs::record_and_claim(
+            &self.runner.svc,
+            &self.runner.worker,
+            ended.clone(),
+            limit,
+            skip,
+        )
+        .await;
         if result.is_err() {
             // Rolled back: record these runs with the next attempt.
-            self.ended = Arc::try_unwrap(ended).unwrap_or_else(|shared| (*shared).clone());
+            self.ended = ended;
         }
         result
     }
@@ -294,7 +282,7 @@ impl Scheduler {
 impl Runner {
     /// Runs one claimed job; the scheduler records the outcome.
     async fn run(&self, job: Claimed) -> Ended {
-        let limit = StdDuration::from_secs(self.state.config.jobs.lock_secs);
+        let limit = StdDuration::from_secs(self.svc.config.jobs.lock_secs);
         let outcome = match tokio::time::timeout(limit, self.execute(&job)).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Retry(format!("timed out after {limit:?}")),
@@ -312,7 +300,7 @@ impl Runner {
         Ended {
             job,
             outcome,
-            at: self.state.now(),
+            at: self.svc.now(),
         }
     }
 
@@ -334,19 +322,16 @@ impl Runner {
         use crate::metrics::{EMAILS_FAILED, EMAILS_SENT};
         use std::sync::atomic::Ordering::Relaxed;
         match job.kind.as_str() {
-            jobs::EMAIL => {
-                let mail: EmailJob = match serde_json::from_str(&job.payload) {
+            EMAIL => {
+                let mail = match self.compose(job) {
                     Ok(mail) => mail,
-                    Err(e) => return Outcome::Fail(format!("malformed email payload: {e}")),
+                    Err(outcome) => return outcome,
                 };
                 let mailer = match &self.mailer {
                     Ok(mailer) => mailer,
                     Err(e) => return Outcome::Retry(e.clone()),
                 };
-                match mailer
-                    .send(&mail, &message_key(job), self.state.now())
-                    .await
-                {
+                match mailer.send(&mail, &message_key(job), self.svc.now()).await {
                     Ok(()) => {
                         EMAILS_SENT.fetch_add(1, Relaxed);
                         Outcome::Done
@@ -363,6 +348,50 @@ impl Runner {
             }
             other => Outcome::Fail(format!("unknown job kind '{other}'")),
         }
+    }
+
+    /// The message of an email job: its notice, with the unsealed secret put
+    /// back, rendered now (outside any write transaction). Jobs queued
+    /// before notices were typed carry their words already.
+    fn compose(&self, job: &Claimed) -> Result<Mail, Outcome> {
+        let typed: EmailJob = match serde_json::from_str(&job.payload) {
+            Ok(typed) => typed,
+            Err(typed_error) => {
+                return serde_json::from_str::<Mail>(&job.payload)
+                    .map_err(|_| Outcome::Fail(format!("malformed email payload: {typed_error}")));
+            }
+        };
+        let mut notice = typed.notice;
+        if outbox::has_secret(&notice) {
+            let Some(sealed) = &job.secret else {
+                return Err(Outcome::Fail(
+                    "secret dropped after failure; ask for a new code/link".into(),
+                ));
+            };
+            let restored = self
+                .svc
+                .secrets
+                .open_sealed(sealed)
+                .and_then(|secret| outbox::restore_secret(notice, secret));
+            notice = restored.ok_or_else(|| {
+                Outcome::Fail(
+                    "the sealed secret cannot be opened (was secret.key replaced?); ask for a new code/link"
+                        .into(),
+                )
+            })?;
+        }
+        let message = self
+            .renderer
+            .render(&notice, &typed.to_name, typed.admin_view)
+            .map_err(|e| Outcome::Fail(format!("{e:#}")))?;
+        Ok(Mail {
+            to_email: typed.to_email,
+            to_name: typed.to_name,
+            kind: typed.kind,
+            subject: message.subject,
+            text: message.text,
+            html: message.html,
+        })
     }
 }
 

@@ -4,19 +4,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Duration;
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::domain::time::Ts;
-use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input};
-use crate::routes::access::TOKEN_LIFETIME_HOURS;
+use crate::service::accounts;
 use crate::state::AppState;
-use crate::store::sqlite::OptionalRow;
 use crate::store::users::DeletedExamples;
 use crate::users::Role;
 
@@ -42,22 +38,8 @@ pub struct InterceptedCode {
 async fn intercept_verification_code(
     State(state): State<AppState>,
 ) -> AppResult<Json<InterceptedCode>> {
-    let row: Option<(String, u32)> = state
-        .db
-        .read(|c| {
-            Ok(c.query_row(
-                "SELECT token, code FROM issued_registration ORDER BY id DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
-        })
-        .await?;
-    let (token, code) = row.ok_or_else(|| AppError::not_found("No issued registrations found"))?;
-    Ok(Json(InterceptedCode {
-        token: Uuid::parse_str(&token).map_err(AppError::internal)?,
-        code,
-    }))
+    let (token, code) = accounts::debug_newest_registration(&state.svc).await?;
+    Ok(Json(InterceptedCode { token, code }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -65,27 +47,14 @@ pub struct InterceptedToken {
     token: Uuid,
 }
 
-/// The newest recovery token.
+/// The newest recovery token (kept in memory in debug mode only).
 #[utoipa::path(get, path = "/debug/intercept-recovery-token", tag = "debug",
     responses((status = 200, body = InterceptedToken), (status = 404, body = ErrorBody)))]
 async fn intercept_recovery_token(
     State(state): State<AppState>,
 ) -> AppResult<Json<InterceptedToken>> {
-    let token: Option<String> = state
-        .db
-        .read(|c| {
-            Ok(c.query_row(
-                "SELECT token FROM issued_login_recovery ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })
-        .await?;
-    let token = token.ok_or_else(|| AppError::not_found("No issued recoveries found"))?;
-    Ok(Json(InterceptedToken {
-        token: Uuid::parse_str(&token).map_err(AppError::internal)?,
-    }))
+    let token = accounts::debug_newest_recovery(&state.svc).await?;
+    Ok(Json(InterceptedToken { token }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -95,29 +64,6 @@ pub struct TokenBody {
 
 impl Input for TokenBody {}
 
-/// Ages a token past its lifetime.
-async fn expire(
-    state: &AppState,
-    table: &'static str,
-    token: Uuid,
-    missing: &'static str,
-) -> AppResult<StatusCode> {
-    let old = Ts(state.now().0 - Duration::hours(TOKEN_LIFETIME_HOURS) - Duration::seconds(1));
-    let changed = state
-        .db
-        .write(move |tx| {
-            Ok(tx.execute(
-                &format!("UPDATE {table} SET created_at = ?2 WHERE token = ?1"),
-                params![token.to_string(), old],
-            )?)
-        })
-        .await?;
-    if changed == 0 {
-        return Err(AppError::not_found(missing));
-    }
-    Ok(StatusCode::NO_CONTENT)
-}
-
 /// Make a recovery token older than its 24 h lifetime.
 #[utoipa::path(post, path = "/debug/expire-recovery-token", tag = "debug", request_body = TokenBody,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
@@ -125,13 +71,8 @@ async fn expire_recovery_token(
     State(state): State<AppState>,
     Body(req): Body<TokenBody>,
 ) -> AppResult<StatusCode> {
-    expire(
-        &state,
-        "issued_login_recovery",
-        req.token,
-        "Recovery not found",
-    )
-    .await
+    accounts::debug_expire_recovery(&state.svc, req.token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Make a pending registration older than its 24 h lifetime.
@@ -141,13 +82,8 @@ async fn expire_verification_code(
     State(state): State<AppState>,
     Body(req): Body<TokenBody>,
 ) -> AppResult<StatusCode> {
-    expire(
-        &state,
-        "issued_registration",
-        req.token,
-        "Registration not found",
-    )
-    .await
+    accounts::debug_expire_registration(&state.svc, req.token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -6,6 +6,7 @@ pub mod events;
 pub mod export;
 pub mod files;
 pub mod health;
+pub mod metrics;
 pub mod notifications;
 pub mod participation;
 pub mod setup;
@@ -41,6 +42,6 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
 /// Routes outside `/api` that are not the web UI (images, metrics).
 pub fn outside_api() -> Router<AppState> {
     Router::new()
-        .route("/metrics", axum::routing::get(crate::metrics::scrape))
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .merge(files::media_router())
 }

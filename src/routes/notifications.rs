@@ -1,18 +1,23 @@
 //! API.md "Notifications": the in-app notification centre.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::CurrentUser;
+use crate::domain::error::DomainError;
 use crate::domain::time::Ts;
-use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::email::InAppText;
+use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Page, Query};
+use crate::service::notifications;
 use crate::state::AppState;
+use crate::store::notifications::{InAppBody, InAppRow};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -26,15 +31,29 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct NotificationDto {
     id: i64,
-    title: String,
-    content: String,
-    cta_url: Option<String>,
-    cta_label: Option<String>,
+    #[schema(value_type = String)]
+    title: Text,
+    #[schema(value_type = String)]
+    content: Text,
+    #[schema(value_type = Option<String>)]
+    cta_url: Option<Text>,
+    #[schema(value_type = Option<String>)]
+    cta_label: Option<Text>,
     created_at: Ts,
     acked_at: Option<Ts>,
     /// The notification type, e.g. `EVENT_CREATED`.
     #[serde(rename = "type")]
     kind: String,
+}
+
+/// Text shared with the render cache, serialised as a plain string.
+#[derive(Debug, Clone)]
+pub struct Text(Arc<str>);
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -77,42 +96,59 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<Vec<NotificationDto>>> {
     let page = q.page();
-    let include_acked = q.include_acked.unwrap_or(false);
-    let rows = state
-        .db
-        .read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, title, content, cta_url, cta_label, created_at, acked_at, type
-                 FROM instant_notification
-                 WHERE recipient_id = ?1 AND (?2 OR acked_at IS NULL)
-                 ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4",
-            )?;
-            let rows = stmt
-                .query_map(
-                    params![
-                        user.id,
-                        include_acked,
-                        page.limit_or(50, 200),
-                        page.offset()
-                    ],
-                    |r| {
-                        Ok(NotificationDto {
-                            id: r.get(0)?,
-                            title: r.get(1)?,
-                            content: r.get(2)?,
-                            cta_url: r.get(3)?,
-                            cta_label: r.get(4)?,
-                            created_at: r.get(5)?,
-                            acked_at: r.get(6)?,
-                            kind: r.get(7)?,
-                        })
-                    },
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-        .await?;
-    Ok(Json(rows))
+    let rows = notifications::list(
+        &state.svc,
+        user.id,
+        q.include_acked.unwrap_or(false),
+        page.limit_or(50, 200),
+        page.offset(),
+    )
+    .await?;
+    let dtos = rows
+        .into_iter()
+        .map(|row| dto(&state, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(dtos))
+}
+
+/// The wire form of a row; a typed notice is rendered (cached) now.
+fn dto(state: &AppState, row: InAppRow) -> Result<NotificationDto, DomainError> {
+    let words = match row.body {
+        InAppBody::Stored {
+            title,
+            content,
+            cta_url,
+            cta_label,
+        } => InAppText {
+            title: title.into(),
+            content: content.into(),
+            cta_url: cta_url.map(Into::into),
+            cta_label: cta_label.map(Into::into),
+        },
+        InAppBody::Typed(stored) => {
+            let key = (row.id, row.created_at.micros());
+            match state.render.cached_in_app(key) {
+                Some(hit) => hit,
+                None => {
+                    let n = stored.parse()?;
+                    state
+                        .render
+                        .render_in_app(key, &n.notice, &n.name, n.admin_view)
+                        .map_err(DomainError::Internal)?
+                }
+            }
+        }
+    };
+    Ok(NotificationDto {
+        id: row.id,
+        title: Text(words.title),
+        content: Text(words.content),
+        cta_url: words.cta_url.map(Text),
+        cta_label: words.cta_label.map(Text),
+        created_at: row.created_at,
+        acked_at: row.acked_at,
+        kind: row.kind,
+    })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -144,31 +180,7 @@ async fn ack(
     CurrentUser(user): CurrentUser,
     Body(req): Body<AckRequest>,
 ) -> AppResult<StatusCode> {
-    let now = state.now();
-    state
-        .db
-        .write(move |tx| {
-            let mut ids = req.ids;
-            ids.sort_unstable();
-            ids.dedup();
-            let mut mine = tx.prepare_cached(
-                "SELECT 1 FROM instant_notification WHERE id = ?1 AND recipient_id = ?2",
-            )?;
-            for id in &ids {
-                if !mine.exists(params![id, user.id])? {
-                    return Err(AppError::not_found("Notification not found"));
-                }
-            }
-            let mut mark = tx.prepare_cached(
-                "UPDATE instant_notification SET acked_at = ?3
-                 WHERE id = ?1 AND recipient_id = ?2 AND acked_at IS NULL",
-            )?;
-            for id in &ids {
-                mark.execute(params![id, user.id, now])?;
-            }
-            Ok(())
-        })
-        .await?;
+    notifications::ack(&state.svc, user.id, req.ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -180,17 +192,7 @@ async fn ack_all(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> AppResult<StatusCode> {
-    let now = state.now();
-    state
-        .db
-        .write(move |tx| {
-            tx.execute(
-                "UPDATE instant_notification SET acked_at = ?2 WHERE recipient_id = ?1 AND acked_at IS NULL",
-                params![user.id, now],
-            )?;
-            Ok(())
-        })
-        .await?;
+    notifications::ack_all(&state.svc, user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -207,14 +209,6 @@ async fn unread_count(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> AppResult<Json<UnreadCount>> {
-    let count = state
-        .db
-        .read(move |c| {
-            Ok(c.prepare_cached(
-                "SELECT count(*) FROM instant_notification WHERE recipient_id = ?1 AND acked_at IS NULL",
-            )?
-            .query_row([user.id], |r| r.get(0))?)
-        })
-        .await?;
+    let count = notifications::unread_count(&state.svc, user.id).await?;
     Ok(Json(UnreadCount { count }))
 }

@@ -1,1 +1,522 @@
-//! Use cases of the accounts area.
+//! Use cases of the accounts area: registration with an emailed code, login
+//! sessions, password recovery and change, creating users (CLI, setup) and
+//! recognising the caller of a request.
+//!
+//! Secrets at rest: the registration code is stored sealed with the data
+//! dir's key (it must be sent again unchanged), session and recovery tokens
+//! only as digests. Argon2 always runs before a write transaction starts,
+//! never inside one.
+
+use std::sync::Mutex;
+
+use rand::{Rng, RngCore};
+use uuid::Uuid;
+
+use crate::domain::account::{
+    self, Account, SessionUser, email_key, messages as m, session_alive, token_expired,
+};
+use crate::domain::error::{DomainError, DomainResult, messages};
+use crate::domain::notice::{Notice, To};
+use crate::domain::time::Ts;
+use crate::domain::user::Role;
+use crate::secrets::{constant_time_eq, token_digest};
+use crate::service::{Services, outbox};
+use crate::store::Tx;
+use crate::store::accounts::{NewRegistration, NewUser, Recovery, SessionInfo};
+
+/// What the accounts area keeps in memory only, never on disk.
+#[derive(Default)]
+pub struct Volatile {
+    /// The pending first-run setup token (see `service::setup`).
+    pub(crate) setup_token: Mutex<Option<String>>,
+    /// The newest recovery token issued by this process; kept only when
+    /// `server.debug` is on, for `GET /debug/intercept-recovery-token`.
+    newest_recovery: Mutex<Option<Uuid>>,
+}
+
+impl std::fmt::Debug for Volatile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Volatile(..)")
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Counts an attempt on a backoff key (API.md rate limits).
+fn limited(svc: &Services, kind: &str, email: &str, message: &'static str) -> DomainResult<()> {
+    svc.limiter
+        .attempt(&format!("{kind}:{}", email_key(email)))
+        .map_err(|secs| DomainError::rate_limited(message, secs))
+}
+
+fn invalid_code() -> DomainError {
+    DomainError::rule(m::INVALID_CODE)
+}
+
+/// A freshly issued login session: the two header values.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub uid: Uuid,
+    pub token: String,
+}
+
+/// Inserts a session for `user_id` in `tx`; the token is 32 random bytes,
+/// hex, and only its digest is stored.
+fn insert_session(
+    tx: &mut dyn Tx,
+    user_id: i64,
+    user_agent: Option<&str>,
+    now: Ts,
+) -> DomainResult<NewSession> {
+    let uid = Uuid::new_v4();
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let user_agent = user_agent.map(|ua| ua.chars().take(512).collect::<String>());
+    tx.insert_session(
+        uid,
+        user_id,
+        &token_digest(&token),
+        user_agent.as_deref(),
+        now,
+    )?;
+    Ok(NewSession { uid, token })
+}
+
+/// Inserts a user with an already hashed password; `"Email already exists"`
+/// when the address is taken (any case, deleted users included).
+pub(crate) fn insert_account(
+    tx: &mut dyn Tx,
+    email: &str,
+    full_name: &str,
+    password_hash: &str,
+    role: Role,
+    now: Ts,
+) -> DomainResult<Account> {
+    if tx.email_taken(email)? {
+        return Err(DomainError::rule(messages::EMAIL_EXISTS));
+    }
+    let id = tx.insert_user(&NewUser {
+        email,
+        full_name,
+        password_hash,
+        role,
+        now,
+    })?;
+    Ok(Account {
+        id,
+        email: email.trim().to_string(),
+        full_name: full_name.to_string(),
+        role,
+        created_at: now,
+    })
+}
+
+// ---------------------------------------------------------------- registration
+
+/// Starts a registration: stores it with a fresh token and a sealed 6-digit
+/// code and emails the code (REG_CONFIRM_CODE). Returns the token.
+pub async fn register(
+    svc: &Services,
+    email: String,
+    password: String,
+    full_name: String,
+) -> DomainResult<Uuid> {
+    let lookup = email.clone();
+    if svc.store.read(move |tx| tx.email_taken(&lookup)).await? {
+        return Err(DomainError::rule(messages::EMAIL_EXISTS));
+    }
+    limited(svc, "registration", &email, m::TOO_MANY_VERIFICATIONS)?;
+    let hash = svc.passwords.hash(password).await?;
+    let token = Uuid::new_v4();
+    let code: u32 = rand::rng().random_range(100_000..=999_999);
+    let sealed = svc.secrets.seal(&code.to_string());
+    let svc = svc.clone();
+    let store = svc.store.clone();
+    store
+        .write(move |tx| {
+            let now = svc.now();
+            tx.insert_registration(&NewRegistration {
+                token,
+                email: &email,
+                full_name: &full_name,
+                password_hash: &hash,
+                code_sealed: &sealed,
+                now,
+            })?;
+            outbox::notify(
+                &svc,
+                tx,
+                &Notice::RegConfirmCode { code },
+                &[To::Address {
+                    email,
+                    name: full_name,
+                }],
+            )
+        })
+        .await?;
+    Ok(token)
+}
+
+/// The code of a registration, unsealed; `None` when the key that sealed it
+/// is gone.
+fn code_of(svc: &Services, sealed: &str) -> Option<u32> {
+    svc.secrets.open_sealed(sealed)?.parse().ok()
+}
+
+/// Confirms the emailed code: creates the user (role USER), marks the
+/// registration used and queues the welcome email.
+pub async fn verify_registration(svc: &Services, token: Uuid, code: i64) -> DomainResult<()> {
+    let found = svc
+        .store
+        .read(move |tx| tx.registration(token))
+        .await?
+        .ok_or_else(invalid_code)?;
+    limited(svc, "verification", &found.email, m::TOO_MANY_VERIFICATIONS)?;
+    let svc = svc.clone();
+    let store = svc.store.clone();
+    store
+        .write(move |tx| {
+            let now = svc.now();
+            // Re-read inside the write transaction: of two concurrent
+            // verifications only the first sees the registration unused.
+            let reg = tx.registration(token)?.ok_or_else(invalid_code)?;
+            let stored = code_of(&svc, &reg.code_sealed).ok_or_else(invalid_code)?;
+            let code_ok =
+                constant_time_eq(stored.to_string().as_bytes(), code.to_string().as_bytes());
+            if reg.used || token_expired(reg.created_at, now) || !code_ok {
+                return Err(invalid_code());
+            }
+            let user = insert_account(
+                tx,
+                &reg.email,
+                &reg.full_name,
+                &reg.password_hash,
+                Role::User,
+                now,
+            )?;
+            tx.mark_registration_used(reg.id, now)?;
+            outbox::notify(&svc, tx, &Notice::RegWelcome, &[To::User(user.id)])
+        })
+        .await
+}
+
+/// Sends the code of a pending registration again (the same code).
+pub async fn resend_code(svc: &Services, token: Uuid) -> DomainResult<()> {
+    let now = svc.now();
+    let reg = svc
+        .store
+        .read(move |tx| tx.registration(token))
+        .await?
+        .filter(|r| !r.used && !token_expired(r.created_at, now))
+        .ok_or_else(invalid_code)?;
+    limited(svc, "registration", &reg.email, m::TOO_MANY_VERIFICATIONS)?;
+    let code = code_of(svc, &reg.code_sealed).ok_or_else(invalid_code)?;
+    let svc = svc.clone();
+    let store = svc.store.clone();
+    store
+        .write(move |tx| {
+            outbox::notify(
+                &svc,
+                tx,
+                &Notice::RegConfirmCode { code },
+                &[To::Address {
+                    email: reg.email,
+                    name: reg.full_name,
+                }],
+            )
+        })
+        .await
+}
+
+// ---------------------------------------------------------------- sessions
+
+/// Logs in: checks the password (one Argon2 run even for unknown emails),
+/// applies the brute-force guard, upgrades a weak hash and opens a session.
+pub async fn login(
+    svc: &Services,
+    email: String,
+    password: String,
+    user_agent: Option<String>,
+) -> DomainResult<NewSession> {
+    let key = format!("login:{}", email_key(&email));
+    svc.limiter
+        .login_allowed(&key)
+        .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_LOGINS, secs))?;
+    let account = svc
+        .store
+        .read(move |tx| tx.credentials_by_email(&email))
+        .await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let verified = svc.passwords.verify(password.clone(), stored).await?;
+    let user_id = match account {
+        Some(a) if !a.deleted && verified.ok => a.user_id,
+        _ => {
+            svc.limiter.login_failed(&key);
+            return Err(DomainError::Unauthenticated(m::INVALID_CREDENTIALS.into()));
+        }
+    };
+    svc.limiter.login_succeeded(&key);
+    let rehash = if verified.needs_rehash {
+        Some(svc.passwords.hash(password).await?)
+    } else {
+        None
+    };
+    let now = svc.now();
+    svc.store
+        .write(move |tx| {
+            if let Some(hash) = rehash {
+                tx.set_password_hash(user_id, &hash)?;
+            }
+            insert_session(tx, user_id, user_agent.as_deref(), now)
+        })
+        .await
+}
+
+/// Opens a session for an existing user without a password (tests and
+/// tools that act for a user they created).
+pub async fn start_session(
+    svc: &Services,
+    user_id: i64,
+    user_agent: Option<String>,
+) -> DomainResult<NewSession> {
+    let now = svc.now();
+    svc.store
+        .write(move |tx| insert_session(tx, user_id, user_agent.as_deref(), now))
+        .await
+}
+
+/// The user behind the two session headers; `401 "Invalid login session"`
+/// for an unknown session, a wrong token, an expired session or a deleted
+/// user. Refreshes `last_seen_at` at most once a minute.
+pub async fn authenticate(svc: &Services, uid: Uuid, token: &str) -> DomainResult<SessionUser> {
+    let now = svc.now();
+    let ttl = svc.config.auth.session_ttl_days;
+    let digest = token_digest(token);
+    let found = svc
+        .store
+        .read(move |tx| tx.session(uid))
+        .await?
+        .ok_or_else(DomainError::invalid_session)?;
+    if !constant_time_eq(found.token_hash.as_bytes(), digest.as_bytes())
+        || found.user_deleted
+        || !session_alive(found.last_seen_at, now, ttl)
+    {
+        return Err(DomainError::invalid_session());
+    }
+    if now.0 - found.last_seen_at.0 >= account::TOUCH_EVERY {
+        svc.store
+            .write(move |tx| tx.touch_session(uid, now))
+            .await?;
+    }
+    Ok(SessionUser {
+        session_uid: uid,
+        id: found.user_id,
+        role: found.role,
+        email: found.email,
+        full_name: found.full_name,
+    })
+}
+
+/// Deletes the caller's current session.
+pub async fn logout(svc: &Services, me: &SessionUser) -> DomainResult<()> {
+    let (uid, id) = (me.session_uid, me.id);
+    svc.store
+        .write(move |tx| tx.delete_session(uid, id).map(|_| ()))
+        .await
+}
+
+/// One of the caller's sessions.
+#[derive(Debug, Clone)]
+pub struct MySession {
+    pub session: SessionInfo,
+    /// The session of this request.
+    pub current: bool,
+}
+
+/// The caller's live sessions, most recently used first.
+pub async fn list_sessions(svc: &Services, me: &SessionUser) -> DomainResult<Vec<MySession>> {
+    let oldest = Ts(svc.now().0 - chrono::Duration::days(svc.config.auth.session_ttl_days));
+    let (id, current) = (me.id, me.session_uid);
+    let list = svc.store.read(move |tx| tx.sessions_of(id, oldest)).await?;
+    Ok(list
+        .into_iter()
+        .map(|session| MySession {
+            current: session.uid == current,
+            session,
+        })
+        .collect())
+}
+
+/// Revokes one of the caller's sessions; `404 "Session not found"` when it
+/// is not theirs or does not exist.
+pub async fn revoke_session(svc: &Services, me: &SessionUser, uid: Uuid) -> DomainResult<()> {
+    let id = me.id;
+    if svc
+        .store
+        .write(move |tx| tx.delete_session(uid, id))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(DomainError::not_found(m::SESSION_NOT_FOUND))
+    }
+}
+
+// ---------------------------------------------------------------- passwords
+
+/// Emails a single-use reset link valid for 24 h (PASSWORD_RESET_LINK).
+pub async fn request_recovery(svc: &Services, email: String) -> DomainResult<()> {
+    limited(svc, "recovery", &email, m::TOO_MANY_RECOVERIES)?;
+    let token = Uuid::new_v4();
+    let digest = token_digest(&token.to_string());
+    let inner = svc.clone();
+    svc.store
+        .write(move |tx| {
+            let now = inner.now();
+            let user_id = tx
+                .active_user_by_email(&email)?
+                .ok_or_else(|| DomainError::not_found(messages::USER_NOT_FOUND))?;
+            tx.insert_recovery(&digest, user_id, now)?;
+            outbox::notify(
+                &inner,
+                tx,
+                &Notice::PasswordResetLink {
+                    token: token.to_string(),
+                },
+                &[To::User(user_id)],
+            )
+        })
+        .await?;
+    if svc.config.server.debug {
+        *lock(&svc.volatile.newest_recovery) = Some(token);
+    }
+    Ok(())
+}
+
+/// Checks a recovery token's row: the user it belongs to.
+fn usable_recovery(found: Option<Recovery>, now: Ts) -> DomainResult<Recovery> {
+    match found {
+        Some(r) if r.used || r.user_deleted => Err(DomainError::rule(m::INVALID_RECOVERY)),
+        Some(r) if token_expired(r.created_at, now) => Err(DomainError::rule(m::RECOVERY_EXPIRED)),
+        Some(r) => Ok(r),
+        None => Err(DomainError::rule(m::INVALID_RECOVERY)),
+    }
+}
+
+/// Sets a new password with a recovery token and revokes every session of
+/// that user.
+pub async fn submit_recovery(svc: &Services, token: Uuid, password: String) -> DomainResult<()> {
+    let digest = token_digest(&token.to_string());
+    let now = svc.now();
+    let lookup = digest.clone();
+    usable_recovery(svc.store.read(move |tx| tx.recovery(&lookup)).await?, now)?;
+    let hash = svc.passwords.hash(password).await?;
+    let svc = svc.clone();
+    let store = svc.store.clone();
+    store
+        .write(move |tx| {
+            let recovery = usable_recovery(tx.recovery(&digest)?, now)?;
+            tx.mark_recovery_used(recovery.id, now)?;
+            tx.set_password_hash(recovery.user_id, &hash)?;
+            tx.delete_sessions_of(recovery.user_id, None)?;
+            outbox::notify(
+                &svc,
+                tx,
+                &Notice::PasswordChanged,
+                &[To::User(recovery.user_id)],
+            )
+        })
+        .await
+}
+
+/// Changes the caller's password after checking the current one; every
+/// other session of theirs is revoked.
+pub async fn change_password(
+    svc: &Services,
+    me: &SessionUser,
+    current: String,
+    new: String,
+) -> DomainResult<()> {
+    let id = me.id;
+    let keep = me.session_uid;
+    let stored = svc.store.read(move |tx| tx.password_hash(id)).await?;
+    if !svc.passwords.verify(current, stored).await?.ok {
+        return Err(DomainError::rule(m::INVALID_PASSWORD));
+    }
+    let hash = svc.passwords.hash(new).await?;
+    let svc = svc.clone();
+    let store = svc.store.clone();
+    store
+        .write(move |tx| {
+            tx.set_password_hash(id, &hash)?;
+            tx.delete_sessions_of(id, Some(keep))?;
+            outbox::notify(&svc, tx, &Notice::PasswordChanged, &[To::User(id)])
+        })
+        .await
+}
+
+/// Creates a user directly (the CLI's `user create`): no email is sent.
+pub async fn create_user(
+    svc: &Services,
+    email: String,
+    full_name: String,
+    password: String,
+    role: Role,
+) -> DomainResult<Account> {
+    let hash = svc.passwords.hash(password).await?;
+    let now = svc.now();
+    svc.store
+        .write(move |tx| insert_account(tx, &email, &full_name, &hash, role, now))
+        .await
+}
+
+// ---------------------------------------------------------------- debug routes
+
+/// The newest registration's token and code, used or not.
+pub async fn debug_newest_registration(svc: &Services) -> DomainResult<(Uuid, u32)> {
+    let reg = svc
+        .store
+        .read(|tx| tx.newest_registration())
+        .await?
+        .ok_or_else(|| DomainError::not_found(m::NO_REGISTRATIONS))?;
+    let code = code_of(svc, &reg.code_sealed)
+        .ok_or_else(|| DomainError::internal("the registration code cannot be unsealed"))?;
+    Ok((reg.token, code))
+}
+
+/// The newest recovery token this process issued (debug mode only).
+pub async fn debug_newest_recovery(svc: &Services) -> DomainResult<Uuid> {
+    lock(&svc.volatile.newest_recovery).ok_or_else(|| DomainError::not_found(m::NO_RECOVERIES))
+}
+
+/// Makes a pending registration older than its lifetime.
+pub async fn debug_expire_registration(svc: &Services, token: Uuid) -> DomainResult<()> {
+    let old = account::expired_issue_time(svc.now());
+    if svc
+        .store
+        .write(move |tx| tx.set_registration_created(token, old))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(DomainError::not_found(m::REGISTRATION_NOT_FOUND))
+    }
+}
+
+/// Makes a recovery token older than its lifetime.
+pub async fn debug_expire_recovery(svc: &Services, token: Uuid) -> DomainResult<()> {
+    let old = account::expired_issue_time(svc.now());
+    let digest = token_digest(&token.to_string());
+    if svc
+        .store
+        .write(move |tx| tx.set_recovery_created(&digest, old))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(DomainError::not_found(m::RECOVERY_NOT_FOUND))
+    }
+}

@@ -7,10 +7,15 @@
 //! HTTP.
 
 pub mod accounts;
+pub mod cleanup;
 pub mod events;
 pub mod images;
+pub mod jobs;
+pub mod notifications;
 pub mod outbox;
 pub mod participation;
+pub mod reminders;
+pub mod setup;
 pub mod snapshot;
 pub mod statistics;
 pub mod users;
@@ -38,11 +43,39 @@ pub struct Services {
     pub storage: crate::storage::Storage,
     /// Seals and hashes secrets at rest (key file in the data dir).
     pub secrets: crate::secrets::Secrets,
-    /// TODO(outbox): rendering moves to delivery; then this goes.
-    pub notifier: crate::notify::Notifier,
+    /// In-memory state of the accounts area (setup token, debug recovery).
+    pub volatile: Arc<accounts::Volatile>,
 }
 
 impl Services {
+    /// Opens everything the use cases need over a data dir: image storage
+    /// (checked first: a broken bucket should be the only thing reported),
+    /// the database (migrations applied), the key file. Every
+    /// misconfiguration that can be found before serving is found here.
+    pub async fn open(config: Arc<Config>, clock: SharedClock) -> anyhow::Result<Services> {
+        let storage = crate::storage::Storage::open(&config).await?;
+        let (store, secrets) = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || {
+                let store = Store::open_sqlite(&config.database_path())?;
+                let secrets = crate::secrets::Secrets::open(&config.data_dir)?;
+                anyhow::Ok((store, secrets))
+            })
+            .await??
+        };
+        Ok(Services {
+            passwords: Passwords::new(config.auth.argon2)?,
+            limiter: Arc::new(RateLimiter::new(clock.clone())),
+            caches: Default::default(),
+            volatile: Default::default(),
+            storage,
+            store,
+            secrets,
+            clock,
+            config,
+        })
+    }
+
     pub fn now(&self) -> Ts {
         Ts(self.clock.now())
     }

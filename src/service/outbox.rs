@@ -2,24 +2,59 @@
 //! recipient it writes the in-app notification (event notices) and enqueues
 //! one email job, in the caller's transaction — a change that rolls back
 //! sends nothing, a commit loses nothing.
+//!
+//! Nothing is rendered here: the job and the in-app row hold the typed
+//! notice, and words are made when the email is delivered or the
+//! notification read, outside the writer lock. A secret the notice carries
+//! (a code, a reset token, a password) is sealed in the job's own column
+//! with the data dir's key, blanked in the payload, and dropped once the
+//! job is done or failed.
+
+use serde::{Deserialize, Serialize};
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::notice::{Notice, To};
-use crate::notify::EmailJob;
+use crate::domain::time::Ts;
 use crate::service::Services;
 use crate::store::Tx;
+use crate::store::jobs::NewJob;
+use crate::store::notifications::InAppNotice;
 
 /// Job kind of an email.
 pub const EMAIL: &str = "email";
 
+/// The payload of an email job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailJob {
+    pub to_email: String,
+    pub to_name: String,
+    /// The notice's type (for queries and `afisha jobs list`).
+    pub kind: String,
+    /// The notice, its secret (if any) blanked.
+    pub notice: Notice,
+    /// Event links point into the admin area.
+    pub admin_view: bool,
+}
+
 /// Notifies every recipient of `notice` inside `tx`. Deleted users are
 /// skipped.
 pub fn notify(svc: &Services, tx: &mut dyn Tx, notice: &Notice, to: &[To]) -> DomainResult<()> {
-    let now = svc.now();
+    notify_at(svc, tx, svc.now(), notice, to)
+}
+
+/// [`notify`] as of `now`.
+pub fn notify_at(
+    svc: &Services,
+    tx: &mut dyn Tx,
+    now: Ts,
+    notice: &Notice,
+    to: &[To],
+) -> DomainResult<()> {
     let admin_view = matches!(
         notice,
         Notice::ParticipationConfirmed { .. } | Notice::ParticipationCancelled { .. }
     );
+    let (public, secret) = split_secret(notice);
     for recipient in to {
         let (user_id, email, name) = match recipient {
             To::User(id) => match tx.recipient(*id)? {
@@ -28,29 +63,34 @@ pub fn notify(svc: &Services, tx: &mut dyn Tx, notice: &Notice, to: &[To]) -> Do
             },
             To::Address { email, name } => (None, email.clone(), name.clone()),
         };
-        // TODO(outbox): render at delivery, outside the writer lock.
-        let message = svc.notifier.render(notice, &name, admin_view)?;
         if let (Some(user_id), true) = (user_id, notice.in_app()) {
-            tx.insert_in_app(
-                user_id,
-                notice.kind(),
-                &message.subject,
-                &message.text,
-                message.cta_url.as_deref(),
-                message.cta_label.as_deref(),
-                now,
-            )?;
+            let in_app = InAppNotice {
+                notice: public.clone(),
+                name: name.clone(),
+                admin_view,
+            };
+            tx.insert_in_app(user_id, &in_app, now)?;
         }
         let job = EmailJob {
             to_email: email,
             to_name: name,
             kind: notice.kind().to_string(),
-            subject: message.subject,
-            text: message.text,
-            html: message.html,
+            notice: public.clone(),
+            admin_view,
         };
         let payload = serde_json::to_value(&job).map_err(DomainError::internal)?;
-        tx.enqueue_job(EMAIL, &payload, now, svc.config.jobs.max_attempts, now)?;
+        // Sealed per job (own nonce), so two rows never share a ciphertext.
+        let sealed = secret.as_deref().map(|s| svc.secrets.seal(s));
+        tx.enqueue_job(
+            &NewJob {
+                kind: EMAIL,
+                payload: &payload,
+                secret: sealed.as_deref(),
+                run_at: now,
+                max_attempts: svc.config.jobs.max_attempts,
+            },
+            now,
+        )?;
     }
     Ok(())
 }
@@ -58,4 +98,71 @@ pub fn notify(svc: &Services, tx: &mut dyn Tx, notice: &Notice, to: &[To]) -> Do
 /// Every active administrator, as recipients.
 pub fn admins(tx: &mut dyn Tx) -> DomainResult<Vec<To>> {
     Ok(tx.active_admin_ids()?.into_iter().map(To::User).collect())
+}
+
+/// The notice with its secret blanked, and the secret.
+pub fn split_secret(notice: &Notice) -> (Notice, Option<String>) {
+    match notice {
+        Notice::RegConfirmCode { code } => (
+            Notice::RegConfirmCode { code: 0 },
+            Some(format!("{code:06}")),
+        ),
+        Notice::PasswordResetLink { token } => (
+            Notice::PasswordResetLink {
+                token: String::new(),
+            },
+            Some(token.clone()),
+        ),
+        Notice::AdminSetPassword { password } => (
+            Notice::AdminSetPassword {
+                password: String::new(),
+            },
+            Some(password.clone()),
+        ),
+        other => (other.clone(), None),
+    }
+}
+
+/// Whether `notice` carries a secret (sealed apart from the payload).
+pub fn has_secret(notice: &Notice) -> bool {
+    split_secret(notice).1.is_some()
+}
+
+/// Puts `secret` back into a notice [`split_secret`] blanked; `None` when
+/// the secret does not fit the notice.
+pub fn restore_secret(notice: Notice, secret: String) -> Option<Notice> {
+    Some(match notice {
+        Notice::RegConfirmCode { .. } => Notice::RegConfirmCode {
+            code: secret.parse().ok()?,
+        },
+        Notice::PasswordResetLink { .. } => Notice::PasswordResetLink { token: secret },
+        Notice::AdminSetPassword { .. } => Notice::AdminSetPassword { password: secret },
+        other => other,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_split_off_and_come_back() {
+        for notice in [
+            Notice::RegConfirmCode { code: 42 },
+            Notice::PasswordResetLink {
+                token: "tok-1".into(),
+            },
+            Notice::AdminSetPassword {
+                password: "pw 2".into(),
+            },
+        ] {
+            let (public, secret) = split_secret(&notice);
+            let secret = secret.expect("has a secret");
+            let json = serde_json::to_string(&public).unwrap();
+            assert!(!json.contains(&secret), "{json}");
+            assert_eq!(restore_secret(public, secret), Some(notice));
+        }
+        let plain = Notice::RegWelcome;
+        assert_eq!(split_secret(&plain), (plain, None));
+    }
 }

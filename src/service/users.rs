@@ -102,7 +102,7 @@ pub async fn delete_user(svc: &Services, id: i64) -> DomainResult<()> {
             }
             keep_an_administrator(tx, &user)?;
             tx.set_user_deleted(id, Some(now))?;
-            tx.end_user_sessions(id)?;
+            tx.delete_sessions_of(id, None)?;
             Ok(())
         })
         .await
@@ -157,36 +157,13 @@ pub async fn reset_password(
     svc.store
         .write(move |tx| {
             require_resettable(tx, id)?;
-            tx.set_user_password_hash(id, &hash)?;
-            tx.end_user_sessions(id)?;
+            tx.set_password_hash(id, &hash)?;
+            tx.delete_sessions_of(id, None)?;
             if send_email {
                 let notice = Notice::AdminSetPassword { password };
                 outbox::notify(&svc2, tx, &notice, &[To::User(id)])?;
             }
             Ok(())
-        })
-        .await
-}
-
-/// Creates a user with a password (hashed here, outside the write); the
-/// email must be free. Returns the id. (The demo's way in until the
-/// accounts service offers the same use case.)
-pub async fn create_user(
-    svc: &Services,
-    email: &str,
-    full_name: &str,
-    password: &str,
-    role: Role,
-) -> DomainResult<i64> {
-    let hash = hash(svc, password.to_string()).await?;
-    let (email, full_name) = (email.to_string(), full_name.to_string());
-    let now = svc.now();
-    svc.store
-        .write(move |tx| {
-            if tx.email_in_use(&email, None)? {
-                return Err(DomainError::rule(messages::EMAIL_EXISTS));
-            }
-            tx.add_user(&email, &full_name, &hash, role, now)
         })
         .await
 }

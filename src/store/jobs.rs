@@ -1,18 +1,115 @@
-//! Queries of the durable job queue.
+//! Queries of the durable job queue, and the deletes of the hourly
+//! clean-up.
 
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
+
+/// A job to insert.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub kind: &'a str,
+    pub payload: &'a serde_json::Value,
+    /// Sealed secret the job delivers (see `crate::secrets`), if any.
+    pub secret: Option<&'a str>,
+    pub run_at: Ts,
+    pub max_attempts: u32,
+}
+
+/// A pending job as the queue holds it.
+#[derive(Debug, Clone)]
+pub struct QueuedJob {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    /// The sealed secret; `None` when the job has none or it was dropped.
+    pub secret: Option<String>,
+    /// Attempts started so far.
+    pub attempts: u32,
+    pub max_attempts: u32,
+}
+
+/// One row of the queue, for listings.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_at: Ts,
+    pub created_at: Ts,
+    pub done_at: Option<Ts>,
+    pub failed_at: Option<Ts>,
+    pub locked_until: Option<Ts>,
+    pub last_error: Option<String>,
+}
+
+/// Where a job stands, for `retry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Pending,
+    Done,
+    Failed,
+}
+
+/// Rows the clean-up deletes, by age.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepBefore {
+    /// Registrations created before this.
+    pub registrations: Ts,
+    /// Unused recovery tokens created before this (used ones always go).
+    pub recoveries: Ts,
+    /// Sessions last seen at or before this.
+    pub sessions: Ts,
+    /// Jobs done before this.
+    pub done_jobs: Ts,
+}
+
+/// How many rows a clean-up deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub registrations: usize,
+    pub recoveries: usize,
+    pub sessions: usize,
+    pub jobs: usize,
+}
 
 /// The job queue queries a transaction offers.
 pub trait JobStore {
     /// Inserts a job in this (write) transaction; the scheduler is woken
     /// after the commit. Returns its id.
-    fn enqueue_job(
+    fn enqueue_job(&mut self, job: &NewJob<'_>, now: Ts) -> DomainResult<i64>;
+    /// Pending jobs whose `run_at` has come and whose lock is free or
+    /// expired, oldest `run_at` first.
+    fn due_jobs(&mut self, now: Ts, limit: usize) -> DomainResult<Vec<QueuedJob>>;
+    /// Locks a job for `worker` until `until` and counts the attempt.
+    fn lock_job(&mut self, id: i64, worker: &str, until: Ts) -> DomainResult<()>;
+    /// Marks a job done (whoever holds its lock) and drops its secret.
+    fn job_done(&mut self, id: i64, now: Ts) -> DomainResult<()>;
+    /// Puts a job back for `run_at`, if `worker` still holds its lock.
+    fn job_retry(&mut self, id: i64, worker: &str, run_at: Ts, error: &str) -> DomainResult<()>;
+    /// Marks a pending job failed and drops its secret; with `worker`, only
+    /// if that worker still holds its lock.
+    fn job_failed(
         &mut self,
-        kind: &str,
-        payload: &serde_json::Value,
-        run_at: Ts,
-        max_attempts: u32,
+        id: i64,
+        worker: Option<&str>,
         now: Ts,
-    ) -> DomainResult<i64>;
+        error: &str,
+    ) -> DomainResult<()>;
+    /// The earliest moment after `now` at which a pending job becomes
+    /// claimable (its `run_at` or, while locked, its lock expiry).
+    fn next_job_due(&mut self, now: Ts) -> DomainResult<Option<Ts>>;
+    /// Jobs, newest first; only failed ones when `failed_only`.
+    fn list_jobs(&mut self, failed_only: bool, limit: usize) -> DomainResult<Vec<JobRecord>>;
+    /// Where job `id` stands; `None` when there is no such job.
+    fn job_status(&mut self, id: i64) -> DomainResult<Option<JobStatus>>;
+    /// Puts failed jobs (one, or all with `None`) back in the queue with
+    /// their attempts reset; returns how many.
+    fn revive_failed_jobs(&mut self, id: Option<i64>, now: Ts) -> DomainResult<usize>;
+    /// Pending and failed job counts (the queue depth gauges).
+    fn job_counts(&mut self) -> DomainResult<(i64, i64)>;
+    /// The clean-up's deletes (registrations, recovery tokens, sessions,
+    /// done jobs).
+    fn sweep(&mut self, before: &SweepBefore) -> DomainResult<Swept>;
 }

@@ -1,6 +1,9 @@
-//! Queries of in-app notifications and recipients.
+//! Queries of in-app notifications, recipients and due reminders.
+
+use serde::{Deserialize, Serialize};
 
 use crate::domain::error::DomainResult;
+use crate::domain::notice::{EventFacts, Notice};
 use crate::domain::time::Ts;
 
 /// Who a notice goes to, as stored.
@@ -10,22 +13,93 @@ pub struct Recipient {
     pub full_name: String,
 }
 
+/// What an in-app notification keeps so that it can be rendered when read:
+/// the typed notice and the recipient's name as it was when sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InAppNotice {
+    pub notice: Notice,
+    pub name: String,
+    /// Links point into the admin area.
+    pub admin_view: bool,
+}
+
+/// An [`InAppNotice`] as stored (JSON), parsed only when it must be
+/// rendered (rendered rows are cached, so most reads skip the parse).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredNotice(pub String);
+
+impl StoredNotice {
+    pub fn parse(&self) -> DomainResult<InAppNotice> {
+        serde_json::from_str(&self.0)
+            .map_err(|e| crate::domain::error::DomainError::internal(format!("stored notice: {e}")))
+    }
+}
+
+/// The words of an in-app notification.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InAppBody {
+    /// Written before notices were stored typed: the text as rendered then.
+    Stored {
+        title: String,
+        content: String,
+        cta_url: Option<String>,
+        cta_label: Option<String>,
+    },
+    /// Rendered when read.
+    Typed(StoredNotice),
+}
+
+/// One in-app notification.
+#[derive(Debug, Clone)]
+pub struct InAppRow {
+    pub id: i64,
+    /// The notification type, e.g. `EVENT_CREATED`.
+    pub kind: String,
+    pub body: InAppBody,
+    pub created_at: Ts,
+    pub acked_at: Option<Ts>,
+}
+
+/// A participant whose event reminder is due.
+#[derive(Debug, Clone)]
+pub struct DueReminder {
+    pub participant_id: i64,
+    pub user_id: i64,
+    pub event: EventFacts,
+}
+
 /// The notification queries a transaction offers.
 pub trait NotificationStore {
     /// Email and name of an active (not deleted) user.
     fn recipient(&mut self, user_id: i64) -> DomainResult<Option<Recipient>>;
     /// Ids of active administrators, ascending.
     fn active_admin_ids(&mut self) -> DomainResult<Vec<i64>>;
-    /// Appends an in-app notification.
-    #[allow(clippy::too_many_arguments)]
-    fn insert_in_app(
+    /// Appends an in-app notification holding the typed notice.
+    fn insert_in_app(&mut self, user_id: i64, notice: &InAppNotice, now: Ts) -> DomainResult<()>;
+    /// A user's notifications, newest first.
+    fn list_in_app(
         &mut self,
         user_id: i64,
-        kind: &str,
-        title: &str,
-        content: &str,
-        cta_url: Option<&str>,
-        cta_label: Option<&str>,
-        now: Ts,
-    ) -> DomainResult<()>;
+        include_acked: bool,
+        limit: i64,
+        offset: i64,
+    ) -> DomainResult<Vec<InAppRow>>;
+    /// Whether notification `id` is `user_id`'s.
+    fn in_app_is_of(&mut self, id: i64, user_id: i64) -> DomainResult<bool>;
+    /// Marks one of a user's notifications read (if unread).
+    fn ack_in_app(&mut self, id: i64, user_id: i64, now: Ts) -> DomainResult<()>;
+    /// Marks every unread notification of a user read.
+    fn ack_all_in_app(&mut self, user_id: i64, now: Ts) -> DomainResult<()>;
+    /// How many of a user's notifications are unread.
+    fn unread_in_app(&mut self, user_id: i64) -> DomainResult<i64>;
+    /// PARTICIPATING participants not yet reminded of a non-rejected event
+    /// starting in `(after, until]`, soonest first.
+    fn due_reminders(
+        &mut self,
+        after: Ts,
+        until: Ts,
+        limit: usize,
+    ) -> DomainResult<Vec<DueReminder>>;
+    /// Records that a participant's reminder went out.
+    fn mark_reminded(&mut self, participant_id: i64, now: Ts) -> DomainResult<()>;
 }

@@ -66,23 +66,11 @@ pub trait UserStore {
     /// Whether any user exists at all.
     fn has_users(&mut self) -> DomainResult<bool>;
     fn list_users(&mut self, filter: &UserFilter) -> DomainResult<Vec<User>>;
-    /// Inserts a user; returns the id. The caller checks the email first.
-    fn add_user(
-        &mut self,
-        email: &str,
-        full_name: &str,
-        password_hash: &str,
-        role: Role,
-        now: Ts,
-    ) -> DomainResult<i64>;
     fn set_user_role(&mut self, id: i64, role: Role) -> DomainResult<()>;
     fn set_user_email(&mut self, id: i64, email: &str) -> DomainResult<()>;
     fn set_user_full_name(&mut self, id: i64, full_name: &str) -> DomainResult<()>;
     /// Soft-deletes (`Some`) or restores (`None`).
     fn set_user_deleted(&mut self, id: i64, deleted_at: Option<Ts>) -> DomainResult<()>;
-    fn set_user_password_hash(&mut self, id: i64, password_hash: &str) -> DomainResult<()>;
-    /// Ends every session of the user; returns how many.
-    fn end_user_sessions(&mut self, id: i64) -> DomainResult<usize>;
     /// Removes `@example.com` users and `https://example.com/` events with
     /// everything that depends on them (debug clean-up of test data).
     fn delete_examples(&mut self) -> DomainResult<DeletedExamples>;

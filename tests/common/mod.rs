@@ -102,33 +102,28 @@ impl TestServer {
         self.state.now()
     }
 
-    /// Creates a user straight in the database and returns a logged-in client.
+    /// Creates a user (no email) and returns a logged-in client.
     pub async fn user_with(&self, email: &str, name: &str, admin: bool) -> Client {
-        let hash = self
-            .state
-            .passwords
-            .hash(PASSWORD.into())
+        let svc = &self.state.svc;
+        let role = if admin {
+            afisha::domain::user::Role::Administrator
+        } else {
+            afisha::domain::user::Role::User
+        };
+        let user = afisha::service::accounts::create_user(
+            svc,
+            email.to_string(),
+            name.to_string(),
+            PASSWORD.into(),
+            role,
+        )
+        .await
+        .expect("create user");
+        let session = afisha::service::accounts::start_session(svc, user.id, Some("tests".into()))
             .await
-            .expect("hash");
-        let now = self.now();
-        let (email, name) = (email.to_string(), name.to_string());
-        let (id, session) = self
-            .state
-            .db
-            .write(move |tx| {
-                let role = if admin {
-                    afisha::users::Role::Administrator
-                } else {
-                    afisha::users::Role::User
-                };
-                let id = afisha::users::create(tx, &email, &name, &hash, role, now)?;
-                let s = afisha::auth::session::create(tx, id, Some("tests"), now)?;
-                Ok((id, s))
-            })
-            .await
-            .expect("create user");
+            .expect("session");
         let mut c = Client::new(&self.base);
-        c.user_id = id;
+        c.user_id = user.id;
         c.auth(&session.uid.to_string(), &session.token);
         c
     }

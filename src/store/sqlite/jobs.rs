@@ -1,27 +1,200 @@
-//! SQLite queries of the durable job queue.
+//! SQLite queries of the durable job queue and the clean-up.
 
 use rusqlite::params;
 
-use super::SqliteTx;
+use super::{OptionalRow, SqliteTx};
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
 use crate::store::JobStore;
+use crate::store::jobs::{JobRecord, JobStatus, NewJob, QueuedJob, SweepBefore, Swept};
 
 impl JobStore for SqliteTx<'_> {
-    fn enqueue_job(
-        &mut self,
-        kind: &str,
-        payload: &serde_json::Value,
-        run_at: Ts,
-        max_attempts: u32,
-        now: Ts,
-    ) -> DomainResult<i64> {
+    fn enqueue_job(&mut self, job: &NewJob<'_>, now: Ts) -> DomainResult<i64> {
         self.conn
             .prepare_cached(
-                "INSERT INTO job (kind, payload, run_at, max_attempts, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO job (kind, payload, secret, run_at, max_attempts, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![kind, payload.to_string(), run_at, max_attempts, now])?;
+            .execute(params![
+                job.kind,
+                job.payload.to_string(),
+                job.secret,
+                job.run_at,
+                job.max_attempts,
+                now
+            ])?;
         self.mark_enqueued()?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    fn due_jobs(&mut self, now: Ts, limit: usize) -> DomainResult<Vec<QueuedJob>> {
+        let jobs = self
+            .conn
+            .prepare_cached(
+                "SELECT id, kind, payload, secret, attempts, max_attempts FROM job
+                 WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= ?1
+                   AND (locked_until IS NULL OR locked_until <= ?1)
+                 ORDER BY run_at, id LIMIT ?2",
+            )?
+            .query_map(params![now, limit as i64], |r| {
+                Ok(QueuedJob {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    payload: r.get(2)?,
+                    secret: r.get(3)?,
+                    attempts: r.get(4)?,
+                    max_attempts: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(jobs)
+    }
+
+    fn lock_job(&mut self, id: i64, worker: &str, until: Ts) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE job SET locked_by = ?2, locked_until = ?3, attempts = attempts + 1 WHERE id = ?1",
+            )?
+            .execute(params![id, worker, until])?;
+        Ok(())
+    }
+
+    fn job_done(&mut self, id: i64, now: Ts) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE job SET done_at = ?2, locked_by = NULL, locked_until = NULL, secret = NULL
+                 WHERE id = ?1 AND done_at IS NULL",
+            )?
+            .execute(params![id, now])?;
+        Ok(())
+    }
+
+    fn job_retry(&mut self, id: i64, worker: &str, run_at: Ts, error: &str) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE job SET run_at = ?3, last_error = ?4, locked_by = NULL, locked_until = NULL
+                 WHERE id = ?1 AND locked_by = ?2 AND done_at IS NULL AND failed_at IS NULL",
+            )?
+            .execute(params![id, worker, run_at, error])?;
+        Ok(())
+    }
+
+    fn job_failed(
+        &mut self,
+        id: i64,
+        worker: Option<&str>,
+        now: Ts,
+        error: &str,
+    ) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE job SET failed_at = ?3, last_error = ?4, locked_by = NULL, locked_until = NULL,
+                        secret = NULL
+                 WHERE id = ?1 AND (?2 IS NULL OR locked_by = ?2)
+                   AND done_at IS NULL AND failed_at IS NULL",
+            )?
+            .execute(params![id, worker, now, error])?;
+        Ok(())
+    }
+
+    fn next_job_due(&mut self, now: Ts) -> DomainResult<Option<Ts>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT min(max(run_at, coalesce(locked_until, run_at))) FROM job
+                 WHERE done_at IS NULL AND failed_at IS NULL
+                   AND max(run_at, coalesce(locked_until, run_at)) > ?1",
+            )?
+            .query_row([now], |r| r.get::<_, Option<Ts>>(0))?)
+    }
+
+    fn list_jobs(&mut self, failed_only: bool, limit: usize) -> DomainResult<Vec<JobRecord>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT id, kind, payload, attempts, max_attempts, run_at, created_at, done_at,
+                        failed_at, locked_until, last_error
+                 FROM job WHERE (NOT ?1 OR failed_at IS NOT NULL) ORDER BY id DESC LIMIT ?2",
+            )?
+            .query_map(params![failed_only, limit as i64], |r| {
+                Ok(JobRecord {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    payload: r.get(2)?,
+                    attempts: r.get(3)?,
+                    max_attempts: r.get(4)?,
+                    run_at: r.get(5)?,
+                    created_at: r.get(6)?,
+                    done_at: r.get(7)?,
+                    failed_at: r.get(8)?,
+                    locked_until: r.get(9)?,
+                    last_error: r.get(10)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn job_status(&mut self, id: i64) -> DomainResult<Option<JobStatus>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT done_at IS NOT NULL, failed_at IS NOT NULL FROM job WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(match (r.get::<_, bool>(0)?, r.get::<_, bool>(1)?) {
+                    (_, true) => JobStatus::Failed,
+                    (true, _) => JobStatus::Done,
+                    _ => JobStatus::Pending,
+                })
+            })
+            .optional()?)
+    }
+
+    fn revive_failed_jobs(&mut self, id: Option<i64>, now: Ts) -> DomainResult<usize> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE job SET failed_at = NULL, attempts = 0, run_at = ?2, locked_by = NULL,
+                        locked_until = NULL
+                 WHERE failed_at IS NOT NULL AND (?1 IS NULL OR id = ?1)",
+            )?
+            .execute(params![id, now])?;
+        if n > 0 {
+            self.mark_enqueued()?;
+        }
+        Ok(n)
+    }
+
+    fn job_counts(&mut self) -> DomainResult<(i64, i64)> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT count(*) FROM job WHERE done_at IS NULL AND failed_at IS NULL),
+                    (SELECT count(*) FROM job WHERE failed_at IS NOT NULL)",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
+    fn sweep(&mut self, before: &SweepBefore) -> DomainResult<Swept> {
+        let c = self.conn;
+        Ok(Swept {
+            registrations: c.execute(
+                "DELETE FROM issued_registration WHERE created_at < ?1",
+                [before.registrations],
+            )?,
+            recoveries: c.execute(
+                "DELETE FROM issued_login_recovery WHERE used_at IS NOT NULL OR created_at < ?1",
+                [before.recoveries],
+            )?,
+            sessions: c.execute(
+                "DELETE FROM login_session WHERE last_seen_at <= ?1",
+                [before.sessions],
+            )?,
+            jobs: c.execute(
+                "DELETE FROM job WHERE done_at IS NOT NULL AND done_at < ?1",
+                [before.done_jobs],
+            )?,
+        })
     }
 }

@@ -60,6 +60,15 @@ impl Write<'_> {
     pub fn mark_enqueued(&self) {
         self.enqueued.set(true);
     }
+
+    /// TODO(layers): this transaction as the store traits see it, for old
+    /// modules that call the outbox.
+    pub fn store_tx(&self) -> SqliteTx<'_> {
+        SqliteTx {
+            conn: &self.tx,
+            enqueued: Some(&self.enqueued),
+        }
+    }
 }
 
 thread_local! {

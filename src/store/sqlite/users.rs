@@ -94,31 +94,6 @@ impl UserStore for SqliteTx<'_> {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    fn add_user(
-        &mut self,
-        email: &str,
-        full_name: &str,
-        password_hash: &str,
-        role: Role,
-        now: Ts,
-    ) -> DomainResult<i64> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO user (email, email_key, full_name, full_name_fold, password_hash, role, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                email.trim(),
-                email_key(email),
-                full_name,
-                fold(full_name),
-                password_hash,
-                role,
-                now
-            ])?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
     fn set_user_role(&mut self, id: i64, role: Role) -> DomainResult<()> {
         self.update_user("UPDATE user SET role = ?2 WHERE id = ?1", params![id, role])
     }
@@ -142,20 +117,6 @@ impl UserStore for SqliteTx<'_> {
             "UPDATE user SET deleted_at = ?2 WHERE id = ?1",
             params![id, deleted_at],
         )
-    }
-
-    fn set_user_password_hash(&mut self, id: i64, password_hash: &str) -> DomainResult<()> {
-        self.update_user(
-            "UPDATE user SET password_hash = ?2 WHERE id = ?1",
-            params![id, password_hash],
-        )
-    }
-
-    fn end_user_sessions(&mut self, id: i64) -> DomainResult<usize> {
-        Ok(self
-            .conn
-            .prepare_cached("DELETE FROM login_session WHERE user_id = ?1")?
-            .execute([id])?)
     }
 
     fn delete_examples(&mut self) -> DomainResult<DeletedExamples> {

@@ -1,0 +1,50 @@
+//! The hourly clean-up of rows nobody can use any more.
+
+use std::fmt;
+
+use chrono::Duration;
+
+use crate::domain::error::DomainResult;
+use crate::domain::time::Ts;
+use crate::service::Services;
+use crate::store::jobs::SweepBefore;
+pub use crate::store::jobs::Swept;
+
+pub use crate::domain::account::TOKEN_LIFETIME;
+/// Expired, unused recovery tokens are kept this much longer, so that a late
+/// click still answers "Recovery token expired" rather than "Invalid
+/// recovery token".
+pub const EXPIRED_RECOVERY_GRACE: Duration = Duration::days(7);
+
+impl Swept {
+    pub fn total(&self) -> usize {
+        self.registrations + self.recoveries + self.sessions + self.jobs
+    }
+}
+
+impl fmt::Display for Swept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} registration(s), {} recovery token(s), {} session(s), {} done job(s) deleted",
+            self.registrations, self.recoveries, self.sessions, self.jobs
+        )
+    }
+}
+
+/// Deletes, as of the clock's now: registrations older than 24 h (pending
+/// ones have expired, used ones are spent), used recovery tokens and expired
+/// ones past the grace period, sessions idle longer than
+/// `auth.session_ttl_days`, and done jobs older than `jobs.retention_days`.
+/// Failed jobs stay until retried.
+pub async fn run(svc: &Services) -> DomainResult<Swept> {
+    let now = svc.now();
+    let before = |d: Duration| Ts(now.0 - d);
+    let sweep = SweepBefore {
+        registrations: before(TOKEN_LIFETIME),
+        recoveries: before(TOKEN_LIFETIME + EXPIRED_RECOVERY_GRACE),
+        sessions: before(Duration::days(svc.config.auth.session_ttl_days)),
+        done_jobs: before(Duration::days(svc.config.jobs.retention_days)),
+    };
+    svc.store.write(move |tx| tx.sweep(&sweep)).await
+}
