@@ -645,6 +645,37 @@ async fn the_last_administrator_stays() {
         .expect_detail(401, INVALID_SESSION);
 }
 
+/// Two administrators demoting each other at once: the rule and the write
+/// are one transaction, so exactly one of them remains.
+#[tokio::test]
+async fn concurrent_demotions_leave_one_administrator() {
+    let srv = TestServer::start().await;
+    let a = srv.admin().await;
+    let b = srv.admin().await;
+    let (to_a, to_b) = (
+        format!("/users/{}", a.user_id),
+        format!("/users/{}", b.user_id),
+    );
+    let (ra, rb) = tokio::join!(
+        a.put(&to_b, json!({"role": "USER"})),
+        b.put(&to_a, json!({"role": "USER"})),
+    );
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort_unstable();
+    // The loser is refused by the rule, or (demoted first) by the
+    // authorization check.
+    assert!(
+        statuses == [200, 400] || statuses == [200, 403],
+        "{statuses:?}"
+    );
+    let winner = if ra.status == 200 { &a } else { &b };
+    let admins = winner
+        .get("/users?role=ADMINISTRATOR&limit=200")
+        .await
+        .expect(200);
+    assert_eq!(ids(&admins), [winner.user_id]);
+}
+
 /// The debug route obeys the same rule as HTTP and the CLI.
 #[tokio::test]
 async fn debug_change_role_keeps_the_last_administrator() {
