@@ -1,8 +1,8 @@
-//! Users: the wire form, and the raw-connection helpers that modules not
-//! yet behind `service::users` still call (TODO(layers): removed with the
-//! last caller; new code uses `service::users`).
+//! Users: the wire form, and `create` on a raw connection that
+//! tests/operations.rs still calls (TODO(layers): removed with that caller;
+//! new code uses the services).
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -10,9 +10,6 @@ use crate::auth::{email_key, fold};
 use crate::domain::time::Ts;
 use crate::http::error::{AppError, AppResult};
 use crate::store::sqlite::OptionalRow;
-
-pub const USER: &str = "USER";
-pub const ADMINISTRATOR: &str = "ADMINISTRATOR";
 
 pub use crate::domain::user::{Role, UserStatus};
 use crate::store::users::User;
@@ -49,39 +46,6 @@ impl From<User> for UserDto {
     }
 }
 
-/// Columns for [`UserDto::from_row`], in order.
-const USER_COLUMNS: &str = "id, role, email, full_name, created_at, deleted_at";
-
-impl UserDto {
-    fn from_row(r: &Row) -> rusqlite::Result<Self> {
-        Ok(User {
-            id: r.get(0)?,
-            role: r.get(1)?,
-            email: r.get(2)?,
-            full_name: r.get(3)?,
-            created_at: r.get(4)?,
-            deleted_at: r.get(5)?,
-        }
-        .into())
-    }
-}
-
-pub fn get(conn: &Connection, id: i64) -> AppResult<Option<UserDto>> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM user WHERE id = ?1"))?
-        .query_row([id], UserDto::from_row)
-        .optional()?)
-}
-
-pub fn find_by_email(conn: &Connection, email: &str) -> AppResult<Option<UserDto>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM user WHERE email_key = ?1"
-        ))?
-        .query_row([email_key(email)], UserDto::from_row)
-        .optional()?)
-}
-
 pub fn email_taken(conn: &Connection, email: &str, except: Option<i64>) -> AppResult<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM user WHERE email_key = ?1 AND id <> ?2")?
@@ -116,23 +80,4 @@ pub fn create(
         ],
     )?;
     Ok(conn.last_insert_rowid())
-}
-
-pub fn set_password(conn: &Connection, user_id: i64, password_hash: &str) -> AppResult<()> {
-    conn.execute(
-        "UPDATE user SET password_hash = ?2 WHERE id = ?1",
-        params![user_id, password_hash],
-    )?;
-    Ok(())
-}
-
-/// Active administrators.
-pub fn active_admin_ids(conn: &Connection) -> AppResult<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM user WHERE deleted_at IS NULL AND role = 'ADMINISTRATOR' ORDER BY id",
-    )?;
-    let ids = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<Vec<i64>, _>>()?;
-    Ok(ids)
 }

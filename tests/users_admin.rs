@@ -28,18 +28,18 @@ async fn insert_users(srv: &TestServer, n: usize, name: &str) -> Vec<i64> {
     let now = srv.now();
     let name = name.to_string();
     srv.state
-        .db
+        .svc
+        .store
         .write(move |tx| {
             (0..n)
                 .map(|i| {
-                    afisha::users::create(
-                        tx,
-                        &format!("bulk{i}-{}@example.com", uuid::Uuid::new_v4().simple()),
-                        &format!("{name} {i}"),
-                        "x",
-                        afisha::users::Role::User,
+                    tx.insert_user(&afisha::store::accounts::NewUser {
+                        email: &format!("bulk{i}-{}@example.com", uuid::Uuid::new_v4().simple()),
+                        full_name: &format!("{name} {i}"),
+                        password_hash: "x",
+                        role: afisha::domain::user::Role::User,
                         now,
-                    )
+                    })
                 })
                 .collect()
         })
@@ -511,8 +511,9 @@ async fn update_fields_and_absent_vs_null() {
     // email_key follows, so lookups by any case find the user.
     let by_key = srv
         .state
-        .db
-        .read(|c| afisha::users::find_by_email(c, "renamed.person@example.com"))
+        .svc
+        .store
+        .read(|tx| tx.user_by_email("renamed.person@example.com"))
         .await
         .unwrap()
         .expect("found by the new email");
