@@ -9,8 +9,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::SystemClock;
 use crate::config::{Config, Overrides};
+use crate::domain::user::UserStatus;
+use crate::http::error::AppError;
 use crate::store::sqlite::Db;
-use crate::users::{self, Role};
+use crate::store::users::UserFilter;
+use crate::users::Role;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -354,7 +357,6 @@ fn services(
 }
 
 fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
-    let db = Db::open(&config.database_path())?;
     match cmd {
         UserCommand::Create {
             email,
@@ -416,44 +418,37 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
                 RoleArg::Administrator => Role::Administrator,
                 RoleArg::User => Role::User,
             };
-            let email = email.clone();
-            db.write_blocking(|tx| {
-                let user = users::find_by_email(tx, &email)?
-                    .ok_or_else(|| crate::http::error::AppError::not_found("User not found"))?;
-                tx.execute(
-                    "UPDATE user SET role = ?2 WHERE id = ?1",
-                    rusqlite::params![user.id, role.as_str()],
-                )?;
-                Ok(())
-            })?;
-            println!("{email} is now {}", role.as_str());
+            let runtime = runtime()?;
+            let svc = services(&runtime, config)?;
+            let user = runtime
+                .block_on(crate::service::users::set_role(&svc, email, role))
+                .map_err(AppError::from)?;
+            println!("{} is now {}", user.email, role.as_str());
             Ok(())
         }
         UserCommand::List => {
-            let list = db.read_blocking(|c| {
-                let mut stmt = c.prepare(&format!(
-                    "SELECT {} FROM user ORDER BY id",
-                    users::USER_COLUMNS
-                ))?;
-                let rows = stmt
-                    .query_map([], users::UserDto::from_row)?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })?;
+            let runtime = runtime()?;
+            let svc = services(&runtime, config)?;
+            let list = runtime
+                .block_on(crate::service::users::list_users(
+                    &svc,
+                    UserFilter::default(),
+                ))
+                .map_err(AppError::from)?;
             println!(
                 "{:>6}  {:<14} {:<8} {:<32} NAME",
                 "ID", "ROLE", "STATUS", "EMAIL"
             );
             for u in list {
+                let status = match u.status() {
+                    UserStatus::Active => "ACTIVE",
+                    UserStatus::Deleted => "DELETED",
+                };
                 println!(
                     "{:>6}  {:<14} {:<8} {:<32} {}",
                     u.id,
                     u.role.as_str(),
-                    if u.deleted_at.is_some() {
-                        "DELETED"
-                    } else {
-                        "ACTIVE"
-                    },
+                    status,
                     u.email,
                     u.full_name
                 );

@@ -4,15 +4,15 @@
 //! notifications — then served.
 
 use chrono::{Duration, Timelike};
-use rusqlite::params;
 
-use crate::auth::fold;
+use crate::clock::ManualClock;
+use crate::domain::event::{EventPatch, NewEvent, ParticipantStatus};
+use crate::domain::notice::Actor;
 use crate::domain::time::Ts;
-use crate::http::error::AppResult;
-use crate::notify::{EventFacts, Notice, To};
+use crate::domain::user::Role;
+use crate::service::{Services, accounts, events, participation, users};
 use crate::state::AppState;
 use crate::storage::{self, ImageKind};
-use crate::users::{self, Role};
 
 pub const ADMIN_EMAIL: &str = "admin@demo.afisha.local";
 pub const ADMIN_PASSWORD: &str = "demo-admin-2026";
@@ -261,104 +261,119 @@ pub fn cover_png(seed: usize) -> Vec<u8> {
     out
 }
 
-/// Seeds an empty database (covers go through the configured image
-/// storage). Returns false when it already has users.
+/// Seeds an empty database through the same services as HTTP (covers go
+/// through the configured image storage). Returns false when it already has
+/// users.
+///
+/// Past events are created the way they once were: with a clock set back
+/// to their creation time, so the date and capacity rules hold at that
+/// moment; the notifications are the ones those service calls emit.
 pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
-    let has_users: bool = state
-        .db
-        .read(|c| Ok(c.query_row("SELECT EXISTS(SELECT 1 FROM user)", [], |r| r.get(0))?))
-        .await?;
-    if has_users {
+    let svc = &state.svc;
+    if users::has_users(svc).await? {
         return Ok(false);
     }
-    let admin_hash = state.passwords.hash(ADMIN_PASSWORD.into()).await?;
-    let user_hash = state.passwords.hash(USER_PASSWORD.into()).await?;
-    let mut images = Vec::new();
-    for i in 0..EVENTS.len() {
+    let now = svc.now();
+    // The demo's own clock: moved back to each event's creation, then home.
+    let clock = ManualClock::new(now.0);
+    let demo = Services {
+        clock: clock.clone(),
+        ..svc.clone()
+    };
+    accounts::create_user(
+        &demo,
+        ADMIN_EMAIL.into(),
+        "Администратор Афиши".into(),
+        ADMIN_PASSWORD.into(),
+        Role::Administrator,
+    )
+    .await?;
+    let mut people = Vec::new();
+    for (login, name) in PEOPLE {
+        let email = format!("{login}@demo.afisha.local");
+        let id = accounts::create_user(
+            &demo,
+            email.clone(),
+            name.to_string(),
+            USER_PASSWORD.into(),
+            Role::User,
+        )
+        .await?
+        .id;
+        people.push(Actor {
+            id,
+            full_name: name.to_string(),
+            email,
+        });
+    }
+    let midnight = now
+        .0
+        .with_hour(0)
+        .and_then(|t| t.with_minute(0))
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now.0);
+    let last = EVENTS.len() - 1;
+    for (i, (name, short, place, days, hour, hours, cap)) in EVENTS.iter().enumerate() {
         let key = storage::new_key(ImageKind::Png);
-        state
-            .storage
+        svc.storage
             .put(&key, ImageKind::Png, cover_png(i).into())
             .await?;
-        images.push(state.storage.url(&key));
+        let start = midnight + Duration::days(*days) + Duration::hours(*hour as i64);
+        let new = NewEvent {
+            name: name.to_string(),
+            short_description: Some(short.to_string()),
+            description: format!("{short}. Приходите сами и зовите коллег — будет интересно."),
+            starts_at: Ts(start),
+            ends_at: Ts(start + Duration::hours(*hours)),
+            image_url: svc.storage.url(&key),
+            payment_info: (i % 5 == 3).then(|| "Участие бесплатное, напитки за свой счёт".into()),
+            max_participants_count: *cap,
+            location: Some(place.to_string()),
+        };
+        // Who answers: the coffee tasting (capacity 3) ends up full; in
+        // small groups every fourth person declines.
+        let take = match cap {
+            Some(c) if *c <= PEOPLE.len() as i64 => *c as usize,
+            _ => (i * 3) % (PEOPLE.len() + 1),
+        };
+        let (mut joining, mut declining) = (Vec::new(), Vec::new());
+        for (k, person) in people.iter().enumerate().skip(i % 3).take(take) {
+            if k % 4 == 3 && take < 3 {
+                declining.push(person.clone());
+            } else {
+                joining.push(person.clone());
+            }
+        }
+        // The first ones are invited at creation (EVENT_CREATED), the last
+        // one joins by themselves (a confirmation to the administrators).
+        let late = joining.pop();
+        let invited: Vec<i64> = joining.iter().map(|p| p.id).collect();
+        clock.set(now.0.min(start) - Duration::days(40));
+        let event = events::create(&demo, new, invited).await?.event;
+        clock.advance(Duration::hours(1));
+        if let Some(person) = late {
+            participation::set_mine(
+                &demo,
+                person,
+                event.id,
+                Some(ParticipantStatus::Participating),
+            )
+            .await?;
+        }
+        for person in declining {
+            participation::set_mine(&demo, person, event.id, Some(ParticipantStatus::Rejected))
+                .await?;
+        }
+        clock.set(now.0);
+        if i == last {
+            let cancel = EventPatch {
+                rejected_at: Some(Some(now)),
+                ..Default::default()
+            };
+            events::update(&demo, event.id, cancel, None).await?;
+        }
     }
-    let now = state.now();
-    let notifier = state.notifier.clone();
-    state
-        .db
-        .write(move |tx| {
-            let admin = users::create(tx, ADMIN_EMAIL, "Администратор Афиши", &admin_hash, Role::Administrator, now)?;
-            let mut people = Vec::new();
-            for (login, name) in PEOPLE {
-                let email = format!("{login}@demo.afisha.local");
-                people.push(users::create(tx, &email, name, &user_hash, Role::User, now)?);
-            }
-            let midnight = now
-                .0
-                .with_hour(0)
-                .and_then(|t| t.with_minute(0))
-                .and_then(|t| t.with_second(0))
-                .and_then(|t| t.with_nanosecond(0))
-                .unwrap_or(now.0);
-            let last = EVENTS.len() - 1;
-            for (i, (name, short, place, days, hour, hours, cap)) in EVENTS.iter().enumerate() {
-                let start = midnight + Duration::days(*days) + Duration::hours(*hour as i64);
-                let end = start + Duration::hours(*hours);
-                let created = Ts(now.0.min(start) - Duration::days(40));
-                let rejected = (i == last).then_some(now);
-                tx.execute(
-                    "INSERT INTO event (name, name_fold, short_description, description, starts_at, ends_at, image_url,
-                                        payment_info, max_participants_count, location, created_at, rejected_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    params![
-                        name,
-                        fold(name),
-                        short,
-                        format!("{short}. Приходите сами и зовите коллег — будет интересно."),
-                        Ts(start),
-                        Ts(end),
-                        images[i],
-                        (i % 5 == 3).then_some("Участие бесплатное, напитки за свой счёт"),
-                        cap,
-                        place,
-                        created,
-                        rejected
-                    ],
-                )?;
-                let event_id = tx.last_insert_rowid();
-                // Participation: the coffee tasting (capacity 3) is full.
-                let take = match cap {
-                    Some(c) if *c <= PEOPLE.len() as i64 => *c as usize,
-                    _ => (i * 3) % (PEOPLE.len() + 1),
-                };
-                let mut joined = Vec::new();
-                for (k, user) in people.iter().enumerate().skip(i % 3).take(take) {
-                    tx.execute(
-                        "INSERT INTO event_participant (event_id, user_id, status, created_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![event_id, user, if k % 4 == 3 && take < 3 { "REJECTED" } else { "PARTICIPATING" }, created],
-                    )?;
-                    joined.push(*user);
-                }
-                if *days > 0 && rejected.is_none() && !joined.is_empty() {
-                    let facts = EventFacts {
-                        id: event_id,
-                        name: name.to_string(),
-                        short_description: Some(short.to_string()),
-                        starts_at: Ts(start),
-                        ends_at: Ts(end),
-                        location: Some(place.to_string()),
-                        payment_info: None,
-                        max_participants_count: *cap,
-                        participants_count: joined.len() as i64,
-                    };
-                    let to: Vec<To> = joined.iter().map(|u| To::User(*u)).collect();
-                    notifier.send(tx, now, &Notice::EventCreated(facts), &to)?;
-                }
-            }
-            let _ = admin;
-            AppResult::Ok(())
-        })
-        .await?;
     Ok(true)
 }
 

@@ -1,7 +1,8 @@
-//! Users: the record, its wire form, and the writes shared by the API and
-//! the CLI.
+//! Users: the wire form, and `create` on a raw connection that
+//! tests/operations.rs still calls (TODO(layers): removed with that caller;
+//! new code uses the services).
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -10,11 +11,10 @@ use crate::domain::time::Ts;
 use crate::http::error::{AppError, AppResult};
 use crate::store::sqlite::OptionalRow;
 
-pub const USER: &str = "USER";
-pub const ADMINISTRATOR: &str = "ADMINISTRATOR";
-
 pub use crate::domain::user::{Role, UserStatus};
+use crate::store::users::User;
 
+/// `UserDTO` of API.md.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserDto {
     pub id: i64,
@@ -25,53 +25,25 @@ pub struct UserDto {
     pub created_at: Ts,
     pub deleted_at: Option<Ts>,
     pub status: UserStatus,
+    /// Always `false`: the contract keeps the field, the product has no
+    /// system users.
     pub is_system: bool,
 }
 
-/// Columns for [`UserDto::from_row`], in order.
-pub const USER_COLUMNS: &str = "id, role, email, full_name, created_at, deleted_at, is_system";
-
-impl UserDto {
-    pub fn from_row(r: &Row) -> rusqlite::Result<Self> {
-        let role: String = r.get(1)?;
-        let email: String = r.get(2)?;
-        let deleted_at: Option<Ts> = r.get(5)?;
-        Ok(UserDto {
-            id: r.get(0)?,
-            role: if role == ADMINISTRATOR {
-                Role::Administrator
-            } else {
-                Role::User
-            },
-            username: email.clone(),
-            email,
-            full_name: r.get(3)?,
-            created_at: r.get(4)?,
-            status: if deleted_at.is_some() {
-                UserStatus::Deleted
-            } else {
-                UserStatus::Active
-            },
-            deleted_at,
-            is_system: r.get(6)?,
-        })
+impl From<User> for UserDto {
+    fn from(u: User) -> Self {
+        UserDto {
+            id: u.id,
+            role: u.role,
+            username: u.email.clone(),
+            status: u.status(),
+            email: u.email,
+            full_name: u.full_name,
+            created_at: u.created_at,
+            deleted_at: u.deleted_at,
+            is_system: false,
+        }
     }
-}
-
-pub fn get(conn: &Connection, id: i64) -> AppResult<Option<UserDto>> {
-    Ok(conn
-        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM user WHERE id = ?1"))?
-        .query_row([id], UserDto::from_row)
-        .optional()?)
-}
-
-pub fn find_by_email(conn: &Connection, email: &str) -> AppResult<Option<UserDto>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {USER_COLUMNS} FROM user WHERE email_key = ?1"
-        ))?
-        .query_row([email_key(email)], UserDto::from_row)
-        .optional()?)
 }
 
 pub fn email_taken(conn: &Connection, email: &str, except: Option<i64>) -> AppResult<bool> {
@@ -103,29 +75,9 @@ pub fn create(
             full_name,
             fold(full_name),
             password_hash,
-            role.as_str(),
+            role,
             now
         ],
     )?;
     Ok(conn.last_insert_rowid())
-}
-
-pub fn set_password(conn: &Connection, user_id: i64, password_hash: &str) -> AppResult<()> {
-    conn.execute(
-        "UPDATE user SET password_hash = ?2 WHERE id = ?1",
-        params![user_id, password_hash],
-    )?;
-    Ok(())
-}
-
-/// Active administrators (including system users), for notifications and
-/// the last-administrator guard.
-pub fn active_admin_ids(conn: &Connection) -> AppResult<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM user WHERE deleted_at IS NULL AND (role = 'ADMINISTRATOR' OR is_system = 1) ORDER BY id",
-    )?;
-    let ids = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<Vec<i64>, _>>()?;
-    Ok(ids)
 }

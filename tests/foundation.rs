@@ -198,21 +198,19 @@ fn user_create_then_list_shows_the_administrator() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Email already exists"));
 
-    let out = bin()
-        .args([
-            "user",
-            "set-role",
-            "--email",
-            "BOSS@example.com",
-            "--role",
-            "USER",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    // The only administrator cannot be demoted: the same rule as HTTP.
+    let set_role = |email: &str, role: &str| {
+        bin()
+            .args(["user", "set-role", "--email", email, "--role", role])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = set_role("BOSS@example.com", "USER");
+    assert_eq!(out.status.code(), Some(1));
     assert!(
-        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).contains("Cannot remove the last administrator"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -221,7 +219,58 @@ fn user_create_then_list_shows_the_administrator() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("USER"));
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("ADMINISTRATOR") && !list.contains(" USER "),
+        "{list}"
+    );
+
+    // With a second administrator the first may step down.
+    let mut child = bin()
+        .args([
+            "user",
+            "create",
+            "--email",
+            "deputy@example.com",
+            "--name",
+            "Deputy",
+            "--admin",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let out = set_role("BOSS@example.com", "USER");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = set_role("nobody@example.com", "USER");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("User not found"));
+    let out = bin()
+        .args(["user", "list", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    let boss = list
+        .lines()
+        .find(|l| l.contains("Boss@Example.com"))
+        .unwrap_or_default();
+    assert!(boss.contains(" USER "), "{list}");
 }
 
 #[test]

@@ -28,18 +28,18 @@ async fn insert_users(srv: &TestServer, n: usize, name: &str) -> Vec<i64> {
     let now = srv.now();
     let name = name.to_string();
     srv.state
-        .db
+        .svc
+        .store
         .write(move |tx| {
             (0..n)
                 .map(|i| {
-                    afisha::users::create(
-                        tx,
-                        &format!("bulk{i}-{}@example.com", uuid::Uuid::new_v4().simple()),
-                        &format!("{name} {i}"),
-                        "x",
-                        afisha::users::Role::User,
+                    tx.insert_user(&afisha::store::accounts::NewUser {
+                        email: &format!("bulk{i}-{}@example.com", uuid::Uuid::new_v4().simple()),
+                        full_name: &format!("{name} {i}"),
+                        password_hash: "x",
+                        role: afisha::domain::user::Role::User,
                         now,
-                    )
+                    })
                 })
                 .collect()
         })
@@ -511,8 +511,9 @@ async fn update_fields_and_absent_vs_null() {
     // email_key follows, so lookups by any case find the user.
     let by_key = srv
         .state
-        .db
-        .read(|c| afisha::users::find_by_email(c, "renamed.person@example.com"))
+        .svc
+        .store
+        .read(|tx| tx.user_by_email("renamed.person@example.com"))
         .await
         .unwrap()
         .expect("found by the new email");
@@ -643,6 +644,81 @@ async fn the_last_administrator_stays() {
         .get("/users")
         .await
         .expect_detail(401, INVALID_SESSION);
+}
+
+/// Two administrators demoting each other at once: the rule and the write
+/// are one transaction, so exactly one of them remains.
+#[tokio::test]
+async fn concurrent_demotions_leave_one_administrator() {
+    let srv = TestServer::start().await;
+    let a = srv.admin().await;
+    let b = srv.admin().await;
+    let (to_a, to_b) = (
+        format!("/users/{}", a.user_id),
+        format!("/users/{}", b.user_id),
+    );
+    let (ra, rb) = tokio::join!(
+        a.put(&to_b, json!({"role": "USER"})),
+        b.put(&to_a, json!({"role": "USER"})),
+    );
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort_unstable();
+    // The loser is refused by the rule, or (demoted first) by the
+    // authorization check.
+    assert!(
+        statuses == [200, 400] || statuses == [200, 403],
+        "{statuses:?}"
+    );
+    let winner = if ra.status == 200 { &a } else { &b };
+    let admins = winner
+        .get("/users?role=ADMINISTRATOR&limit=200")
+        .await
+        .expect(200);
+    assert_eq!(ids(&admins), [winner.user_id]);
+}
+
+/// The debug route obeys the same rule as HTTP and the CLI.
+#[tokio::test]
+async fn debug_change_role_keeps_the_last_administrator() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let email = email_of(&admin, &admin).await;
+    let debug = srv.anon();
+    debug
+        .post(
+            "/debug/change-role",
+            json!({"email": email, "role": "USER"}),
+        )
+        .await
+        .expect_detail(400, LAST_ADMIN);
+    admin.get("/users").await.expect(200);
+    // Promoting (or re-stating) is always allowed.
+    debug
+        .post(
+            "/debug/change-role",
+            json!({"email": email, "role": "ADMINISTRATOR"}),
+        )
+        .await
+        .expect(204);
+    // With a second administrator the demotion goes through.
+    let second = srv.admin().await;
+    debug
+        .post(
+            "/debug/change-role",
+            json!({"email": email.to_uppercase(), "role": "USER"}),
+        )
+        .await
+        .expect(204);
+    admin.get("/users").await.expect_detail(403, ADMIN_REQUIRED);
+    let second_email = email_of(&second, &second).await;
+    debug
+        .post(
+            "/debug/change-role",
+            json!({"email": second_email, "role": "USER"}),
+        )
+        .await
+        .expect_detail(400, LAST_ADMIN);
+    second.get("/users").await.expect(200);
 }
 
 // ------------------------------------------------------------ DELETE

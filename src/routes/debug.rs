@@ -4,17 +4,17 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input};
 use crate::service::accounts;
 use crate::state::AppState;
-use crate::users::{self, Role};
+use crate::store::users::DeletedExamples;
+use crate::users::Role;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -97,21 +97,8 @@ pub struct Deleted {
 #[utoipa::path(post, path = "/debug/delete-examples", tag = "debug",
     responses((status = 200, body = Deleted)))]
 async fn delete_examples(State(state): State<AppState>) -> AppResult<Json<Deleted>> {
-    let (users, events) = state
-        .db
-        .write(|tx| {
-            let events = tx.execute(
-                "DELETE FROM event WHERE image_url LIKE 'https://example.com/%'",
-                [],
-            )?;
-            let users = tx.execute("DELETE FROM user WHERE email_key LIKE '%@example.com'", [])?;
-            tx.execute(
-                "DELETE FROM issued_registration WHERE email_key LIKE '%@example.com'",
-                [],
-            )?;
-            Ok((users, events))
-        })
-        .await?;
+    let DeletedExamples { users, events } =
+        crate::service::users::delete_examples(&state.svc).await?;
     Ok(Json(Deleted { users, events }))
 }
 
@@ -127,24 +114,14 @@ impl Input for ChangeRole {
     }
 }
 
-/// Set a user's role by email.
+/// Set a user's role by email; the last administrator stays one.
 #[utoipa::path(post, path = "/debug/change-role", tag = "debug", request_body = ChangeRole,
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody, description = "Cannot remove the last administrator"),
+        (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
 async fn change_role(
     State(state): State<AppState>,
     Body(req): Body<ChangeRole>,
 ) -> AppResult<StatusCode> {
-    state
-        .db
-        .write(move |tx| {
-            let user = users::find_by_email(tx, &req.email)?
-                .ok_or_else(|| AppError::not_found("User not found"))?;
-            tx.execute(
-                "UPDATE user SET role = ?2 WHERE id = ?1",
-                params![user.id, req.role.as_str()],
-            )?;
-            Ok(())
-        })
-        .await?;
+    crate::service::users::set_role(&state.svc, &req.email, req.role).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,19 +4,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rusqlite::{Connection, named_params, params};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Admin, email_key, fold, session};
+use crate::auth::Admin;
 use crate::domain::time::Ts;
-use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::nullable;
 use crate::http::extract::{Body, Checks, Input, Page, Path, Query};
-use crate::notify::{Notice, To};
+use crate::service::users::{self as service, UserChanges};
 use crate::state::AppState;
-use crate::users::{self, Role, USER_COLUMNS, UserDto, UserStatus};
+use crate::store::users::UserFilter;
+use crate::users::{Role, UserDto, UserStatus};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -80,41 +80,23 @@ async fn list_users(
         limit: query.limit,
         offset: query.offset,
     };
-    let deleted = match query.status {
-        Some(UserStatus::Active) => Some(false),
-        Some(UserStatus::Deleted) => Some(true),
+    let status = match query.status {
         None if query.include_deleted => None,
-        None => Some(false),
+        None => Some(UserStatus::Active),
+        given => given,
     };
-    let list = state
-        .db
-        .read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} FROM user
-                 WHERE (:name IS NULL OR instr(full_name_fold, :name) > 0)
-                   AND (:q IS NULL OR instr(full_name_fold, :q) > 0 OR instr(email_key, :q) > 0)
-                   AND (:role IS NULL OR role = :role)
-                   AND (:deleted IS NULL OR (deleted_at IS NOT NULL) = :deleted)
-                   AND (:from IS NULL OR created_at >= :from)
-                   AND (:to IS NULL OR created_at <= :to)
-                 ORDER BY id LIMIT :limit OFFSET :offset"
-            ))?;
-            let rows = stmt.query_map(
-                named_params! {
-                    ":name": query.full_name.as_deref().map(fold),
-                    ":q": query.q.as_deref().map(fold),
-                    ":role": query.role.map(Role::as_str),
-                    ":deleted": deleted,
-                    ":from": query.created_from,
-                    ":to": query.created_to,
-                    ":limit": page.limit_or(50, 200),
-                    ":offset": page.offset(),
-                },
-                UserDto::from_row,
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await?;
+    let filter = UserFilter {
+        full_name: query.full_name,
+        q: query.q,
+        role: query.role,
+        status,
+        created_from: query.created_from,
+        created_to: query.created_to,
+        limit: Some(page.limit_or(50, 200)),
+        offset: page.offset(),
+    };
+    let list = service::list_users(&state.svc, filter).await?;
+    let list = list.into_iter().map(UserDto::from).collect();
     Ok(Json(list))
 }
 
@@ -142,26 +124,6 @@ impl Input for UserUpdate {
     }
 }
 
-fn require_user(conn: &Connection, id: i64) -> AppResult<UserDto> {
-    users::get(conn, id)?.ok_or_else(|| AppError::not_found("User not found"))
-}
-
-/// `400 "Cannot remove the last administrator"` when `user` is the only
-/// active administrator left.
-fn guard_last_admin(conn: &Connection, user: &UserDto) -> AppResult<()> {
-    let admins = users::active_admin_ids(conn)?;
-    if admins == [user.id] {
-        return Err(AppError::bad_request(
-            "Cannot remove the last administrator",
-        ));
-    }
-    Ok(())
-}
-
-fn is_active_admin(user: &UserDto) -> bool {
-    user.deleted_at.is_none() && (user.role == Role::Administrator || user.is_system)
-}
-
 /// Update a user's role, email, name, or restore a deleted user.
 #[utoipa::path(put, path = "/users/{user_id}", tag = "users", security(("session_uid" = [], "session_token" = [])),
     params(UserPath),
@@ -180,48 +142,15 @@ async fn update_user(
     Path(UserPath { user_id }): Path<UserPath>,
     Body(body): Body<UserUpdate>,
 ) -> AppResult<Json<UserDto>> {
-    let dto = state
-        .db
-        .write(move |tx| {
-            let user = require_user(tx, user_id)?;
-            if let Some(Some(_)) = body.deleted_at {
-                return Err(AppError::bad_request("Use DELETE to delete a user"));
-            }
-            if let Some(email) = &body.email
-                && users::email_taken(tx, email, Some(user_id))?
-            {
-                return Err(AppError::bad_request("Email already exists"));
-            }
-            let demoted = body.role == Some(Role::User)
-                && user.role == Role::Administrator
-                && !user.is_system;
-            if demoted && is_active_admin(&user) {
-                guard_last_admin(tx, &user)?;
-            }
-            if let Some(role) = body.role {
-                tx.execute(
-                    "UPDATE user SET role = ?2 WHERE id = ?1",
-                    params![user_id, role.as_str()],
-                )?;
-            }
-            if let Some(email) = &body.email {
-                tx.execute(
-                    "UPDATE user SET email = ?2, email_key = ?3 WHERE id = ?1",
-                    params![user_id, email, email_key(email)],
-                )?;
-            }
-            if let Some(name) = &body.full_name {
-                tx.execute(
-                    "UPDATE user SET full_name = ?2, full_name_fold = ?3 WHERE id = ?1",
-                    params![user_id, name, fold(name)],
-                )?;
-            }
-            if body.deleted_at == Some(None) {
-                tx.execute("UPDATE user SET deleted_at = NULL WHERE id = ?1", [user_id])?;
-            }
-            require_user(tx, user_id)
-        })
-        .await?;
+    let changes = UserChanges {
+        role: body.role,
+        email: body.email,
+        full_name: body.full_name,
+        deleted_at: body.deleted_at,
+    };
+    let dto = service::update_user(&state.svc, user_id, changes)
+        .await?
+        .into();
     Ok(Json(dto))
 }
 
@@ -241,25 +170,7 @@ async fn delete_user(
     State(state): State<AppState>,
     Path(UserPath { user_id }): Path<UserPath>,
 ) -> AppResult<StatusCode> {
-    let now = state.now();
-    state
-        .db
-        .write(move |tx| {
-            let user = require_user(tx, user_id)?;
-            if user.deleted_at.is_some() {
-                return Ok(());
-            }
-            if is_active_admin(&user) {
-                guard_last_admin(tx, &user)?;
-            }
-            tx.execute(
-                "UPDATE user SET deleted_at = ?2 WHERE id = ?1",
-                params![user_id, now],
-            )?;
-            session::revoke_all(tx, user_id, None)?;
-            Ok(())
-        })
-        .await?;
+    service::delete_user(&state.svc, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -277,16 +188,6 @@ impl Input for ResetPassword {
     fn check(&mut self, c: &mut Checks) {
         c.password("password", &self.password);
     }
-}
-
-/// Refuses unknown (404) and deleted (400) users.
-fn require_resettable(conn: &Connection, user_id: i64) -> AppResult<()> {
-    if require_user(conn, user_id)?.deleted_at.is_some() {
-        return Err(AppError::bad_request(
-            "Cannot reset password for deleted user",
-        ));
-    }
-    Ok(())
 }
 
 /// Set a user's password; their sessions are revoked.
@@ -308,28 +209,6 @@ async fn reset_password(
     Path(UserPath { user_id }): Path<UserPath>,
     Body(body): Body<ResetPassword>,
 ) -> AppResult<StatusCode> {
-    // Refuse before paying for a hash; checked again in the write below.
-    state
-        .db
-        .read(move |conn| require_resettable(conn, user_id))
-        .await?;
-    let hash = state.passwords.hash(body.password.clone()).await?;
-    let now = state.now();
-    let notifier = state.notifier.clone();
-    state
-        .db
-        .write(move |tx| {
-            require_resettable(tx, user_id)?;
-            users::set_password(tx, user_id, &hash)?;
-            session::revoke_all(tx, user_id, None)?;
-            if body.send_email {
-                let notice = Notice::AdminSetPassword {
-                    password: body.password,
-                };
-                notifier.send(tx, now, &notice, &[To::User(user_id)])?;
-            }
-            Ok(())
-        })
-        .await?;
+    service::reset_password(&state.svc, user_id, body.password, body.send_email).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,4 +1,77 @@
 //! Queries of the users area.
 
+use crate::domain::error::DomainResult;
+use crate::domain::time::Ts;
+use crate::domain::user::{Role, UserStatus};
+
+/// A user as stored (without the password hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub role: Role,
+    pub email: String,
+    pub full_name: String,
+    pub created_at: Ts,
+    pub deleted_at: Option<Ts>,
+}
+
+impl User {
+    pub fn status(&self) -> UserStatus {
+        if self.deleted_at.is_some() {
+            UserStatus::Deleted
+        } else {
+            UserStatus::Active
+        }
+    }
+
+    /// Counts towards "at least one administrator remains".
+    pub fn is_active_admin(&self) -> bool {
+        self.deleted_at.is_none() && self.role.is_admin()
+    }
+}
+
+/// Which users a listing returns, ordered by id.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Case-insensitive substring of the full name.
+    pub full_name: Option<String>,
+    /// Case-insensitive substring of the email or the full name.
+    pub q: Option<String>,
+    pub role: Option<Role>,
+    /// `None`: deleted or not.
+    pub status: Option<UserStatus>,
+    /// Inclusive bounds on `created_at`.
+    pub created_from: Option<Ts>,
+    pub created_to: Option<Ts>,
+    /// `None`: no limit.
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+/// What [`UserStore::delete_examples`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeletedExamples {
+    pub users: usize,
+    pub events: usize,
+}
+
 /// The users queries a transaction offers (implemented per backend).
-pub trait UserStore {}
+pub trait UserStore {
+    /// The user by id, deleted or not.
+    fn user(&mut self, id: i64) -> DomainResult<Option<User>>;
+    /// The user by email, compared case-insensitively.
+    fn user_by_email(&mut self, email: &str) -> DomainResult<Option<User>>;
+    /// Whether another user (not `except`) has this email, any case.
+    fn email_in_use(&mut self, email: &str, except: Option<i64>) -> DomainResult<bool>;
+    /// Whether any user exists at all.
+    fn has_users(&mut self) -> DomainResult<bool>;
+    fn list_users(&mut self, filter: &UserFilter) -> DomainResult<Vec<User>>;
+    fn set_user_role(&mut self, id: i64, role: Role) -> DomainResult<()>;
+    fn set_user_email(&mut self, id: i64, email: &str) -> DomainResult<()>;
+    fn set_user_full_name(&mut self, id: i64, full_name: &str) -> DomainResult<()>;
+    /// Soft-deletes (`Some`) or restores (`None`).
+    fn set_user_deleted(&mut self, id: i64, deleted_at: Option<Ts>) -> DomainResult<()>;
+    /// Removes `@example.com` users and `https://example.com/` events with
+    /// everything that depends on them (debug clean-up of test data).
+    fn delete_examples(&mut self) -> DomainResult<DeletedExamples>;
+}
