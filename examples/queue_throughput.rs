@@ -65,7 +65,9 @@ async fn main() -> anyhow::Result<()> {
         afisha::jobs::scheduler::start(&state.svc, state.render.clone(), shutdown.clone());
     loop {
         let done: i64 = state
-            .db
+            .svc
+            .store
+            .sqlite()
             .read(|c| {
                 Ok(c.query_row(
                     "SELECT count(*) FROM job WHERE done_at IS NOT NULL",

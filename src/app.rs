@@ -17,16 +17,9 @@ use crate::state::AppState;
 pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppState> {
     let svc = Services::open(Arc::new(config), clock).await?;
     Ok(AppState {
-        notifier: crate::notify::Notifier::new(svc.clone()),
         render: crate::email::Renderer::new(&svc.config)?,
-        limiter: svc.limiter.clone(),
         metrics: Default::default(),
-        caches: svc.caches.clone(),
         config: svc.config.clone(),
-        db: svc.store.sqlite().clone(),
-        clock: svc.clock.clone(),
-        passwords: svc.passwords.clone(),
-        storage: svc.storage.clone(),
         svc,
     })
 }

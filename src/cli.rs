@@ -9,11 +9,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::SystemClock;
 use crate::config::{Config, Overrides};
+use crate::domain::user::Role;
 use crate::domain::user::UserStatus;
 use crate::http::error::AppError;
 use crate::store::sqlite::Db;
 use crate::store::users::UserFilter;
-use crate::users::Role;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -172,7 +172,9 @@ async fn existing_email_any_case_is_refused_but_only_within_the_rate_limit() {
     srv.clock.advance(Duration::seconds(3601));
     // Soft-deleted users keep their address too.
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write({
             let email = email.clone();
             move |tx| {
@@ -591,7 +593,9 @@ async fn sessions_expire_after_ttl_without_use_and_deleted_users_are_locked_out(
     let other = srv.user().await;
     let id = other.user_id;
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute("UPDATE user SET deleted_at = 1 WHERE id = ?1", [id])?;
             Ok(())
@@ -786,7 +790,9 @@ async fn weaker_hashes_are_upgraded_at_login() {
     .unwrap();
     // A hash made with weaker parameters, as an older configuration left it.
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute(
                 "UPDATE user SET password_hash = ?2 WHERE id = ?1",
@@ -799,7 +805,9 @@ async fn weaker_hashes_are_upgraded_at_login() {
     login(&srv.anon(), "weak@example.com", PASSWORD).await;
     let stored: String = srv
         .state
-        .db
+        .svc
+        .store
+        .sqlite()
         .read(|c| {
             Ok(c.query_row(
                 "SELECT password_hash FROM user WHERE email = 'weak@example.com'",
@@ -1154,7 +1162,9 @@ async fn codes_and_tokens_are_not_stored_in_clear() {
     let secrets = secret_journey(&c).await;
     let (codes, tokens): (Vec<String>, Vec<String>) = srv
         .state
-        .db
+        .svc
+        .store
+        .sqlite()
         .read(|c| {
             let codes = c
                 .prepare("SELECT * FROM issued_registration")?
@@ -1499,6 +1509,27 @@ async fn a_password_change_voids_outstanding_recovery_links() {
     .await
     .expect_detail(400, "Invalid recovery token");
     login(&c, &email, "changed-pass-2").await;
+    // An administrator's reset voids a link issued before it.
+    c.post("/login/recovery", json!({"email": email}))
+        .await
+        .expect(201);
+    let before_reset = c.get("/debug/intercept-recovery-token").await.expect(200)["token"].clone();
+    let admin = srv.admin().await;
+    let my_id = admin.get(&format!("/users?q={email}")).await.expect(200)[0]["id"].clone();
+    admin
+        .post(
+            &format!("/users/{my_id}/reset-password"),
+            json!({"password": "admin-set-pass"}),
+        )
+        .await
+        .expect(204);
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": before_reset, "password": "attacker-pass"}),
+    )
+    .await
+    .expect_detail(400, "Invalid recovery token");
+    login(&c, &email, "admin-set-pass").await;
 }
 
 #[tokio::test]

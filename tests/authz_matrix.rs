@@ -51,7 +51,9 @@ async fn every_secured_operation_by_every_kind_of_caller() {
     let (deleted_id, expired_uid) = (deleted.user_id, expired.uid());
     let long_ago = (srv.now().0 - chrono::Duration::days(31)).timestamp_micros();
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute("UPDATE user SET deleted_at = 1 WHERE id = ?1", [deleted_id])?;
             tx.execute(

@@ -18,7 +18,9 @@ async fn demo_notifications_agree_with_its_events() {
     assert!(afisha::demo::seed(&srv.state).await.unwrap());
     let events = srv
         .state
-        .db
+        .svc
+        .store
+        .sqlite()
         .read(|c| {
             let events = c
                 .prepare(

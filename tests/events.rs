@@ -545,7 +545,9 @@ async fn update_dates_against_created_at_and_reminder_reset() {
 
     // Mark the reminder as sent, then move the event: the mark is cleared.
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute("UPDATE event_participant SET reminder_sent_at = 1", [])?;
             Ok(())

@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use afisha::config::Config;
+use afisha::domain::error::DomainError;
 use afisha::domain::notice::{Actor, EventFacts, Notice, To};
 use afisha::domain::time::Ts;
 use afisha::email::templates::{Locale, Templates};
 use afisha::email::{Mail as EmailJob, Renderer};
-use afisha::http::error::AppError;
 use afisha::service::outbox;
 use chrono::{Duration, TimeZone, Utc};
 use common::*;
@@ -259,7 +259,9 @@ struct JobState {
 
 async fn job(srv: &TestServer, id: i64) -> JobState {
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .read(move |c| {
             Ok(c.query_row(
                 "SELECT attempts, run_at, locked_by, last_error, done_at IS NOT NULL, failed_at IS NOT NULL
@@ -513,7 +515,7 @@ async fn concurrency_is_bounded_and_shutdown_waits_for_running_jobs() {
 
     // Shut down first, then let the two deliveries finish: stop() returns
     // after they are recorded, and nothing new was claimed.
-    let db = srv.state.db.clone();
+    let db = srv.state.svc.store.sqlite().clone();
     let ((_dir, _config), ()) = tokio::join!(srv.stop(), async { smtp.release() });
     let count = |sql: &'static str| {
         let db = db.clone();
@@ -653,7 +655,9 @@ async fn retry_all_failed_revives_every_failed_job_for_the_next_start() {
     let now = srv.now();
     // Three jobs that failed earlier.
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             for n in 0..3 {
                 let job = EmailJob {
@@ -714,7 +718,9 @@ async fn insert_locked_job(srv: &TestServer, to: &str, attempts: i64, lock_for: 
     })
     .unwrap();
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute(
                 "INSERT INTO job (kind, payload, run_at, attempts, max_attempts, locked_by, locked_until, created_at)
@@ -777,9 +783,11 @@ async fn a_rolled_back_transaction_leaves_no_job_and_no_notification() {
     let event = facts(7, "Откатный вечер", Ts(now.0 + Duration::days(3)));
     let inside = Arc::new(Mutex::new((0i64, 0i64)));
     let seen = inside.clone();
-    let result: Result<(), AppError> = srv
+    let result: Result<(), DomainError> = srv
         .state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             let notice = Notice::EventCreated(event);
             outbox::notify_at(&svc, &mut tx.store_tx(), now, &notice, &[To::User(uid)])?;
@@ -788,7 +796,7 @@ async fn a_rolled_back_transaction_leaves_no_job_and_no_notification() {
                 count("SELECT count(*) FROM job")?,
                 count("SELECT count(*) FROM instant_notification")?,
             );
-            Err(AppError::bad_request("the change failed"))
+            Err(DomainError::rule("the change failed"))
         })
         .await;
     assert!(result.is_err());
@@ -922,7 +930,9 @@ async fn a_registration_code_is_sealed_in_the_queue_and_dropped_after_delivery()
     // The code is nowhere in the job table, the database or its WAL.
     let rows: Vec<String> = srv
         .state
-        .db
+        .svc
+        .store
+        .sqlite()
         .read(|c| {
             let mut stmt = c.prepare(
                 "SELECT kind || payload || coalesce(secret, '') || coalesce(last_error, '') FROM job",
@@ -1036,7 +1046,9 @@ async fn notices_are_stored_typed_and_rendered_when_read_or_delivered() {
 
     // A row written before notices were typed keeps its stored words.
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute(
                 "INSERT INTO instant_notification (recipient_id, type, title, content, cta_url, cta_label, created_at)
@@ -1066,7 +1078,9 @@ async fn insert_event(srv: &TestServer, name: &str, starts_in: Duration, rejecte
     let now = srv.now();
     let name = name.to_string();
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute(
                 "INSERT INTO event (name, name_fold, description, starts_at, ends_at, image_url, location,
@@ -1089,7 +1103,9 @@ async fn insert_event(srv: &TestServer, name: &str, starts_in: Duration, rejecte
 async fn join(srv: &TestServer, event: i64, user: i64, status: &'static str) {
     let now = srv.now();
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute(
                 "INSERT INTO event_participant (event_id, user_id, status, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -1139,10 +1155,14 @@ async fn each_participant_gets_one_reminder_a_day_ahead_across_scans_and_restart
 
     let facts = srv
         .state
-        .db
-        .read(move |c| afisha::notify::FactsSql::load(c, soon))
+        .svc
+        .store
+        .read(move |tx| {
+            let event = tx.event(soon)?.expect("the event");
+            let count = tx.count_participating(soon, None)?;
+            Ok(afisha::domain::notice::EventFacts::of(&event, count))
+        })
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(
         (facts.name.as_str(), facts.participants_count),
@@ -1240,7 +1260,9 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
     let now = srv.now();
     let ago = move |d: Duration| Ts(now.0 - d);
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             let reg = "INSERT INTO issued_registration (token, email, email_key, full_name, password_hash, code_sealed, created_at, used_at)
                        VALUES (?1, 'r@example.com', 'r@example.com', 'R', 'h', 'sealed', ?2, ?3)";
@@ -1279,7 +1301,9 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
         let srv = &srv;
         async move {
             srv.state
-                .db
+                .svc
+                .store
+                .sqlite()
                 .read(move |c| {
                     let mut s =
                         c.prepare(&format!("SELECT {column} FROM {table} ORDER BY {column}"))?;

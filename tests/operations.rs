@@ -148,22 +148,15 @@ async fn backup_during_write_load_is_consistent_and_restores() {
         writers.push(tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let now = state.now();
-                state
-                    .db
-                    .write(move |tx| {
-                        afisha::users::create(
-                            tx,
-                            &format!("w{w}-{n}@load.test"),
-                            "Load",
-                            "x",
-                            afisha::users::Role::User,
-                            now,
-                        )?;
-                        Ok(())
-                    })
-                    .await
-                    .unwrap();
+                afisha::service::accounts::create_user(
+                    &state.svc,
+                    format!("w{w}-{n}@load.test"),
+                    "Load".into(),
+                    common::PASSWORD.into(),
+                    afisha::domain::user::Role::User,
+                )
+                .await
+                .unwrap();
                 n += 1;
             }
             n

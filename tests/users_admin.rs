@@ -67,7 +67,9 @@ async fn mail_jobs(srv: &TestServer, kind: &str, to: &str) -> i64 {
 
 async fn stored_hash(srv: &TestServer, user_id: i64) -> String {
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .read(move |c| {
             Ok(c.query_row(
                 "SELECT password_hash FROM user WHERE id = ?1",
@@ -367,7 +369,9 @@ async fn name_and_q_search_fold_cyrillic_case() {
     // The folded columns stay in sync with the originals.
     let (key, name_fold): (String, String) = srv
         .state
-        .db
+        .svc
+        .store
+        .sqlite()
         .read({
             let id = ivanov.user_id;
             move |c| {
@@ -778,6 +782,7 @@ async fn reset_password_sets_it_revokes_sessions_and_optionally_mails() {
     let hash = stored_hash(&srv, u.user_id).await;
     let ok = srv
         .state
+        .svc
         .passwords
         .verify(NEW_PASSWORD.into(), Some(hash.clone()))
         .await
@@ -785,6 +790,7 @@ async fn reset_password_sets_it_revokes_sessions_and_optionally_mails() {
     assert!(ok.ok, "the new password works");
     let old = srv
         .state
+        .svc
         .passwords
         .verify(PASSWORD.into(), Some(hash))
         .await

@@ -78,3 +78,38 @@ async fn statistics_units_are_null_as_the_original_sent() {
         assert_eq!(s["unit"], Value::Null, "{s}");
     }
 }
+
+#[tokio::test]
+async fn query_booleans_accept_what_pydantic_accepted() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let gone = srv.user().await;
+    admin
+        .delete(&format!("/users/{}", gone.user_id))
+        .await
+        .expect(204);
+    let listed = |body: Value| {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == gone.user_id)
+    };
+    for yes in ["true", "True", "1", "yes", "ON", "t", "Y"] {
+        let body = admin
+            .get(&format!("/users?include_deleted={yes}&limit=200"))
+            .await
+            .expect(200);
+        assert!(listed(body), "include_deleted={yes} lists the deleted user");
+    }
+    for no in ["false", "False", "0", "no", "off", "F", "n"] {
+        let body = admin
+            .get(&format!("/users?include_deleted={no}&limit=200"))
+            .await
+            .expect(200);
+        assert!(!listed(body), "include_deleted={no} hides the deleted user");
+    }
+    admin
+        .get("/users?include_deleted=maybe")
+        .await
+        .expect_422(&["query", "include_deleted"]);
+}

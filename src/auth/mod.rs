@@ -6,7 +6,6 @@
 
 pub mod password;
 pub mod ratelimit;
-pub mod session;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -17,7 +16,7 @@ use crate::http::error::AppError;
 use crate::service::accounts;
 use crate::state::AppState;
 
-pub use session::SessionUser;
+pub use crate::domain::account::SessionUser;
 
 pub const UID_HEADER: &str = "x-login-session-uid";
 pub const TOKEN_HEADER: &str = "x-login-session-token";

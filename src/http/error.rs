@@ -75,6 +75,14 @@ impl AppError {
             message: message.into(),
         }
     }
+    /// `404 "Not Found"`: no such route or file.
+    pub fn route_not_found() -> Self {
+        Self::status(StatusCode::NOT_FOUND, "Not Found")
+    }
+    /// `400`: a body that cannot be read as the route's format.
+    pub fn bad_body(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::status(StatusCode::BAD_REQUEST, message)
+    }
     /// Every invalid field of a request.
     pub fn fields(errors: Vec<FieldError>) -> Self {
         DomainError::Invalid(errors).into()
@@ -162,28 +170,5 @@ impl IntoResponse for DomainError {
                 detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
             }
         }
-    }
-}
-
-/// Transitional shorthands for handlers not yet moved onto a service.
-/// TODO(layers): removed once every handler calls a service.
-impl AppError {
-    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
-        DomainError::rule(message).into()
-    }
-    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
-        DomainError::not_found(message).into()
-    }
-    pub fn unauthorized() -> Self {
-        DomainError::invalid_session().into()
-    }
-    pub fn forbidden() -> Self {
-        DomainError::admin_required().into()
-    }
-    pub fn too_many(message: impl Into<Cow<'static, str>>, retry_after_secs: u64) -> Self {
-        DomainError::rate_limited(message, retry_after_secs).into()
-    }
-    pub fn internal(message: impl std::fmt::Display) -> Self {
-        DomainError::internal(message).into()
     }
 }

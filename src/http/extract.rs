@@ -228,7 +228,7 @@ impl<T: Input> FromRequest<AppState> for Body<T> {
                         "Request body too large",
                     )
                 }
-                other => AppError::bad_request(format!("Could not read the request body: {other}")),
+                other => AppError::bad_body(format!("Could not read the request body: {other}")),
             })?;
         parse_body(&bytes, &state.config).map(Body)
     }

@@ -111,7 +111,7 @@ fn cors(origins: &[String]) -> CorsLayer {
 }
 
 async fn not_found() -> AppError {
-    AppError::not_found("Not Found")
+    AppError::route_not_found()
 }
 
 async fn method_not_allowed() -> AppError {

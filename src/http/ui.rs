@@ -75,7 +75,7 @@ pub async fn spa(req: Request) -> Response {
     }
     let path = req.uri().path().trim_start_matches('/');
     if path.starts_with("api/") || path == "api" || path.starts_with("media/") {
-        return AppError::not_found("Not Found").into_response();
+        return AppError::route_not_found().into_response();
     }
     if !path.is_empty()
         && !path.ends_with(".html")
@@ -101,13 +101,13 @@ pub async fn spa(req: Request) -> Response {
 
 pub async fn docs_index(headers: HeaderMap) -> Response {
     serve("docs/index.html", &headers, NO_CACHE)
-        .unwrap_or_else(|| AppError::not_found("Not Found").into_response())
+        .unwrap_or_else(|| AppError::route_not_found().into_response())
 }
 
 pub async fn docs_asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     if file.contains("..") {
-        return AppError::not_found("Not Found").into_response();
+        return AppError::route_not_found().into_response();
     }
     serve(&format!("docs/{file}"), &headers, NO_CACHE)
-        .unwrap_or_else(|| AppError::not_found("Not Found").into_response())
+        .unwrap_or_else(|| AppError::route_not_found().into_response())
 }

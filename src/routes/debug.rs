@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::domain::user::Role;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input};
 use crate::service::accounts;
 use crate::state::AppState;
 use crate::store::users::DeletedExamples;
-use crate::users::Role;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -122,7 +122,7 @@ fn multipart_error(e: MultipartError) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else {
-        AppError::bad_request(format!(
+        AppError::bad_body(format!(
             "Malformed multipart/form-data body: {}",
             e.body_text()
         ))
@@ -139,7 +139,7 @@ async fn media(
     let Ok(axum::extract::Path(key)) = key else {
         return not_found();
     };
-    let image = match state.storage.open_media(&key).await {
+    let image = match state.svc.storage.open_media(&key).await {
         Ok(Some(image)) => image,
         Ok(None) => return not_found(),
         Err(e) => return e.into_response(),
@@ -186,7 +186,7 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 fn not_found() -> Response {
-    AppError::not_found("Not Found").into_response()
+    AppError::route_not_found().into_response()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 pub async fn scrape(State(state): State<AppState>) -> AppResult<Response> {
     if !state.config.metrics.enabled {
-        return Err(AppError::not_found("Not Found"));
+        return Err(AppError::route_not_found());
     }
     let (jobs_pending, jobs_failed_now) = crate::service::jobs::queue_depth(&state.svc).await?;
     let (pool_in_use, idle) = state.svc.store.pool_state();

@@ -10,10 +10,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::CurrentUser;
 use crate::domain::event::{CardFields, EventStatus, ParticipantStatus};
+use crate::domain::notice::Actor;
 use crate::domain::time::Ts;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Input, Path, Query};
-use crate::notify::Actor;
 use crate::routes::events::{EventPath, EventsQuery};
 use crate::service::events::{self, ListCards};
 use crate::state::AppState;

@@ -13,9 +13,9 @@ use crate::domain::account::Account;
 use crate::domain::user::UserStatus;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input};
+use crate::routes::users::UserDto;
 use crate::service::setup;
 use crate::state::AppState;
-use crate::users::UserDto;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(status, complete))

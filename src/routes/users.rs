@@ -4,19 +4,52 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Admin;
 use crate::domain::time::Ts;
+use crate::domain::user::{Role, UserStatus};
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::nullable;
 use crate::http::extract::{Body, Checks, Input, Page, Path, Query};
 use crate::service::users::{self as service, UserChanges};
 use crate::state::AppState;
+use crate::store::users::User;
 use crate::store::users::UserFilter;
-use crate::users::{Role, UserDto, UserStatus};
+
+/// `UserDTO` of API.md.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: i64,
+    pub role: Role,
+    pub email: String,
+    pub username: String,
+    pub full_name: String,
+    pub created_at: Ts,
+    pub deleted_at: Option<Ts>,
+    pub status: UserStatus,
+    /// Always `false`: the contract keeps the field, the product has no
+    /// system users.
+    pub is_system: bool,
+}
+
+impl From<User> for UserDto {
+    fn from(u: User) -> Self {
+        UserDto {
+            id: u.id,
+            role: u.role,
+            username: u.email.clone(),
+            status: u.status(),
+            email: u.email,
+            full_name: u.full_name,
+            created_at: u.created_at,
+            deleted_at: u.deleted_at,
+            is_system: false,
+        }
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -45,8 +78,10 @@ pub struct UsersQuery {
     /// Inclusive upper bound on `created_at`.
     #[param(value_type = Option<String>, format = DateTime)]
     pub created_to: Option<Ts>,
-    /// Also list deleted users (ignored when `status` is given).
-    #[serde(default)]
+    /// Also list deleted users (ignored when `status` is given). Accepts
+    /// `true/false`, `1/0`, `yes/no`, `on/off`, `t/f`, `y/n` in any case.
+    #[serde(default, deserialize_with = "crate::http::extract::query_bool")]
+    #[param(value_type = Option<bool>)]
     pub include_deleted: bool,
 }
 

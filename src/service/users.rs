@@ -159,6 +159,8 @@ pub async fn reset_password(
             require_resettable(tx, id)?;
             tx.set_password_hash(id, &hash)?;
             tx.delete_sessions_of(id, None)?;
+            // A new password voids every recovery link issued before it.
+            tx.void_recoveries(id)?;
             if send_email {
                 let notice = Notice::AdminSetPassword { password };
                 outbox::notify(&svc2, tx, &notice, &[To::User(id)])?;

@@ -197,7 +197,9 @@ impl TestServer {
     /// Runs a read against the server's database.
     pub async fn query_i64(&self, sql: &'static str, params: Vec<Value>) -> i64 {
         self.state
-            .db
+            .svc
+            .store
+            .sqlite()
             .read(move |c| {
                 let params: Vec<Box<dyn rusqlite::ToSql>> = params
                     .into_iter()

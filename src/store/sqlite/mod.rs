@@ -61,8 +61,8 @@ impl Write<'_> {
         self.enqueued.set(true);
     }
 
-    /// TODO(layers): this transaction as the store traits see it, for old
-    /// modules that call the outbox.
+    /// This raw transaction as the store traits see it (tests that look at
+    /// rows inside a transaction that then rolls back).
     pub fn store_tx(&self) -> SqliteTx<'_> {
         SqliteTx {
             conn: &self.tx,
@@ -275,9 +275,10 @@ impl From<r2d2::Error> for DomainError {
     }
 }
 
-/// TODO(layers): the raw-connection helpers of modules not yet behind the
-/// store traits; removed when the last caller is gone.
-type Legacy<T> = Result<T, crate::http::error::AppError>;
+/// Raw connections, for this backend's own tools (backups, migrations)
+/// and for tests that inspect what was stored. Services use [`Db::read_tx`]
+/// and [`Db::write_tx`] through the store traits.
+type Legacy<T> = DomainResult<T>;
 
 impl Db {
     pub async fn read<T, F>(&self, f: F) -> Legacy<T>
