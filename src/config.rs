@@ -58,6 +58,8 @@ pub struct ServerConfig {
     /// A client must send a request's headers within this time (also closes
     /// idle keep-alive connections).
     pub header_read_timeout_secs: u64,
+    /// Open connections from one client address at most (also HTTP/2).
+    pub max_connections_per_ip: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +181,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 10,
             max_connections: 1024,
             header_read_timeout_secs: 10,
+            max_connections_per_ip: 64,
         }
     }
 }
@@ -403,6 +406,10 @@ impl Config {
         }
         positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
         positive("server.max_connections", self.server.max_connections as u64)?;
+        positive(
+            "server.max_connections_per_ip",
+            self.server.max_connections_per_ip as u64,
+        )?;
         positive(
             "server.header_read_timeout_secs",
             self.server.header_read_timeout_secs,
