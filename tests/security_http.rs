@@ -407,3 +407,50 @@ async fn a_write_past_the_request_deadline_does_not_commit() {
     let admins = "SELECT COUNT(*) FROM user WHERE email = ?1 AND role = 'ADMINISTRATOR'";
     assert_eq!(srv.query_i64(admins, vec![json!(email)]).await, 0);
 }
+
+/// The real binary with a permissive umask, as a shell would start it.
+fn afisha() -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_afisha"));
+    // SAFETY: umask is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    cmd
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn data_files_are_private_to_the_owner() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let run = |args: &[&str]| {
+        let out = afisha()
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["migrate"]);
+    let copy = root.path().join("copy.db");
+    run(&["backup", copy.to_str().unwrap()]);
+    assert_eq!(mode(&data), 0o700, "data dir");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        let expected = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(&path), expected, "{}", path.display());
+        files += 1;
+    }
+    assert!(data.join("afisha.db").exists() && files >= 1);
+    assert_eq!(mode(&copy), 0o600, "backup");
+}
