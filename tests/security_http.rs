@@ -78,6 +78,14 @@ async fn json_bodies_need_a_json_content_type() {
     .await
     .expect(204);
     assert_eq!(srv.query_i64(admins, vec![json!(email)]).await, 1);
+    // The 415 is documented wherever a JSON body is.
+    let doc = anon.get("/openapi.json").await.expect(200);
+    for (path, op) in [("/api/debug/change-role", "post"), ("/api/events", "post")] {
+        assert!(
+            doc["paths"][path][op]["responses"]["415"].is_object(),
+            "{op} {path}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -438,7 +446,11 @@ fn data_files_are_private_to_the_owner() {
             .arg(&data)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     run(&["migrate"]);
     let copy = root.path().join("copy.db");
