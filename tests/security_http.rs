@@ -180,6 +180,13 @@ async fn single_line_fields_reject_control_characters() {
             )
             .await
             .expect_422(&["body", "full_name"]);
+        srv.anon()
+            .post(
+                "/register",
+                json!({"email": format!("a{bad}b@example.com"), "password": PASSWORD, "full_name": "Eve"}),
+            )
+            .await
+            .expect_422(&["body", "email"]);
     }
     // Multi-line description is fine; surrounding line breaks of a name are trimmed.
     let ev = admin
