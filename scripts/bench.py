@@ -187,7 +187,9 @@ def main():
     seed_secs = time.time() - t0
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, AFISHA_LOG="warn", AFISHA_EMAIL__BACKEND="console")
+    # All load comes from 127.0.0.1: lift the per-address connection cap.
+    env = dict(os.environ, AFISHA_LOG="warn", AFISHA_EMAIL__BACKEND="console",
+               AFISHA_SERVER__MAX_CONNECTIONS_PER_IP="4096")
     started = time.perf_counter()
     server = subprocess.Popen([BIN, "serve", "--data-dir", data_dir, "--bind", f"127.0.0.1:{port}"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -54,6 +54,7 @@ pub async fn serve(
     };
     let limits = crate::http::server::Limits {
         max_connections: state.config.server.max_connections,
+        max_connections_per_ip: state.config.server.max_connections_per_ip,
         header_read_timeout: Duration::from_secs(state.config.server.header_read_timeout_secs),
     };
     let router = crate::http::router(state);

@@ -20,7 +20,7 @@ fn lock_path(data_dir: &Path) -> PathBuf {
 
 impl DataDirLock {
     pub fn acquire(data_dir: &Path) -> anyhow::Result<DataDirLock> {
-        std::fs::create_dir_all(data_dir)
+        crate::secrets::create_private_dir(data_dir)
             .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
         let file = OpenOptions::new()
             .create(true)
@@ -55,6 +55,16 @@ pub fn backup(database: &Path, target: &Path) -> anyhow::Result<u64> {
     source.busy_timeout(Duration::from_secs(10))?;
     let partial = partial_name(target);
     let _ = std::fs::remove_file(&partial);
+    // The copy is as private as the database: created 0600 before any data.
+    {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
+            .open(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+    }
     {
         let mut copy = Connection::open(&partial)
             .with_context(|| format!("cannot create {}", partial.display()))?;

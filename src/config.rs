@@ -61,6 +61,8 @@ pub struct ServerConfig {
     /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` names the
     /// client; empty = the socket's peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// Open connections from one client address at most (also HTTP/2).
+    pub max_connections_per_ip: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -190,6 +192,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             header_read_timeout_secs: 10,
             trusted_proxies: Vec::new(),
+            max_connections_per_ip: 64,
         }
     }
 }
@@ -417,6 +420,10 @@ impl Config {
         }
         positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
         positive("server.max_connections", self.server.max_connections as u64)?;
+        positive(
+            "server.max_connections_per_ip",
+            self.server.max_connections_per_ip as u64,
+        )?;
         positive(
             "server.header_read_timeout_secs",
             self.server.header_read_timeout_secs,

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod deadline;
 pub mod demo;
 pub mod domain;
 pub mod email;

@@ -1,6 +1,7 @@
 use clap::Parser;
 
 fn main() {
+    private_files();
     tune_allocator();
     let cli = afisha::cli::Cli::parse();
     if let Err(failure) = afisha::cli::run(cli) {
@@ -24,5 +25,15 @@ fn tune_allocator() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 8 * 1024 * 1024);
         libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// Everything the process creates (data dir, database, WAL, backups, keys,
+/// uploads) is the owner's only: directories 0700, files 0600.
+fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only changes the process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
     }
 }

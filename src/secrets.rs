@@ -105,9 +105,35 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Creates `dir` (and missing parents) readable by the owner only (0700 on
+/// Unix); an existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Makes an existing file readable and writable by the owner only (0600 on
+/// Unix); a missing file is not an error.
+pub fn restrict_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => return other,
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+        create_private_dir(dir)
             .with_context(|| format!("cannot create data directory {}", dir.display()))?;
     }
     let mut key = vec![0u8; 32];

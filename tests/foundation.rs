@@ -424,7 +424,7 @@ async fn slow_clients_cannot_hold_connections() {
     let addr = srv.base.trim_start_matches("http://").to_string();
     // Slowloris: half a request line, then nothing. Closed at the deadline.
     let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    slow.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+    slow.write_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         .await
         .unwrap();
     let started = std::time::Instant::now();
@@ -434,7 +434,7 @@ async fn slow_clients_cannot_hold_connections() {
     // Two idle connections fill the cap; a third is refused at once.
     let mut a = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let _b = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    a.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    a.write_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .unwrap();
     let mut buf = [0u8; 12];
@@ -443,7 +443,7 @@ async fn slow_clients_cannot_hold_connections() {
     assert_eq!(&buf, b"HTTP/1.1 200");
     let mut third = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let _ = third
-        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await;
     let answer = read_to_close(&mut third).await;
     assert!(

@@ -70,9 +70,12 @@ impl<'a> Checks<'a> {
         }
     }
 
-    /// Trims `value` and requires `min..=max` characters.
+    /// Trims `value` and requires `min..=max` characters on one line.
     pub fn text(&mut self, field: &str, value: &mut String, min: usize, max: usize) {
         *value = value.trim().to_string();
+        if !self.single_line(field, value) {
+            return;
+        }
         let len = value.chars().count();
         if len < min {
             self.fail(
@@ -87,6 +90,28 @@ impl<'a> Checks<'a> {
                 "string_too_long",
             );
         }
+    }
+
+    /// Requires one line of at most `max` characters (no trimming).
+    pub fn line(&mut self, field: &str, value: &str, max: usize) {
+        if self.single_line(field, value) {
+            self.max_len(field, value, max);
+        }
+    }
+
+    /// Rejects control characters (line breaks, tabs, NUL, DEL, C1) and the
+    /// Unicode line and paragraph separators: they break mail headers,
+    /// exports and logs. Returns whether `value` passed.
+    pub fn single_line(&mut self, field: &str, value: &str) -> bool {
+        if value.chars().any(is_line_break_or_control) {
+            self.fail(
+                field,
+                "String should be a single line without control characters",
+                "string_pattern_mismatch",
+            );
+            return false;
+        }
+        true
     }
 
     /// Requires at most `max` characters (no trimming).
@@ -121,6 +146,11 @@ impl<'a> Checks<'a> {
             Err(AppError::fields(self.errors))
         }
     }
+}
+
+/// Control characters (Unicode Cc) and the line/paragraph separators.
+pub fn is_line_break_or_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 fn plural(n: usize) -> &'static str {
@@ -217,6 +247,7 @@ impl<T: Input> FromRequest<AppState> for Body<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers().get(axum::http::header::CONTENT_TYPE));
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|rejection| match rejection {
@@ -230,7 +261,33 @@ impl<T: Input> FromRequest<AppState> for Body<T> {
                 }
                 other => AppError::bad_body(format!("Could not read the request body: {other}")),
             })?;
+        // A body in any other type could come from a plain HTML form on
+        // another site (a CORS "simple request"); an absent body keeps its
+        // 422.
+        if !json && !bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(AppError::status(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/json",
+            ));
+        }
         parse_body(&bytes, &state.config).map(Body)
+    }
+}
+
+/// `application/json` or `application/<anything>+json`, with any parameters.
+fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", sub)) => sub == "json" || sub.ends_with("+json"),
+        _ => false,
     }
 }
 

@@ -54,12 +54,28 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
         .layer(cors(&config.server.cors_allowed_origins));
 
-    Router::new()
+    let mut router = Router::new()
         .nest("/api", api)
         .merge(routes::outside_api())
         .fallback(ui::spa)
         .layer(compression())
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(state.clone(), observe));
+    if config.server.debug {
+        // Debug routes trust loopback callers; a page on another site must
+        // not reach them through a rebound DNS name.
+        let hosts = Arc::new(allowed_hosts(&config));
+        router = router.layer(middleware::from_fn(move |req: Request, next: Next| {
+            let hosts = hosts.clone();
+            async move { check_host(&hosts, req, next).await }
+        }));
+    }
+    if config.public_url().starts_with("https://") {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    router
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -77,6 +93,56 @@ pub fn router(state: AppState) -> Router {
             ui::content_security_policy(&config),
         ))
         .with_state(state)
+}
+
+/// Host names a debug server answers to: loopback names, the bind address
+/// and the public URL's host (lower case, without port).
+fn allowed_hosts(config: &crate::config::Config) -> Vec<String> {
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    if let Ok(bind) = config.bind_addr() {
+        hosts.push(match bind.ip() {
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        });
+    }
+    if let Ok(url) = url::Url::parse(&config.public_url())
+        && let Some(host) = url.host_str()
+    {
+        hosts.push(host.to_ascii_lowercase());
+    }
+    hosts
+}
+
+/// The `Host` (or HTTP/2 `:authority`) without its port, lower case.
+fn request_host(req: &Request) -> Option<String> {
+    let authority = match req.headers().get(header::HOST) {
+        Some(value) => value.to_str().ok()?.to_string(),
+        None => req.uri().authority()?.as_str().to_string(),
+    };
+    let authority = authority.to_ascii_lowercase();
+    let host = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(end) => authority[..=end].to_string(),
+            None => authority,
+        }
+    } else {
+        authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h)
+            .to_string()
+    };
+    Some(host.trim_end_matches('.').to_string())
+}
+
+/// 421 for a request naming a host this debug server is not (DNS rebinding).
+async fn check_host(hosts: &[String], req: Request, next: Next) -> Response {
+    match request_host(&req) {
+        Some(host) if hosts.contains(&host) => next.run(req).await,
+        _ => AppError::status(StatusCode::MISDIRECTED_REQUEST, "Unknown Host").into_response(),
+    }
 }
 
 /// Compresses JSON, text, CSV and calendars (Brotli or gzip, as the client
@@ -135,7 +201,10 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
             }
         });
     let deadline = Duration::from_secs(state.config.server.request_timeout_secs);
-    let response = match tokio::time::timeout(deadline, next.run(req)).await {
+    // The store sees the deadline too: a write still running when the 503
+    // goes out rolls back instead of committing later.
+    let work = crate::deadline::scope(started + deadline, next.run(req));
+    let response = match tokio::time::timeout(deadline, work).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(%method, %route, "request timed out");

@@ -42,9 +42,47 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let paths = std::mem::take(&mut doc.paths.paths);
     doc.paths.paths = paths
         .into_iter()
-        .map(|(path, item)| (format!("/api{path}"), item))
+        .map(|(path, mut item)| {
+            document_media_type(&mut item);
+            (format!("/api{path}"), item)
+        })
         .collect();
     doc
+}
+
+/// Every operation with a JSON body answers 415 to another Content-Type.
+fn document_media_type(item: &mut utoipa::openapi::PathItem) {
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+    for op in [
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let json_body = op
+            .request_body
+            .as_ref()
+            .is_some_and(|b| b.content.contains_key("application/json"));
+        if json_body {
+            op.responses
+                .responses
+                .entry("415".to_string())
+                .or_insert_with(|| {
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description("Content-Type must be application/json")
+                            .content(
+                                "application/json",
+                                Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                            )
+                            .build(),
+                    )
+                });
+        }
+    }
 }
 
 /// `security` for routes that need a session.

@@ -103,21 +103,25 @@ impl Fields<'_> {
         if let Some(name) = self.name {
             c.text("name", name, 1, NAME_MAX);
         }
-        let limits = [
+        // Single-line fields reject control characters; `description` is
+        // multi-line.
+        let lines = [
             (
                 "short_description",
                 self.short_description,
                 SHORT_DESCRIPTION_MAX,
             ),
-            ("description", self.description, DESCRIPTION_MAX),
             ("image_url", self.image_url, URL_MAX),
             ("payment_info", self.payment_info, PAYMENT_INFO_MAX),
             ("location", self.location, LOCATION_MAX),
         ];
-        for (field, value, max) in limits {
+        for (field, value, max) in lines {
             if let Some(value) = value {
-                c.max_len(field, value, max);
+                c.line(field, value, max);
             }
+        }
+        if let Some(value) = self.description {
+            c.max_len("description", value, DESCRIPTION_MAX);
         }
         if let Some(max) = self.max_participants_count
             && max <= 0

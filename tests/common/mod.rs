@@ -37,6 +37,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     c.email.backend = "file".into();
     c.auth.argon2.memory_kib = 1024;
     c.auth.argon2.iterations = 1;
+    // Tests burst up to a few hundred parallel requests from 127.0.0.1; the
+    // per-address cap has its own test.
+    c.server.max_connections_per_ip = c.server.max_connections;
     c
 }
 

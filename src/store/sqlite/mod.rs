@@ -9,7 +9,7 @@
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -25,6 +25,9 @@ pub mod types;
 pub mod users;
 
 use crate::store::Tx;
+
+/// Why a write past its request's deadline was rolled back.
+const TIMED_OUT: &str = "Request timed out";
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -104,7 +107,7 @@ impl Db {
     /// Opens (creating if needed) the database file and applies migrations.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::secrets::create_private_dir(dir).map_err(|e| {
                 anyhow::anyhow!("cannot create data directory {}: {e}", dir.display())
             })?;
         }
@@ -129,6 +132,13 @@ impl Db {
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         db.migrate()?;
+        // Owner-only whatever the umask was (SQLite creates files 0644).
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            crate::secrets::restrict_file(Path::new(&name))
+                .map_err(|e| anyhow::anyhow!("cannot restrict {}: {e}", path.display()))?;
+        }
         Ok(db)
     }
 
@@ -194,7 +204,10 @@ impl Db {
         F: FnOnce(&Write) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
-        run_blocking(move || db.write_blocking_with(f)).await
+        // The request's deadline (if any) travels to the blocking thread: a
+        // write that would commit after it rolls back instead.
+        let deadline = crate::deadline::current();
+        run_blocking(move || db.write_until(deadline, f)).await
     }
 
     /// The same as [`Db::write`] for code already on a blocking thread
@@ -204,9 +217,23 @@ impl Db {
         E: From<DomainError>,
         F: FnOnce(&Write) -> Result<T, E>,
     {
+        self.write_until(None, f)
+    }
+
+    /// A write that refuses to start, and rolls back instead of committing,
+    /// once `deadline` has passed (the request already answered 503).
+    fn write_until<T, E, F>(&self, deadline: Option<Instant>, f: F) -> Result<T, E>
+    where
+        E: From<DomainError>,
+        F: FnOnce(&Write) -> Result<T, E>,
+    {
+        let late = || DomainError::Unavailable(TIMED_OUT.into());
         let mut conn = self.pool.get().map_err(DomainError::from)?;
         let enqueued = {
             let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            if crate::deadline::passed(deadline) {
+                return Err(late().into());
+            }
             DOMAIN_CHANGED.with(|c| c.set(false));
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -217,6 +244,10 @@ impl Db {
             };
             let value = f(&write)?;
             let enqueued = write.enqueued.get();
+            if crate::deadline::passed(deadline) {
+                // Dropping the transaction rolls it back.
+                return Err(late().into());
+            }
             write.tx.commit().map_err(DomainError::from)?;
             if DOMAIN_CHANGED.with(|c| c.replace(false)) {
                 self.generation
