@@ -75,6 +75,8 @@ pub struct Swept {
     pub recoveries: usize,
     pub sessions: usize,
     pub jobs: usize,
+    /// Unused uploaded images (deleted by the service, not the sweep).
+    pub images: usize,
 }
 
 /// The job queue queries a transaction offers.

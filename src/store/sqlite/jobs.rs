@@ -205,6 +205,7 @@ impl JobStore for SqliteTx<'_> {
                 "DELETE FROM job WHERE done_at IS NOT NULL AND done_at < ?1",
                 [before.done_jobs],
             )?,
+            images: 0,
         })
     }
 }
