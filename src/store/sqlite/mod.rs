@@ -442,6 +442,7 @@ mod tests {
                 "issued_registration",
                 "job",
                 "login_session",
+                "upload",
                 "user"
             ]
         );
