@@ -268,6 +268,20 @@ impl Storage {
         }
     }
 
+    /// Every stored image key (the shape [`new_key`] makes; anything else
+    /// under the prefix is ignored).
+    pub async fn keys(&self) -> DomainResult<Vec<String>> {
+        let entries =
+            self.op.list(PREFIX).await.map_err(|e| {
+                DomainError::Unavailable(format!("image storage: {}", describe(&e)))
+            })?;
+        Ok(entries
+            .into_iter()
+            .map(|e| e.path().to_string())
+            .filter(|k| parse_key(k).is_some())
+            .collect())
+    }
+
     /// Whether a stored image exists under `key`.
     pub async fn exists(&self, key: &str) -> DomainResult<bool> {
         self.op

@@ -776,6 +776,22 @@ async fn unreferenced_uploads_are_deleted_by_the_clean_up_after_the_grace_period
         raw_status(&srv.base, &format!("/media/{unused_key}")).await,
         404
     );
+
+    // An image stored before uploads were counted (no row) is adopted by
+    // the next clean-up and deleted a grace period later.
+    let legacy = format!("events/{}.png", uuid::Uuid::new_v4());
+    std::fs::write(srv.state.config.media_root().join(&legacy), png()).unwrap();
+    srv.clock.advance(chrono::Duration::hours(1));
+    wait_until("the legacy image to be adopted", || async {
+        upload_rows(&srv).await == 2
+    })
+    .await;
+    assert!(media_files(&srv).contains(&legacy));
+    srv.clock.advance(chrono::Duration::hours(25));
+    wait_until("the legacy image to be deleted", || async {
+        media_files(&srv) == [used_key.clone()]
+    })
+    .await;
 }
 
 async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, probe: impl Fn() -> F) {

@@ -49,6 +49,10 @@ pub async fn run(svc: &Services) -> DomainResult<Swept> {
         done_jobs: before(Duration::days(svc.config.jobs.retention_days)),
     };
     let mut swept = svc.store.write(move |tx| tx.sweep(&sweep)).await?;
-    swept.images = crate::service::images::delete_orphans(svc).await?;
+    // Image storage being away must not hide the rows swept above.
+    match crate::service::images::delete_orphans(svc).await {
+        Ok(n) => swept.images = n,
+        Err(e) => tracing::error!("clean-up of unused images failed: {e}"),
+    }
     Ok(swept)
 }

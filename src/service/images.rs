@@ -68,12 +68,22 @@ pub async fn upload(svc: &Services, user_id: i64, bytes: Bytes) -> DomainResult<
 /// `image_url` references: their rows first (in one transaction, so a
 /// reference is checked where it is written), then their files. Returns how
 /// many were deleted. A file that cannot be deleted is logged and left.
+///
+/// Stored images without a row (uploaded before uploads were counted) are
+/// adopted first: their grace period starts when the clean-up first sees
+/// them. A fresh upload always has its row before its file, so it is never
+/// adopted.
 pub async fn delete_orphans(svc: &Services) -> DomainResult<usize> {
     let grace = Duration::hours(svc.config.storage.orphan_grace_hours as i64);
-    let before = Ts(svc.now().0 - grace);
+    let now = svc.now();
+    let before = Ts(now.0 - grace);
+    let stored = svc.storage.keys().await?;
     let keys = svc
         .store
-        .write(move |tx| tx.take_orphan_uploads(before))
+        .write(move |tx| {
+            tx.adopt_uploads(&stored, now)?;
+            tx.take_orphan_uploads(before)
+        })
         .await?;
     let mut deleted = 0;
     for key in keys {

@@ -24,6 +24,10 @@ pub trait UploadStore {
     fn insert_upload(&mut self, key: &str, user_id: i64, bytes: u64, now: Ts) -> DomainResult<()>;
     /// Forgets an upload (its write failed, or its file was deleted).
     fn delete_upload(&mut self, key: &str) -> DomainResult<()>;
+    /// Records, as of `now` and owned by no user (id 0), those of `keys`
+    /// that have no row (images stored before uploads were counted), so the
+    /// orphan clean-up's grace period starts for them. Returns how many.
+    fn adopt_uploads(&mut self, keys: &[String], now: Ts) -> DomainResult<usize>;
     /// Deletes and returns the keys of uploads made before `before` that no
     /// event's `image_url` contains.
     fn take_orphan_uploads(&mut self, before: Ts) -> DomainResult<Vec<String>>;

@@ -42,6 +42,17 @@ impl UploadStore for SqliteTx<'_> {
         Ok(())
     }
 
+    fn adopt_uploads(&mut self, keys: &[String], now: Ts) -> DomainResult<usize> {
+        let mut insert = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO upload (key, user_id, bytes, created_at) VALUES (?1, 0, 0, ?2)",
+        )?;
+        let mut adopted = 0;
+        for key in keys {
+            adopted += insert.execute(params![key, now])?;
+        }
+        Ok(adopted)
+    }
+
     fn take_orphan_uploads(&mut self, before: Ts) -> DomainResult<Vec<String>> {
         let keys = self
             .conn
