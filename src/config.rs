@@ -97,6 +97,9 @@ pub struct EmailConfig {
     /// For `file`; empty = `<data_dir>/mail`.
     pub file_dir: String,
     pub smtp: SmtpConfig,
+    /// An administrator gets at most one participation email per (event,
+    /// user, joined/left) in this many minutes; 0 = every change.
+    pub admin_notice_coalesce_minutes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,6 +122,15 @@ pub struct StorageConfig {
     /// For `fs`; empty = `<data_dir>/media`.
     pub root: String,
     pub max_upload_bytes: usize,
+    /// Bytes of images one user may have stored (uploads not yet cleaned up).
+    pub user_quota_bytes: u64,
+    /// Uploads one user may make per hour.
+    pub uploads_per_hour: u32,
+    /// Uploads no event references are deleted after this many hours.
+    pub orphan_grace_hours: u64,
+    /// An upload into the data dir's filesystem is refused when less than
+    /// this would remain free (the database's reserve).
+    pub min_free_bytes: u64,
     pub s3: S3Config,
 }
 
@@ -227,6 +239,7 @@ impl Default for EmailConfig {
             from: "Афиша <afisha@localhost>".into(),
             file_dir: String::new(),
             smtp: SmtpConfig::default(),
+            admin_notice_coalesce_minutes: 10,
         }
     }
 }
@@ -250,6 +263,10 @@ impl Default for StorageConfig {
             backend: "fs".into(),
             root: String::new(),
             max_upload_bytes: 10 * 1024 * 1024,
+            user_quota_bytes: 50 * 1024 * 1024,
+            uploads_per_hour: 60,
+            orphan_grace_hours: 24,
+            min_free_bytes: 256 * 1024 * 1024,
             s3: S3Config::default(),
         }
     }

@@ -5,6 +5,7 @@
 //! wrong bucket, refused credentials or an unwritable directory stop the
 //! server with one line instead of failing the first upload.
 
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -255,6 +256,66 @@ impl Storage {
         Ok(())
     }
 
+    /// Deletes a stored image; a key that is already gone is not an error.
+    pub async fn delete(&self, key: &str) -> DomainResult<()> {
+        match self.op.delete(key).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(DomainError::Unavailable(format!(
+                "image storage: {}",
+                describe(&e)
+            ))),
+        }
+    }
+
+    /// Every stored image key (the shape [`new_key`] makes; anything else
+    /// under the prefix is ignored).
+    pub async fn keys(&self) -> DomainResult<Vec<String>> {
+        let entries =
+            self.op.list(PREFIX).await.map_err(|e| {
+                DomainError::Unavailable(format!("image storage: {}", describe(&e)))
+            })?;
+        Ok(entries
+            .into_iter()
+            .map(|e| e.path().to_string())
+            .filter(|k| parse_key(k).is_some())
+            .collect())
+    }
+
+    /// Whether a stored image exists under `key`.
+    pub async fn exists(&self, key: &str) -> DomainResult<bool> {
+        self.op
+            .exists(key)
+            .await
+            .map_err(|e| DomainError::Unavailable(format!("image storage: {}", describe(&e))))
+    }
+
+    /// Refuses (507) an upload of `len` bytes that would leave less than
+    /// `storage.min_free_bytes` free on the data dir's filesystem. Only
+    /// uploads that land there are checked: with `storage.root` on another
+    /// filesystem, or on S3, images cannot eat the database's reserve.
+    pub async fn check_reserve(&self, config: &Config, len: u64) -> DomainResult<()> {
+        if self.backend != Backend::Fs || config.storage.min_free_bytes == 0 {
+            return Ok(());
+        }
+        let data_dir = config.data_dir.clone();
+        let root = config.media_root();
+        let free = tokio::task::spawn_blocking(move || shared_free_bytes(&data_dir, &root))
+            .await
+            .map_err(DomainError::internal)?
+            .map_err(|e| DomainError::Unavailable(format!("free space of the data dir: {e}")))?;
+        match free {
+            Some(free) if free.saturating_sub(len) < config.storage.min_free_bytes => {
+                Err(DomainError::NoSpace(
+                    "Not enough free disk space to store the file: the server keeps a reserve \
+                     for its database"
+                        .into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Opens a stored image for `/media`: `None` when the key is not one this
     /// server makes, the file does not exist, or the backend is not `fs`.
     pub async fn open_media(&self, key: &str) -> DomainResult<Option<StoredImage>> {
@@ -290,6 +351,35 @@ impl Storage {
             body,
         }))
     }
+}
+
+/// The bytes available to this process on the filesystem of `data_dir`,
+/// when `root` lives on that same filesystem; `None` when it does not.
+fn shared_free_bytes(data_dir: &Path, root: &Path) -> std::io::Result<Option<u64>> {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::metadata(data_dir)?.dev() != std::fs::metadata(root)?.dev() {
+        return Ok(None);
+    }
+    free_bytes(data_dir).map(Some)
+}
+
+/// Free bytes for unprivileged users on the filesystem holding `path`
+/// (`statvfs`).
+pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `c_path` is a valid NUL-terminated string and `stat` points to
+    // writable memory of the right type; statvfs writes only into it.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so it filled the struct.
+    let stat = unsafe { stat.assume_init() };
+    #[allow(clippy::unnecessary_cast)] // the field types differ by platform
+    Ok((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
 }
 
 /// An OpenDAL error as one line: what failed and the innermost cause (for a
@@ -377,6 +467,14 @@ mod tests {
         ] {
             assert_eq!(parse_key(&bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn free_bytes_reads_the_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(free_bytes(dir.path()).unwrap() > 0);
+        assert!(free_bytes(&dir.path().join("missing")).is_err());
+        assert!(shared_free_bytes(dir.path(), dir.path()).unwrap().is_some());
     }
 
     #[test]

@@ -824,7 +824,8 @@ async fn cards_shape_status_order_and_search() {
 
 #[tokio::test]
 async fn participation_transitions_and_admin_notifications() {
-    let srv = TestServer::start().await;
+    // Every transition is emailed here (coalescing has its own test).
+    let srv = TestServer::with(|c| c.email.admin_notice_coalesce_minutes = 0).await;
     let admin = srv.admin().await;
     let admin2 = srv.admin().await;
     let retired = deleted(&srv, &admin, true).await;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use afisha::config::Config;
+use afisha::domain::time::Ts;
 use common::*;
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
@@ -651,4 +652,174 @@ async fn the_binary_exits_non_zero_with_one_line_on_broken_storage() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+// ------------------------------------------------------------------ quota, rate, orphans, reserve (issue 14: 4)
+
+async fn upload_rows(srv: &TestServer) -> i64 {
+    srv.query_i64("SELECT count(*) FROM upload", vec![]).await
+}
+
+#[tokio::test]
+async fn a_users_upload_quota_is_enforced_with_413_and_nothing_stored() {
+    let srv = TestServer::with(|c| c.storage.user_quota_bytes = 10_000).await;
+    assert_eq!(
+        afisha::config::Config::default().storage.user_quota_bytes,
+        50 * MIB as u64
+    );
+    let user = srv.user().await;
+    let other = srv.user().await;
+    let base = format!("{}/media", srv.base);
+    upload_ok(&user, png_of(6000), &base, "png").await;
+    let refused = upload(&user, png_of(5000)).await;
+    let body = refused.expect(413);
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.starts_with("Upload quota exceeded"), "{detail}");
+    assert_eq!(media_files(&srv).len(), 1, "nothing of the refused upload");
+    assert_eq!(upload_rows(&srv).await, 1);
+    // Exactly up to the quota is fine; the quota is per user.
+    upload_ok(&user, png_of(4000), &base, "png").await;
+    upload_ok(&other, png_of(9000), &base, "png").await;
+    upload(&user, png_of(100)).await.expect(413);
+
+    // Parallel uploads cannot pass the quota together.
+    let racer = srv.user().await;
+    let results = futures_util::future::join_all(
+        (0..8)
+            .map(|_| upload(&racer, png_of(3000)))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    let ok = results.iter().filter(|r| r.status == 201).count();
+    assert_eq!(
+        ok,
+        3,
+        "{:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(results.iter().all(|r| r.status == 201 || r.status == 413));
+}
+
+#[tokio::test]
+async fn uploads_per_hour_are_limited_with_429_and_retry_after() {
+    let srv = TestServer::with(|c| c.storage.uploads_per_hour = 3).await;
+    let user = srv.user().await;
+    let base = format!("{}/media", srv.base);
+    for _ in 0..3 {
+        upload_ok(&user, png(), &base, "png").await;
+        srv.clock.advance(chrono::Duration::minutes(1));
+    }
+    let refused = upload(&user, png()).await;
+    let body = refused.expect(429);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Too many uploads"),
+        "{body}"
+    );
+    let retry: i64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((3400..=3420).contains(&retry), "{retry}");
+    assert_eq!(media_files(&srv).len(), 3);
+    srv.clock.advance(chrono::Duration::minutes(58));
+    upload_ok(&user, png(), &base, "png").await;
+}
+
+#[tokio::test]
+async fn unreferenced_uploads_are_deleted_by_the_clean_up_after_the_grace_period() {
+    let srv = TestServer::start().await;
+    assert_eq!(srv.state.config.storage.orphan_grace_hours, 24);
+    let user = srv.user().await;
+    let base = format!("{}/media", srv.base);
+    let used = upload_ok(&user, png(), &base, "png").await;
+    let unused = upload_ok(&user, png(), &base, "png").await;
+    let now = srv.now();
+    let image = used.clone();
+    srv.state
+        .db
+        .write(move |tx| {
+            tx.execute(
+                "INSERT INTO event (name, name_fold, description, starts_at, ends_at, image_url, location,
+                                    max_participants_count, created_at)
+                 VALUES ('E', 'e', 'D', ?1, ?2, ?3, 'L', 10, ?1)",
+                rusqlite::params![now, Ts(now.0 + chrono::Duration::hours(2)), image],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let key = |url: &str| url.rsplit_once("/media/").unwrap().1.to_string();
+    let (used_key, unused_key) = (key(&used), key(&unused));
+    assert_eq!(media_files(&srv), {
+        let mut v = vec![used_key.clone(), unused_key.clone()];
+        v.sort();
+        v
+    });
+
+    // Within the grace period the clean-up keeps both.
+    srv.clock.advance(chrono::Duration::hours(23));
+    wait_until("the clean-up at 23 h", || async {
+        srv.query_i64("SELECT count(*) FROM upload", vec![]).await == 2
+    })
+    .await;
+    assert_eq!(media_files(&srv).len(), 2);
+
+    // After it, the unreferenced one goes; the referenced one stays.
+    srv.clock.advance(chrono::Duration::hours(2));
+    wait_until("the orphan to be deleted", || async {
+        media_files(&srv) == [used_key.clone()]
+    })
+    .await;
+    assert_eq!(upload_rows(&srv).await, 1);
+    assert_eq!(get(&used, &[]).await.status, 200);
+    assert_eq!(
+        raw_status(&srv.base, &format!("/media/{unused_key}")).await,
+        404
+    );
+
+    // An image stored before uploads were counted (no row) is adopted by
+    // the next clean-up and deleted a grace period later.
+    let legacy = format!("events/{}.png", uuid::Uuid::new_v4());
+    std::fs::write(srv.state.config.media_root().join(&legacy), png()).unwrap();
+    srv.clock.advance(chrono::Duration::hours(1));
+    wait_until("the legacy image to be adopted", || async {
+        upload_rows(&srv).await == 2
+    })
+    .await;
+    assert!(media_files(&srv).contains(&legacy));
+    srv.clock.advance(chrono::Duration::hours(25));
+    wait_until("the legacy image to be deleted", || async {
+        media_files(&srv) == [used_key.clone()]
+    })
+    .await;
+}
+
+async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, probe: impl Fn() -> F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !probe().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_upload_that_would_eat_the_databases_reserve_is_refused() {
+    assert_eq!(
+        afisha::config::Config::default().storage.min_free_bytes,
+        256 * MIB as u64
+    );
+    // A reserve larger than any disk: every upload to the data dir's
+    // filesystem is refused.
+    let srv = TestServer::with(|c| c.storage.min_free_bytes = u64::MAX / 2).await;
+    let user = srv.user().await;
+    let refused = upload(&user, png()).await;
+    let body = refused.expect(507);
+    assert!(
+        body["detail"].as_str().unwrap().contains("free disk space"),
+        "{body}"
+    );
+    assert!(media_files(&srv).is_empty());
+    assert_eq!(upload_rows(&srv).await, 0);
+    // The database itself still takes writes.
+    srv.user().await;
 }

@@ -1539,3 +1539,151 @@ fn default_locale_en_switches_the_notifier_to_english() {
     assert!(r.text.starts_with("Здравствуйте, Аня!"), "{}", r.text);
     assert_eq!(r.cta_url.as_deref(), Some("http://127.0.0.1:8080/events"));
 }
+
+// ---------------------------------------------------------------------------
+// Hostile stored values, panics, coalescing (issue 14: 6, 11)
+// ---------------------------------------------------------------------------
+
+async fn set_participation(srv: &TestServer, user: &Client, event: i64, status: &str) {
+    let mut user = user.clone();
+    user.base = srv.base.clone();
+    user.put(
+        &format!("/events/{event}/participants/me"),
+        serde_json::json!({ "status": status }),
+    )
+    .await
+    .expect(204);
+}
+
+#[tokio::test]
+async fn a_line_break_in_a_stored_name_does_not_break_that_users_email() {
+    let srv = TestServer::start().await;
+    let admin = srv.user_with("crlf-admin@example.com", "Admin", true).await;
+    let id = admin.user_id;
+    // What a server before the edge check could have stored.
+    srv.state
+        .db
+        .write(move |tx| {
+            tx.execute(
+                "UPDATE user SET full_name = 'Ann\r\nBcc: evil@example.com\u{2028}X' WHERE id = ?1",
+                [id],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let user = srv.user().await;
+    let event = insert_event(&srv, "Вечер", Duration::days(3), false).await;
+    set_participation(&srv, &user, event, "PARTICIPATING").await;
+
+    let mail = srv.wait_mail("crlf-admin@example.com", |_| true).await;
+    let head = mail.raw.split("\r\n\r\n").next().unwrap().to_string();
+    assert!(
+        head.split("\r\n")
+            .all(|l| !l.to_lowercase().starts_with("bcc:")),
+        "no header was injected: {head}"
+    );
+    assert!(
+        head.split("\r\n")
+            .any(|l| l.starts_with("To:") && l.contains("crlf-admin@example.com")),
+        "{head}"
+    );
+    assert!(
+        srv.mails()
+            .iter()
+            .all(|m| !m.raw.contains("evil@example.com>"))
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_panics_is_retried_with_backoff_not_lost() {
+    let srv = TestServer::start().await;
+    let now = srv.now();
+    let id = srv
+        .state
+        .db
+        .write(move |tx| {
+            tx.execute(
+                "INSERT INTO job (kind, payload, run_at, max_attempts, created_at)
+                 VALUES ('debug-panic', '{}', ?1, 2, ?1)",
+                [now],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+        .await
+        .unwrap();
+    let first = wait_job(&srv, id, |j| j.attempts == 1 && j.locked_by.is_none()).await;
+    assert!(!first.failed && !first.done, "{first:?}");
+    let error = first.last_error.clone().unwrap();
+    assert!(error.contains("panicked on purpose"), "{error}");
+    assert!(first.run_at > now, "a backoff applies: {first:?}");
+
+    srv.clock.set(first.run_at.0);
+    let last = wait_job(&srv, id, |j| j.failed).await;
+    assert_eq!(last.attempts, 2);
+    assert!(last.last_error.unwrap().contains("panicked"));
+
+    // The scheduler survived both panics: it still delivers.
+    notify(
+        &srv,
+        Notice::PasswordChanged,
+        address("after-panic@example.com", "P"),
+    )
+    .await;
+    srv.wait_mail("after-panic@example.com", |_| true).await;
+}
+
+async fn emails_to(srv: &TestServer, email: &str) -> i64 {
+    srv.query_i64(
+        "SELECT count(*) FROM job WHERE kind = 'email' AND json_extract(payload, '$.to_email') = ?1",
+        vec![email.into()],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn toggling_participation_coalesces_administrator_emails() {
+    let srv = TestServer::start().await;
+    assert_eq!(srv.state.config.email.admin_notice_coalesce_minutes, 10);
+    let admins = [
+        srv.user_with("coal-a@example.com", "A", true).await,
+        srv.user_with("coal-b@example.com", "B", true).await,
+    ];
+    let user = srv.user().await;
+    let event = insert_event(&srv, "Вечер", Duration::days(3), false).await;
+    for _ in 0..10 {
+        set_participation(&srv, &user, event, "PARTICIPATING").await;
+        set_participation(&srv, &user, event, "NONE").await;
+    }
+    for (admin, email) in admins
+        .iter()
+        .zip(["coal-a@example.com", "coal-b@example.com"])
+    {
+        assert_eq!(
+            emails_to(&srv, email).await,
+            2,
+            "one joined and one left email to {email}"
+        );
+        assert_eq!(
+            srv.query_i64(
+                "SELECT count(*) FROM instant_notification WHERE recipient_id = ?1",
+                vec![admin.user_id.into()]
+            )
+            .await,
+            20,
+            "in-app notices keep every change"
+        );
+    }
+
+    // Within the window still nothing new; after it a change emails again.
+    srv.clock.advance(Duration::minutes(9));
+    set_participation(&srv, &user, event, "PARTICIPATING").await;
+    assert_eq!(emails_to(&srv, "coal-a@example.com").await, 2);
+    srv.clock.advance(Duration::minutes(2));
+    set_participation(&srv, &user, event, "NONE").await;
+    set_participation(&srv, &user, event, "PARTICIPATING").await;
+    for email in ["coal-a@example.com", "coal-b@example.com"] {
+        assert_eq!(emails_to(&srv, email).await, 4, "{email}");
+    }
+    srv.wait_mail("coal-b@example.com", |_| true).await;
+}

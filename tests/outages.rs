@@ -17,6 +17,8 @@ fn serve_on_tiny_disk(port: u16, size: &str) -> Child {
         .args(["-rm", "sh", "-c", &script, env!("CARGO_BIN_EXE_afisha")])
         .env("AFISHA_EMAIL__BACKEND", "file")
         .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
+        // No reserve, so that uploads can fill this small disk.
+        .env("AFISHA_STORAGE__MIN_FREE_BYTES", "0")
         .env("AFISHA_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

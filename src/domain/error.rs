@@ -56,6 +56,14 @@ pub enum DomainError {
     /// is not an image it can serve).
     #[error("{0}")]
     Unsupported(Cow<'static, str>),
+    /// The content is larger than allowed (an upload over the user's
+    /// quota).
+    #[error("{0}")]
+    TooLarge(Cow<'static, str>),
+    /// The server refuses to store more because the disk must keep a
+    /// reserve (free space below the configured minimum).
+    #[error("{0}")]
+    NoSpace(Cow<'static, str>),
     /// Too many attempts; try again after `retry_after_secs`.
     #[error("{message}")]
     RateLimited {

@@ -88,14 +88,38 @@ impl Mailer {
             .to_email
             .parse()
             .map_err(|e| SendError::permanent(format!("bad recipient '{}': {e}", job.to_email)))?;
-        let name = Some(job.to_name.trim().to_string()).filter(|n| !n.is_empty());
+        let name = Some(single_line(&job.to_name)).filter(|n| !n.is_empty());
+        let subject = single_line(&job.subject);
+        let to = Mailbox::new(name, address);
+        // Stored values are cleaned above; a panic left in the library for
+        // some other value still becomes a failed attempt, never a crash.
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.build(to, &subject, job, key, now)
+        }));
+        match built {
+            Ok(message) => message,
+            Err(panic) => Err(SendError::permanent(format!(
+                "cannot build the message: {}",
+                panic_message(&*panic)
+            ))),
+        }
+    }
+
+    fn build(
+        &self,
+        to: Mailbox,
+        subject: &str,
+        job: &Mail,
+        key: &str,
+        now: Ts,
+    ) -> Result<Message, SendError> {
         Message::builder()
             .from(self.from.clone())
-            .to(Mailbox::new(name, address))
+            .to(to)
             .raw_header(HeaderValue::dangerous_new_pre_encoded(
                 HeaderName::new_from_ascii_str("Subject"),
-                job.subject.clone(),
-                encode_subject(&job.subject),
+                subject.to_string(),
+                encode_subject(subject),
             ))
             .date(SystemTime::from(now.0))
             .message_id(Some(format!("<{key}@{}>", self.domain)))
@@ -166,6 +190,27 @@ impl Mailer {
             Err(e) => return Err(SendError::transient(format!("mail file: {e}"))),
         }
         Ok(())
+    }
+}
+
+/// `text` as one header-safe line: control characters (CR, LF, tabs, …)
+/// and Unicode line/paragraph separators become spaces, runs of whitespace
+/// collapse, the ends are trimmed.
+pub fn single_line(text: &str) -> String {
+    text.split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The text of a caught panic's payload.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic without a message".into()
     }
 }
 
@@ -285,6 +330,36 @@ mod tests {
             raw.contains(&format!("\r\nSubject: {encoded}\r\n")),
             "{raw}"
         );
+    }
+
+    #[test]
+    fn hostile_names_and_subjects_build_one_line_headers() {
+        let mailer = Mailer::new(&Config::default()).unwrap();
+        for hostile in [
+            "Ann\r\nBcc: evil@example.com",
+            "Ann\nB",
+            "Ann\rB",
+            "\u{2028}Ann\u{2029}B\u{85}",
+            "A\u{0}n\u{7f}n\t",
+            "\r\n",
+        ] {
+            let job = Mail {
+                to_name: hostile.into(),
+                subject: hostile.into(),
+                ..sample()
+            };
+            let raw = mailer
+                .message(&job, "k", Ts(chrono::Utc::now()))
+                .unwrap()
+                .formatted();
+            let raw = String::from_utf8(raw).unwrap();
+            let head = raw.split("\r\n\r\n").next().unwrap();
+            assert!(!head.to_lowercase().contains("\r\nbcc:"), "{head}");
+            for line in head.split("\r\n") {
+                assert!(!line.contains('\r') && !line.contains('\n'), "{line:?}");
+            }
+        }
+        assert_eq!(single_line(" Ann\r\n  Lee\u{2028}"), "Ann Lee");
     }
 
     fn sample() -> Mail {

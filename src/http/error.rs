@@ -140,6 +140,8 @@ impl IntoResponse for DomainError {
             DomainError::Unauthenticated(m) => detail(StatusCode::UNAUTHORIZED, m),
             DomainError::Forbidden(m) => detail(StatusCode::FORBIDDEN, m),
             DomainError::Unsupported(m) => detail(StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
+            DomainError::TooLarge(m) => detail(StatusCode::PAYLOAD_TOO_LARGE, m),
+            DomainError::NoSpace(m) => detail(StatusCode::INSUFFICIENT_STORAGE, m),
             DomainError::RateLimited {
                 message,
                 retry_after_secs,

@@ -17,12 +17,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
-use crate::email::mailer::Mailer;
+use futures_util::FutureExt;
+
+use crate::email::mailer::{Mailer, panic_message};
 use crate::email::{Mail, Renderer};
 use crate::service::jobs::{Claimed, Ended, Outcome};
 use crate::service::outbox::{self, EMAIL, EmailJob};
 use crate::service::{Services, cleanup, jobs, reminders};
 
+/// Job kind that panics when run, with `server.debug` on (tests of the
+/// panic guard); without debug it is an unknown kind.
+pub const DEBUG_PANIC: &str = "debug-panic";
 /// How often the reminder scan runs.
 pub const REMINDER_EVERY: Duration = Duration::minutes(1);
 /// How often the clean-up runs.
@@ -283,8 +288,15 @@ impl Runner {
     /// Runs one claimed job; the scheduler records the outcome.
     async fn run(&self, job: Claimed) -> Ended {
         let limit = StdDuration::from_secs(self.svc.config.jobs.lock_secs);
-        let outcome = match tokio::time::timeout(limit, self.execute(&job)).await {
-            Ok(outcome) => outcome,
+        // A panic in a job is caught here and recorded as a failed attempt
+        // (retried with backoff like any other), never lost with its task.
+        let guarded = std::panic::AssertUnwindSafe(self.execute(&job)).catch_unwind();
+        let outcome = match tokio::time::timeout(limit, guarded).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(panic)) => {
+                crate::metrics::JOBS_RETRIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Outcome::Retry(format!("the job panicked: {}", panic_message(&*panic)))
+            }
             Err(_) => Outcome::Retry(format!("timed out after {limit:?}")),
         };
         match &outcome {
@@ -345,6 +357,10 @@ impl Runner {
                         }
                     }
                 }
+            }
+            // A job that panics, for tests of the guard above (debug only).
+            DEBUG_PANIC if self.svc.config.server.debug => {
+                panic!("debug job {} panicked on purpose", job.id)
             }
             other => Outcome::Fail(format!("unknown job kind '{other}'")),
         }

@@ -54,7 +54,9 @@ pub fn media_router() -> axum::Router<AppState> {
 ///
 /// Any logged-in user. The type is decided from the leading bytes: PNG, JPEG,
 /// GIF or WebP; anything else is 415. Larger than `storage.max_upload_bytes`
-/// is 413.
+/// or over the user's quota (`storage.user_quota_bytes`) is 413; more than
+/// `storage.uploads_per_hour` is 429; 507 when the disk of the data dir
+/// would keep less than `storage.min_free_bytes`.
 #[utoipa::path(post, path = "/files", tag = "files",
     security(("session_uid" = [], "session_token" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
@@ -62,13 +64,15 @@ pub fn media_router() -> axum::Router<AppState> {
         (status = 201, body = FileUrl),
         (status = 400, body = ErrorBody, description = "Malformed multipart body"),
         (status = 401, body = ErrorBody),
-        (status = 413, body = ErrorBody, description = "File too large"),
+        (status = 413, body = ErrorBody, description = "File too large / Upload quota exceeded"),
         (status = 415, body = ErrorBody, description = "Unsupported file type"),
         (status = 422, body = ValidationErrorBody, description = "No `file` field"),
+        (status = 429, body = ErrorBody, description = "Too many uploads (with Retry-After)"),
         (status = 503, body = ErrorBody, description = "Image storage unavailable"),
+        (status = 507, body = ErrorBody, description = "Not enough free disk space"),
     ))]
 async fn upload(
-    CurrentUser(_user): CurrentUser,
+    CurrentUser(user): CurrentUser,
     State(state): State<AppState>,
     req: Request,
 ) -> AppResult<(StatusCode, Json<FileUrl>)> {
@@ -93,7 +97,7 @@ async fn upload(
             None => return Err(missing_file()),
         }
     };
-    let url = crate::service::images::upload(&state.svc, bytes).await?;
+    let url = crate::service::images::upload(&state.svc, user.id, bytes).await?;
     Ok((StatusCode::CREATED, Json(FileUrl { url })))
 }
 

@@ -18,7 +18,7 @@ pub const EXPIRED_RECOVERY_GRACE: Duration = Duration::days(7);
 
 impl Swept {
     pub fn total(&self) -> usize {
-        self.registrations + self.recoveries + self.sessions + self.jobs
+        self.registrations + self.recoveries + self.sessions + self.jobs + self.images
     }
 }
 
@@ -26,8 +26,9 @@ impl fmt::Display for Swept {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} registration(s), {} recovery token(s), {} session(s), {} done job(s) deleted",
-            self.registrations, self.recoveries, self.sessions, self.jobs
+            "{} registration(s), {} recovery token(s), {} session(s), {} done job(s), \
+             {} unused image(s) deleted",
+            self.registrations, self.recoveries, self.sessions, self.jobs, self.images
         )
     }
 }
@@ -35,7 +36,8 @@ impl fmt::Display for Swept {
 /// Deletes, as of the clock's now: registrations older than 24 h (pending
 /// ones have expired, used ones are spent), used recovery tokens and expired
 /// ones past the grace period, sessions idle longer than
-/// `auth.session_ttl_days`, and done jobs older than `jobs.retention_days`.
+/// `auth.session_ttl_days`, done jobs older than `jobs.retention_days`, and
+/// uploaded images no event references after `storage.orphan_grace_hours`.
 /// Failed jobs stay until retried.
 pub async fn run(svc: &Services) -> DomainResult<Swept> {
     let now = svc.now();
@@ -46,5 +48,11 @@ pub async fn run(svc: &Services) -> DomainResult<Swept> {
         sessions: before(Duration::days(svc.config.auth.session_ttl_days)),
         done_jobs: before(Duration::days(svc.config.jobs.retention_days)),
     };
-    svc.store.write(move |tx| tx.sweep(&sweep)).await
+    let mut swept = svc.store.write(move |tx| tx.sweep(&sweep)).await?;
+    // Image storage being away must not hide the rows swept above.
+    match crate::service::images::delete_orphans(svc).await {
+        Ok(n) => swept.images = n,
+        Err(e) => tracing::error!("clean-up of unused images failed: {e}"),
+    }
+    Ok(swept)
 }

@@ -50,6 +50,39 @@ pub fn notify_at(
     notice: &Notice,
     to: &[To],
 ) -> DomainResult<()> {
+    send(svc, tx, now, notice, to, None)
+}
+
+/// Emails coalesced by [`notify_coalesced`]: a recipient gets at most one
+/// email per `key` (a topic, e.g. kind + event + actor) per `window`.
+#[derive(Debug, Clone)]
+pub struct Coalesce {
+    pub key: String,
+    pub window: chrono::Duration,
+}
+
+/// [`notify`], except that a user recipient who was emailed about the same
+/// `coalesce.key` within `coalesce.window` (counted from the last email
+/// actually enqueued) gets no new email. In-app notices are never
+/// coalesced: the notification list keeps every change.
+pub fn notify_coalesced(
+    svc: &Services,
+    tx: &mut dyn Tx,
+    notice: &Notice,
+    to: &[To],
+    coalesce: &Coalesce,
+) -> DomainResult<()> {
+    send(svc, tx, svc.now(), notice, to, Some(coalesce))
+}
+
+fn send(
+    svc: &Services,
+    tx: &mut dyn Tx,
+    now: Ts,
+    notice: &Notice,
+    to: &[To],
+    coalesce: Option<&Coalesce>,
+) -> DomainResult<()> {
     let admin_view = matches!(
         notice,
         Notice::ParticipationConfirmed { .. } | Notice::ParticipationCancelled { .. }
@@ -71,6 +104,16 @@ pub fn notify_at(
             };
             tx.insert_in_app(user_id, &in_app, now)?;
         }
+        let coalesce_key = match (coalesce, user_id) {
+            (Some(c), Some(user_id)) if !c.window.is_zero() => {
+                let key = format!("{}:to={user_id}", c.key);
+                if tx.coalesced_since(&key, Ts(now.0 - c.window))? {
+                    continue;
+                }
+                Some(key)
+            }
+            _ => None,
+        };
         let job = EmailJob {
             to_email: email,
             to_name: name,
@@ -88,6 +131,7 @@ pub fn notify_at(
                 secret: sealed.as_deref(),
                 run_at: now,
                 max_attempts: svc.config.jobs.max_attempts,
+                coalesce_key: coalesce_key.as_deref(),
             },
             now,
         )?;

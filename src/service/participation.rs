@@ -34,6 +34,7 @@ pub async fn set_mine(
                 return Ok(());
             }
             tx.set_participant(event_id, me.id, wanted, now)?;
+            let actor_id = me.id;
             let joined = wanted == Some(ParticipantStatus::Participating);
             let left = current == Some(ParticipantStatus::Participating);
             if joined || left {
@@ -44,8 +45,16 @@ pub async fn set_mine(
                 } else {
                     Notice::ParticipationCancelled { event, user: me }
                 };
+                // One email per (administrator, kind, event, user) per
+                // window, however often the user toggles; in-app keeps all.
+                let coalesce = outbox::Coalesce {
+                    key: format!("{}:event={event_id}:user={actor_id}", notice.kind()),
+                    window: chrono::Duration::minutes(
+                        svc.config.email.admin_notice_coalesce_minutes as i64,
+                    ),
+                };
                 let admins = outbox::admins(tx)?;
-                outbox::notify(&svc, tx, &notice, &admins)?;
+                outbox::notify_coalesced(&svc, tx, &notice, &admins, &coalesce)?;
             }
             Ok(())
         })

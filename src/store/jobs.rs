@@ -13,6 +13,9 @@ pub struct NewJob<'a> {
     pub secret: Option<&'a str>,
     pub run_at: Ts,
     pub max_attempts: u32,
+    /// Names what the job tells whom, for coalescing (see
+    /// [`JobStore::coalesced_since`]); `None` for jobs never coalesced.
+    pub coalesce_key: Option<&'a str>,
 }
 
 /// A pending job as the queue holds it.
@@ -72,6 +75,8 @@ pub struct Swept {
     pub recoveries: usize,
     pub sessions: usize,
     pub jobs: usize,
+    /// Unused uploaded images (deleted by the service, not the sweep).
+    pub images: usize,
 }
 
 /// The job queue queries a transaction offers.
@@ -107,6 +112,8 @@ pub trait JobStore {
     /// Puts failed jobs (one, or all with `None`) back in the queue with
     /// their attempts reset; returns how many.
     fn revive_failed_jobs(&mut self, id: Option<i64>, now: Ts) -> DomainResult<usize>;
+    /// Whether a job with `key` was enqueued at or after `since`.
+    fn coalesced_since(&mut self, key: &str, since: Ts) -> DomainResult<bool>;
     /// Pending and failed job counts (the queue depth gauges).
     fn job_counts(&mut self) -> DomainResult<(i64, i64)>;
     /// The clean-up's deletes (registrations, recovery tokens, sessions,

@@ -18,6 +18,7 @@ pub mod events;
 pub mod jobs;
 pub mod notifications;
 pub mod sqlite;
+pub mod uploads;
 pub mod users;
 
 use std::path::Path;
@@ -29,14 +30,21 @@ pub use accounts::AccountStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
 pub use notifications::NotificationStore;
+pub use uploads::UploadStore;
 pub use users::UserStore;
 
 use crate::domain::error::DomainResult;
 
 /// Everything one transaction can do.
-pub trait Tx: AccountStore + EventStore + JobStore + NotificationStore + UserStore {}
+pub trait Tx:
+    AccountStore + EventStore + JobStore + NotificationStore + UploadStore + UserStore
+{
+}
 
-impl<T: AccountStore + EventStore + JobStore + NotificationStore + UserStore + ?Sized> Tx for T {}
+impl<T: AccountStore + EventStore + JobStore + NotificationStore + UploadStore + UserStore + ?Sized>
+    Tx for T
+{
+}
 
 /// The database: SQLite today (one file, one writer), a second backend later.
 #[derive(Clone)]

@@ -12,8 +12,8 @@ impl JobStore for SqliteTx<'_> {
     fn enqueue_job(&mut self, job: &NewJob<'_>, now: Ts) -> DomainResult<i64> {
         self.conn
             .prepare_cached(
-                "INSERT INTO job (kind, payload, secret, run_at, max_attempts, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO job (kind, payload, secret, run_at, max_attempts, created_at, coalesce_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 job.kind,
@@ -21,7 +21,8 @@ impl JobStore for SqliteTx<'_> {
                 job.secret,
                 job.run_at,
                 job.max_attempts,
-                now
+                now,
+                job.coalesce_key
             ])?;
         self.mark_enqueued()?;
         Ok(self.conn.last_insert_rowid())
@@ -166,6 +167,15 @@ impl JobStore for SqliteTx<'_> {
         Ok(n)
     }
 
+    fn coalesced_since(&mut self, key: &str, since: Ts) -> DomainResult<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM job WHERE coalesce_key = ?1 AND created_at >= ?2)",
+            )?
+            .query_row(params![key, since], |r| r.get(0))?)
+    }
+
     fn job_counts(&mut self) -> DomainResult<(i64, i64)> {
         Ok(self
             .conn
@@ -195,6 +205,7 @@ impl JobStore for SqliteTx<'_> {
                 "DELETE FROM job WHERE done_at IS NOT NULL AND done_at < ?1",
                 [before.done_jobs],
             )?,
+            images: 0,
         })
     }
 }

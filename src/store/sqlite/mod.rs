@@ -22,6 +22,7 @@ pub mod events;
 pub mod jobs;
 pub mod notifications;
 pub mod types;
+pub mod uploads;
 pub mod users;
 
 use crate::store::Tx;
@@ -473,6 +474,7 @@ mod tests {
                 "issued_registration",
                 "job",
                 "login_session",
+                "upload",
                 "user"
             ]
         );
