@@ -736,7 +736,9 @@ async fn unreferenced_uploads_are_deleted_by_the_clean_up_after_the_grace_period
     let now = srv.now();
     let image = used.clone();
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute(
                 "INSERT INTO event (name, name_fold, description, starts_at, ends_at, image_url, location,

@@ -1562,7 +1562,9 @@ async fn a_line_break_in_a_stored_name_does_not_break_that_users_email() {
     let id = admin.user_id;
     // What a server before the edge check could have stored.
     srv.state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute(
                 "UPDATE user SET full_name = 'Ann\r\nBcc: evil@example.com\u{2028}X' WHERE id = ?1",
@@ -1601,7 +1603,9 @@ async fn a_job_that_panics_is_retried_with_backoff_not_lost() {
     let now = srv.now();
     let id = srv
         .state
-        .db
+        .svc
+        .store
+        .sqlite()
         .write(move |tx| {
             tx.execute(
                 "INSERT INTO job (kind, payload, run_at, max_attempts, created_at)
