@@ -77,6 +77,9 @@ pub struct AuthConfig {
     pub hash_queue: usize,
     /// Password checks in flight per client address (IPv6: per /64).
     pub hash_per_client: usize,
+    /// `POST /register` calls per client address per hour (each answer,
+    /// "Email already exists" included, counts).
+    pub registrations_per_client_per_hour: u32,
     pub argon2: Argon2Config,
 }
 
@@ -215,8 +218,9 @@ impl Default for AuthConfig {
             min_password_length: 8,
             session_ttl_days: 30,
             session_max_days: 30,
-            hash_queue: 16,
-            hash_per_client: 4,
+            hash_queue: 32,
+            hash_per_client: 8,
+            registrations_per_client_per_hour: 300,
             argon2: Argon2Config::default(),
         }
     }

@@ -89,6 +89,8 @@ pub struct RateLimiter {
     clock: SharedClock,
     backoff: Cache<String, Entry>,
     guesses: Cache<String, Guesses>,
+    /// Fixed windows: (start, count) per key.
+    windows: Cache<String, (DateTime<Utc>, u32)>,
     /// Serialises the guess guard's read-modify-write per process (short).
     guess_lock: std::sync::Mutex<()>,
 }
@@ -99,6 +101,13 @@ pub type Verdict = Result<(), u64>;
 fn secs_until(t: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     let ms = (t - now).num_milliseconds().max(0);
     ((ms + 999) / 1000).max(1) as u64
+}
+
+fn cache_windows() -> Cache<String, (DateTime<Utc>, u32)> {
+    Cache::builder()
+        .max_capacity(100_000)
+        .time_to_idle(StdDuration::from_secs(2 * CAP_SECS as u64))
+        .build()
 }
 
 impl RateLimiter {
@@ -117,7 +126,33 @@ impl RateLimiter {
                 .max_capacity(100_000)
                 .time_to_idle(StdDuration::from_secs(2 * CAP_SECS as u64))
                 .build(),
+            windows: cache_windows(),
             guess_lock: Default::default(),
+        }
+    }
+
+    /// Counts one action on `key` in a fixed window of `period` starting
+    /// at the first action; refuses (with the seconds left) once `max`
+    /// actions have been counted in the window. Refusals are not counted.
+    pub fn window(&self, key: &str, max: u32, period: Duration) -> Verdict {
+        let now = self.clock.now();
+        let mut refused = None;
+        self.windows
+            .entry(key.to_lowercase())
+            .and_upsert_with(|old| match old.map(|e| e.into_value()) {
+                Some((start, count)) if start + period > now => {
+                    if count >= max {
+                        refused = Some(secs_until(start + period, now));
+                        (start, count)
+                    } else {
+                        (start, count + 1)
+                    }
+                }
+                _ => (now, 1),
+            });
+        match refused {
+            Some(secs) => Err(secs),
+            None => Ok(()),
         }
     }
 

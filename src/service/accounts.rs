@@ -131,11 +131,27 @@ pub async fn register(
     password: String,
     full_name: String,
 ) -> DomainResult<Uuid> {
-    limited(svc, "registration", &email, m::TOO_MANY_VERIFICATIONS)?;
+    // The answer "Email already exists" tells whether an address has an
+    // account, so the check itself is budgeted per client address; API.md
+    // keeps it before the per-email limit.
+    if let Some(ip) = client {
+        let per_hour = svc.config.auth.registrations_per_client_per_hour;
+        svc.limiter
+            .window(
+                &format!(
+                    "register-client:{}",
+                    crate::auth::password::client_group(ip)
+                ),
+                per_hour,
+                chrono::Duration::hours(1),
+            )
+            .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_VERIFICATIONS, secs))?;
+    }
     let lookup = email.clone();
     if svc.store.read(move |tx| tx.email_taken(&lookup)).await? {
         return Err(DomainError::rule(messages::EMAIL_EXISTS));
     }
+    limited(svc, "registration", &email, m::TOO_MANY_VERIFICATIONS)?;
     let admitted = svc.passwords.admit(client)?;
     let hash = svc.passwords.hash(password).await?;
     drop(admitted);
