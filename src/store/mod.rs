@@ -14,6 +14,7 @@
 //! - statuses and roles cross the interface as domain enums, never strings.
 
 pub mod accounts;
+pub mod backups;
 pub mod events;
 pub mod jobs;
 pub mod notifications;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use accounts::AccountStore;
+pub use backups::BackupStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
 pub use notifications::NotificationStore;
@@ -34,9 +36,15 @@ pub use users::UserStore;
 use crate::domain::error::DomainResult;
 
 /// Everything one transaction can do.
-pub trait Tx: AccountStore + EventStore + JobStore + NotificationStore + UserStore {}
+pub trait Tx:
+    AccountStore + BackupStore + EventStore + JobStore + NotificationStore + UserStore
+{
+}
 
-impl<T: AccountStore + EventStore + JobStore + NotificationStore + UserStore + ?Sized> Tx for T {}
+impl<T: AccountStore + BackupStore + EventStore + JobStore + NotificationStore + UserStore + ?Sized>
+    Tx for T
+{
+}
 
 /// The database: SQLite today (one file, one writer), a second backend later.
 #[derive(Clone)]
