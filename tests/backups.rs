@@ -80,12 +80,18 @@ async fn daily_backup_at_the_due_time_then_only_keep_remain() {
     let v = admin.get("/admin/backups").await.expect(200);
     assert_eq!(v["backups"], serde_json::json!([]));
 
+    // A copy a crash left half-written is cleaned up by the next run.
+    let dir = srv.state.config.backup_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let stale = dir.join("afisha-20200101T030000Z.db.partial");
+    std::fs::write(&stale, b"half").unwrap();
+
     let v = next_run(&srv, &admin).await;
+    assert!(!stale.exists(), "stale .partial left behind");
     let list = v["backups"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{v:#}");
     assert_eq!(list[0]["images"], 1);
     assert!(list[0]["size_bytes"].as_u64().unwrap() > 0);
-    let dir = srv.state.config.backup_dir();
     let name = list[0]["file_name"].as_str().unwrap().to_string();
     assert_eq!(
         name,

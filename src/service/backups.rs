@@ -243,6 +243,17 @@ fn count_files(dir: &Path) -> u64 {
 /// newest.
 fn prune(dir: &Path, keep: usize) -> anyhow::Result<()> {
     use anyhow::Context;
+    // Copies a crash left half-written.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".partial")
+                && backup::parse_file_name(stem).is_some()
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     let times = list(dir)?.into_iter().map(|b| b.taken_at).collect();
     for old in backup::beyond_keep(times, keep) {
         let name = backup::file_name(old);
