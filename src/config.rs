@@ -295,7 +295,8 @@ impl Default for JobsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackupConfig {
-    /// Empty = no scheduled backups; `daily HH:MM` in `ui.display_timezone`.
+    /// Empty = no scheduled backups; `daily HH:MM` or a cron expression,
+    /// in `ui.display_timezone`.
     pub schedule: String,
     /// Where scheduled backups go; empty = `<data_dir>/backups`.
     pub dir: String,

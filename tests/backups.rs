@@ -151,7 +151,8 @@ async fn a_failing_backup_dir_is_counted_and_shown_to_administrators() {
     std::fs::write(&blocker, b"").unwrap();
     let target = blocker.join("backups");
     let srv = TestServer::with(|c| {
-        c.backup.schedule = "daily 03:00".into();
+        // A cron expression works as well as `daily HH:MM`.
+        c.backup.schedule = "0 3 * * *".into();
         c.backup.dir = target.display().to_string();
         c.metrics.enabled = true;
     })
@@ -164,6 +165,10 @@ async fn a_failing_backup_dir_is_counted_and_shown_to_administrators() {
         .expect_detail(403, "Administrator role required");
 
     let before = wait_backups(&admin, |v| !v["next_at"].is_null()).await;
+    assert_eq!(
+        ts(&before["next_at"]).0.format("%H:%M:%S").to_string(),
+        "03:00:00"
+    );
     srv.clock
         .set(ts(&before["next_at"]).0 + chrono::Duration::minutes(1));
     let v = wait_backups(&admin, |v| !v["last_failure"].is_null()).await;

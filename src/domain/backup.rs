@@ -5,39 +5,56 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 
 use crate::domain::time::Ts;
 
-/// When scheduled backups run: never, or every day at a local time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When scheduled backups run: never, every day at a local time, or at the
+/// times of a cron expression (both in the display time zone).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     Off,
-    /// Every day at this wall-clock time in the display time zone.
+    /// Every day at this wall-clock time.
     Daily(NaiveTime),
+    /// A cron expression (`croner`: five fields, or six with seconds first).
+    Cron(Box<croner::Cron>),
 }
 
 impl Schedule {
-    /// `""` (off) or `daily HH:MM`; the error is the reason, for the config.
+    /// `""` (off), `daily HH:MM` or a cron expression such as `0 3 * * *`;
+    /// the error is the reason, for the config.
     pub fn parse(text: &str) -> Result<Schedule, String> {
         let text = text.trim();
         if text.is_empty() {
             return Ok(Schedule::Off);
         }
-        let bad = || format!("'{text}' is not empty or \"daily HH:MM\" (e.g. \"daily 03:00\")");
         let mut words = text.split_whitespace();
-        match (words.next(), words.next(), words.next()) {
-            (Some(kind), Some(at), None) if kind.eq_ignore_ascii_case("daily") => {
-                NaiveTime::parse_from_str(at, "%H:%M")
+        let first = words.next().unwrap_or_default();
+        if first.eq_ignore_ascii_case("daily") {
+            let bad = || format!("'{text}' is not \"daily HH:MM\" (e.g. \"daily 03:00\")");
+            return match (words.next(), words.next()) {
+                (Some(at), None) => NaiveTime::parse_from_str(at, "%H:%M")
                     .map(Schedule::Daily)
-                    .map_err(|_| bad())
-            }
-            _ => Err(bad()),
+                    .map_err(|_| bad()),
+                _ => Err(bad()),
+            };
         }
+        text.parse::<croner::Cron>().map(|c| Schedule::Cron(Box::new(c))).map_err(|e| {
+            format!(
+                "'{text}' is not empty, \"daily HH:MM\" or a cron expression like \"0 3 * * *\" ({e})"
+            )
+        })
     }
 
     /// The first scheduled moment strictly after `after`, or `None` when off.
     /// A local time skipped by a DST change runs when the clocks resume
     /// (an hour later); a repeated one runs at its first occurrence.
     pub fn next_after<Z: TimeZone>(&self, after: Ts, tz: &Z) -> Option<Ts> {
-        let Schedule::Daily(at) = *self else {
-            return None;
+        let at = match self {
+            Schedule::Off => return None,
+            Schedule::Daily(at) => *at,
+            Schedule::Cron(cron) => {
+                let next = cron
+                    .find_next_occurrence(&after.0.with_timezone(tz), false)
+                    .ok()?;
+                return Some(Ts(next.with_timezone(&Utc)));
+            }
         };
         let local_day = after.0.with_timezone(tz).date_naive();
         // Yesterday covers zones where the local date is ahead of UTC's.
@@ -107,6 +124,7 @@ mod tests {
             "weekly 03:00",
             "daily 03:00 x",
             "3am",
+            "61 * * * *",
         ] {
             assert!(Schedule::parse(bad).is_err(), "{bad}");
         }
@@ -139,6 +157,17 @@ mod tests {
         assert_eq!(
             Schedule::Off.next_after(ts("2026-05-01T00:00:00Z"), &Utc),
             None
+        );
+        // Cron, weekdays at 03:00 Moscow time: Friday 1 May 2026, then Monday.
+        let s = Schedule::parse("0 3 * * 1-5").unwrap();
+        assert!(matches!(s, Schedule::Cron(_)));
+        assert_eq!(
+            s.next_after(ts("2026-04-30T22:00:00Z"), &msk),
+            Some(ts("2026-05-01T00:00:00Z"))
+        );
+        assert_eq!(
+            s.next_after(ts("2026-05-01T00:00:00Z"), &msk),
+            Some(ts("2026-05-04T00:00:00Z"))
         );
     }
 

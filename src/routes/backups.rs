@@ -38,7 +38,7 @@ pub struct BackupFailure {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Backups {
-    /// `backup.schedule`: empty (off) or `daily HH:MM` in the display zone.
+    /// `backup.schedule`: empty (off), `daily HH:MM` or a cron expression.
     pub schedule: String,
     /// `backup.dir` as resolved.
     pub dir: String,

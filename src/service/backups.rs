@@ -55,7 +55,7 @@ fn next_from(svc: &Services, armed_at: Option<Ts>, last_run_at: Option<Ts>) -> O
 /// run is the next scheduled moment after this) and returns the next run.
 /// A run missed while the server was down is due at once.
 pub async fn arm(svc: &Services) -> DomainResult<Option<Ts>> {
-    if schedule(svc) == Schedule::Off {
+    if matches!(schedule(svc), Schedule::Off) {
         return Ok(None);
     }
     let now = svc.now();
