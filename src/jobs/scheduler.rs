@@ -248,10 +248,10 @@ impl Scheduler {
         let Some(due) = self.next_backup else {
             return;
         };
-        // A clock set backwards must not postpone it by the jump.
+        // A clock set backwards must not postpone it by the jump (a
+        // scheduled moment before `due` but after now means exactly that).
         if let Some(earlier) = backups::next_after(self.svc(), now)
             && earlier < due
-            && due.0 - now.0 > Duration::days(1)
         {
             self.next_backup = Some(earlier);
         }
@@ -320,6 +320,13 @@ impl Scheduler {
                 self.tasks.len()
             );
             self.tasks.abort_all();
+        }
+        if let Some(backup) = self.backup.take()
+            && tokio::time::timeout(grace, backup).await.is_err()
+        {
+            tracing::warn!(
+                "a scheduled backup was still running at shutdown; its .partial copy is removed by the next run"
+            );
         }
         if !self.ended.is_empty()
             && let Err(e) = self.record_and_claim(0).await
