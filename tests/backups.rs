@@ -197,3 +197,30 @@ async fn a_failing_backup_dir_is_counted_and_shown_to_administrators() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_restart_remembers_the_last_run_and_catches_up_a_missed_one() {
+    let srv = TestServer::with(|c| c.backup.schedule = "daily 03:00".into()).await;
+    let admin = srv.admin().await;
+    let first = next_run(&srv, &admin).await;
+    let ran_at = ts(&first["last_success_at"]);
+    let (dir, config) = srv.stop().await;
+
+    // Restarted with its own clock: the next run follows the recorded one.
+    let srv = TestServer::start_in(dir, config).await;
+    let admin = srv.admin().await;
+    let v = admin.get("/admin/backups").await.expect(200);
+    let tomorrow = ran_at.0 + chrono::Duration::days(1) - chrono::Duration::minutes(1);
+    assert_eq!(ts(&v["next_at"]), Ts(tomorrow));
+    assert_eq!(v["backups"].as_array().unwrap().len(), 1);
+
+    // Down over that time: the missed run is taken at once, then daily.
+    let later = tomorrow + chrono::Duration::days(1) + chrono::Duration::hours(1);
+    srv.clock.set(later);
+    let v = wait_backups(&admin, |v| {
+        v["last_success_at"] == Ts(later).to_string().as_str()
+    })
+    .await;
+    assert_eq!(v["backups"].as_array().unwrap().len(), 2, "{v:#}");
+    assert_eq!(ts(&v["next_at"]), Ts(tomorrow + chrono::Duration::days(2)));
+}
