@@ -70,6 +70,10 @@ pub fn backup(database: &Path, target: &Path) -> anyhow::Result<u64> {
             .with_context(|| format!("cannot create {}", partial.display()))?;
         let step = rusqlite::backup::Backup::new(&source, &mut copy)?;
         step.run_to_completion(256, Duration::from_millis(5), None)?;
+        drop(step);
+        // The copy inherits WAL mode; a one-file copy leaves no -wal/-shm
+        // behind under the `.partial` name.
+        copy.pragma_update(None, "journal_mode", "DELETE")?;
     }
     check(&partial)?;
     std::fs::rename(&partial, target)

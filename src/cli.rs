@@ -169,15 +169,152 @@ fn overrides(cli: &Cli, serve: Option<&ServeArgs>) -> Overrides {
     }
 }
 
+/// Logs go to stderr: text (coloured only when stderr is a terminal and
+/// `NO_COLOR` is unset) or one JSON object per line. `AFISHA_LOG` takes
+/// filter directives (`warn`, `afisha::access=off`, …); without a bare
+/// level among them, everything else stays at `info`.
 pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AFISHA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = log_filter(std::env::var("AFISHA_LOG").ok().as_deref());
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
+    }
+}
+
+fn log_filter(directives: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let given = directives.unwrap_or("").trim();
+    let has_level = given
+        .split(',')
+        .any(|d| !d.trim().is_empty() && !d.contains('='));
+    let text = if has_level {
+        given.to_string()
+    } else {
+        format!("info,{given}")
+    };
+    tracing_subscriber::EnvFilter::try_new(text.trim_end_matches(',')).unwrap_or_else(|e| {
+        eprintln!("afisha: AFISHA_LOG is not a valid filter ({e}); logging at info");
+        tracing_subscriber::EnvFilter::new("info")
+    })
+}
+
+/// What `serve` prints once at start-up: where it runs, where its data is,
+/// and what is not configured. Lines of `name: value`.
+pub fn startup_summary(config: &Config) -> Vec<(&'static str, String)> {
+    let mut lines = vec![
+        ("data dir", config.data_dir.display().to_string()),
+        ("database", config.database_path().display().to_string()),
+    ];
+    lines.push((
+        "storage",
+        match config.storage.backend.as_str() {
+            "s3" => format!(
+                "s3 bucket {} ({})",
+                config.storage.s3.bucket,
+                if config.storage.s3.endpoint.is_empty() {
+                    format!("AWS, {}", config.storage.s3.region)
+                } else {
+                    config.storage.s3.endpoint.clone()
+                }
+            ),
+            _ => format!("fs, images in {}", config.media_root().display()),
+        },
+    ));
+    lines.push((
+        "mail",
+        match config.email.backend.as_str() {
+            "smtp" => format!(
+                "smtp {}:{} ({})",
+                config.email.smtp.host, config.email.smtp.port, config.email.smtp.tls
+            ),
+            "file" => format!(
+                "file backend — emails are written to {}, not sent (email.backend)",
+                config.mail_dir().display()
+            ),
+            _ => "console backend — emails are printed to the log, not sent (email.backend)"
+                .to_string(),
+        },
+    ));
+    if config.server.public_url.is_empty() {
+        lines.push((
+            "public url",
+            format!(
+                "not set — links in emails use {} (server.public_url)",
+                config.public_url()
+            ),
+        ));
+    }
+    lines.push((
+        "backups",
+        if config.backup.schedule.trim().is_empty() {
+            "not scheduled (backup.schedule)".to_string()
+        } else {
+            format!(
+                "{} {} into {}, keeping {}",
+                config.backup.schedule.trim(),
+                config.ui.display_timezone,
+                config.backup_dir().display(),
+                config.backup.keep
+            )
+        },
+    ));
+    lines.push((
+        "metrics",
+        if config.metrics.enabled {
+            "/metrics".to_string()
+        } else {
+            "off (metrics.enabled)".to_string()
+        },
+    ));
+    if config.server.debug {
+        lines.push((
+            "debug",
+            "the /api/debug routes are on (loopback only)".into(),
+        ));
+    }
+    lines
+}
+
+fn log_startup(config: &Config, log_format: LogFormat) {
+    let url = config.public_url();
+    let version = env!("CARGO_PKG_VERSION");
+    let summary = startup_summary(config);
+    match log_format {
+        LogFormat::Json => {
+            let get = |name: &str| {
+                summary
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("")
+            };
+            tracing::info!(
+                url = %url,
+                version,
+                data_dir = get("data dir"),
+                database = get("database"),
+                storage = get("storage"),
+                mail = get("mail"),
+                public_url = get("public url"),
+                backups = get("backups"),
+                metrics = get("metrics"),
+                debug = get("debug"),
+                "Afisha listening on {url}/"
+            );
+        }
+        LogFormat::Text => {
+            let width = summary.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+            let mut block = format!("Afisha {version} listening on {url}/");
+            for (name, value) in &summary {
+                block.push_str(&format!("\n  {:<width$} {value}", format!("{name}:")));
+            }
+            tracing::info!("{block}");
+        }
     }
 }
 
@@ -269,7 +406,6 @@ fn serve(config: Config, log_format: LogFormat) -> Result<(), Failure> {
     let addr = config.bind_addr()?;
     let _lock = crate::backup::DataDirLock::acquire(&config.data_dir)?;
     runtime()?.block_on(async move {
-        let public_url = config.public_url();
         let state = crate::app::build(config, Arc::new(SystemClock)).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -295,11 +431,7 @@ fn serve(config: Config, log_format: LogFormat) -> Result<(), Failure> {
                 ),
             }
         }
-        tracing::info!(
-            "Afisha {} listening on {public_url}",
-            env!("CARGO_PKG_VERSION")
-        );
-        println!("Afisha is running at {public_url}/");
+        log_startup(&state.config, log_format);
         crate::app::serve(state, listener, shutdown).await?;
         Ok(())
     })
@@ -455,5 +587,22 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::log_filter;
+
+    #[test]
+    fn afisha_log_keeps_info_unless_it_names_a_level() {
+        assert_eq!(log_filter(None).to_string(), "info");
+        let quiet = log_filter(Some("afisha::access=off")).to_string();
+        assert!(
+            quiet.contains("afisha::access=off") && quiet.contains("info"),
+            "{quiet}"
+        );
+        assert_eq!(log_filter(Some("warn")).to_string(), "warn");
+        assert_eq!(log_filter(Some("not a = filter")).to_string(), "info");
     }
 }

@@ -38,6 +38,7 @@ pub struct Config {
     pub ui: UiConfig,
     pub jobs: JobsConfig,
     pub metrics: MetricsConfig,
+    pub backup: BackupConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -190,6 +191,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             jobs: JobsConfig::default(),
             metrics: MetricsConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -309,6 +311,43 @@ impl Default for JobsConfig {
             retry_base_secs: 30,
             retry_max_secs: 3600,
         }
+    }
+}
+
+// ---------------------------------------------------------------- backups
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Empty = no scheduled backups; `daily HH:MM` or a cron expression,
+    /// in `ui.display_timezone`.
+    pub schedule: String,
+    /// Where scheduled backups go; empty = `<data_dir>/backups`.
+    pub dir: String,
+    /// Scheduled backups kept; older ones are deleted.
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            schedule: String::new(),
+            dir: String::new(),
+            keep: 7,
+        }
+    }
+}
+
+impl Config {
+    /// Where scheduled backups go.
+    pub fn backup_dir(&self) -> PathBuf {
+        or_under(&self.backup.dir, &self.data_dir, "backups")
+    }
+
+    fn validate_backup(&self) -> Result<(), ConfigError> {
+        crate::domain::backup::Schedule::parse(&self.backup.schedule)
+            .map_err(|reason| ConfigError::new("backup.schedule", reason))?;
+        positive("backup.keep", self.backup.keep as u64)
     }
 }
 
@@ -566,6 +605,7 @@ impl Config {
                 "must be at least jobs.retry_base_secs",
             ));
         }
+        self.validate_backup()?;
         Ok(())
     }
 

@@ -19,6 +19,9 @@ pub static JOBS_FAILED: AtomicU64 = AtomicU64::new(0);
 pub static JOBS_RETRIED: AtomicU64 = AtomicU64::new(0);
 pub static EMAILS_SENT: AtomicU64 = AtomicU64::new(0);
 pub static EMAILS_FAILED: AtomicU64 = AtomicU64::new(0);
+/// Counters bumped by the scheduled backups.
+pub static BACKUPS_DONE: AtomicU64 = AtomicU64::new(0);
+pub static BACKUPS_FAILED: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Default)]
 struct RouteStats {
@@ -192,6 +195,16 @@ impl Metrics {
                 "afisha_emails_failed_total",
                 "Email delivery attempts that failed since start.",
                 &EMAILS_FAILED,
+            ),
+            (
+                "afisha_backups_done_total",
+                "Scheduled backups taken since start.",
+                &BACKUPS_DONE,
+            ),
+            (
+                "afisha_backups_failed_total",
+                "Scheduled backups that failed since start.",
+                &BACKUPS_FAILED,
             ),
         ];
         for (name, help, value) in counters {

@@ -26,6 +26,17 @@ fn serve_on_tiny_disk(port: u16, size: &str) -> Child {
         .expect("unshare (util-linux) is needed for this test")
 }
 
+/// Whether `unshare -rm` works here (util-linux installed and user
+/// namespaces allowed).
+fn can_unshare() -> bool {
+    Command::new("unshare")
+        .args(["-rm", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// A PNG of roughly `n` bytes (a valid signature; the rest is padding the
 /// server stores as is).
 fn png_of(n: usize) -> Vec<u8> {
@@ -36,6 +47,13 @@ fn png_of(n: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn full_disk_makes_writes_503_and_reads_keep_working() {
+    if !can_unshare() {
+        skip_or_fail(
+            "full_disk_makes_writes_503_and_reads_keep_working",
+            "`unshare -rm` is unavailable (install util-linux; user namespaces must be allowed)",
+        );
+        return;
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

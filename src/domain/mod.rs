@@ -6,6 +6,7 @@
 //! returns.
 
 pub mod account;
+pub mod backup;
 pub mod error;
 pub mod event;
 pub mod notice;

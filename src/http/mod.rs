@@ -219,6 +219,6 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
             .record(method.as_str(), &route, status, elapsed);
     }
     let latency_ms = elapsed * 1000.0;
-    tracing::info!(target: "afisha::http", %method, %route, status, latency_ms, "request");
+    tracing::info!(target: "afisha::access", %method, %route, status, latency_ms, "request");
     response
 }

@@ -23,7 +23,7 @@ use crate::email::mailer::{Mailer, panic_message};
 use crate::email::{Mail, Renderer};
 use crate::service::jobs::{Claimed, Ended, Outcome};
 use crate::service::outbox::{self, EMAIL, EmailJob};
-use crate::service::{Services, cleanup, jobs, reminders};
+use crate::service::{Services, backups, cleanup, jobs, reminders};
 
 /// Job kind that panics when run, with `server.debug` on (tests of the
 /// panic guard); without debug it is an unknown kind.
@@ -64,6 +64,11 @@ struct Scheduler {
     ended: Vec<Ended>,
     next_reminders: Ts,
     next_cleanup: Ts,
+    /// Scheduled backups: the next run (`None` = off), once armed.
+    next_backup: Option<Ts>,
+    backup_armed: bool,
+    /// The backup running on a blocking thread, if any.
+    backup: Option<JoinHandle<()>>,
     /// The last claim filled every free slot: there is a backlog.
     backlogged: bool,
 }
@@ -98,6 +103,9 @@ impl Scheduler {
             ended: Vec::new(),
             next_reminders: now,
             next_cleanup: now,
+            next_backup: None,
+            backup_armed: false,
+            backup: None,
             backlogged: false,
         }
     }
@@ -137,6 +145,9 @@ impl Scheduler {
             self.recurring(now).await;
 
             let mut wake_at = self.next_reminders.min(self.next_cleanup);
+            if let Some(at) = self.next_backup {
+                wake_at = wake_at.min(at);
+            }
             let mut pause = None;
             let free = concurrency.saturating_sub(self.tasks.len());
             // With every slot busy, a finishing job wakes the loop; the
@@ -221,6 +232,47 @@ impl Scheduler {
                 Err(e) => tracing::error!("clean-up failed: {e}"),
             }
         }
+        self.scheduled_backup(now).await;
+    }
+
+    /// Starts a scheduled backup when one is due. It runs in its own task
+    /// (the copy on a blocking thread), so the queue keeps moving.
+    async fn scheduled_backup(&mut self, now: Ts) {
+        if !self.backup_armed {
+            match backups::arm(self.svc()).await {
+                Ok(next) => {
+                    self.next_backup = next;
+                    self.backup_armed = true;
+                }
+                Err(e) => {
+                    tracing::error!("reading the backup schedule failed: {e}");
+                    return;
+                }
+            }
+        }
+        let Some(due) = self.next_backup else {
+            return;
+        };
+        // A clock set backwards must not postpone it by the jump (a
+        // scheduled moment before `due` but after now means exactly that).
+        if let Some(earlier) = backups::next_after(self.svc(), now)
+            && earlier < due
+        {
+            self.next_backup = Some(earlier);
+        }
+        if now < due {
+            return;
+        }
+        self.next_backup = backups::next_after(self.svc(), now);
+        if self.backup.as_ref().is_some_and(|b| !b.is_finished()) {
+            tracing::warn!("the previous scheduled backup is still running; skipping this one");
+            return;
+        }
+        let svc = self.svc().clone();
+        self.backup = Some(tokio::spawn(async move {
+            // Logged, counted and recorded by the service.
+            let _ = backups::run_scheduled(&svc).await;
+        }));
     }
 
     /// In one write transaction: records the runs that ended, then claims
@@ -273,6 +325,13 @@ impl Scheduler {
                 self.tasks.len()
             );
             self.tasks.abort_all();
+        }
+        if let Some(backup) = self.backup.take()
+            && tokio::time::timeout(grace, backup).await.is_err()
+        {
+            tracing::warn!(
+                "a scheduled backup was still running at shutdown; its .partial copy is removed by the next run"
+            );
         }
         if !self.ended.is_empty()
             && let Err(e) = self.record_and_claim(0).await

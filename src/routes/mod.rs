@@ -1,6 +1,7 @@
 //! API routes, one module per area of API.md.
 
 pub mod access;
+pub mod backups;
 pub mod debug;
 pub mod events;
 pub mod export;
@@ -31,7 +32,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(statistics::router())
         .merge(files::router())
         .merge(notifications::router())
-        .merge(setup::router());
+        .merge(setup::router())
+        .merge(backups::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {

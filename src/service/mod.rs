@@ -7,6 +7,7 @@
 //! HTTP.
 
 pub mod accounts;
+pub mod backups;
 pub mod cleanup;
 pub mod events;
 pub mod images;

@@ -14,6 +14,7 @@
 //! - statuses and roles cross the interface as domain enums, never strings.
 
 pub mod accounts;
+pub mod backups;
 pub mod events;
 pub mod jobs;
 pub mod notifications;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 pub use accounts::AccountStore;
+pub use backups::BackupStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
 pub use notifications::NotificationStore;
@@ -37,12 +39,20 @@ use crate::domain::error::DomainResult;
 
 /// Everything one transaction can do.
 pub trait Tx:
-    AccountStore + EventStore + JobStore + NotificationStore + UploadStore + UserStore
+    AccountStore + BackupStore + EventStore + JobStore + NotificationStore + UploadStore + UserStore
 {
 }
 
-impl<T: AccountStore + EventStore + JobStore + NotificationStore + UploadStore + UserStore + ?Sized>
-    Tx for T
+impl<
+    T: AccountStore
+        + BackupStore
+        + EventStore
+        + JobStore
+        + NotificationStore
+        + UploadStore
+        + UserStore
+        + ?Sized,
+> Tx for T
 {
 }
 

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 use crate::domain::error::{DomainError, DomainResult};
 
 pub mod accounts;
+pub mod backups;
 pub mod events;
 pub mod jobs;
 pub mod notifications;
@@ -467,6 +468,7 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "backup_status",
                 "event",
                 "event_participant",
                 "instant_notification",
