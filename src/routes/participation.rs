@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::CurrentUser;
-use crate::domain::event::{CardFields, EventStatus, ParticipantStatus};
+use crate::domain::event::{EventStatus, ParticipantStatus};
 use crate::domain::notice::Actor;
 use crate::domain::time::Ts;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
@@ -66,7 +66,8 @@ pub struct EventCardDto<'a> {
     pub participation_status: MyStatus,
 }
 
-/// The fields of [`EventCardDto`] that are the same for every caller.
+/// The fields of [`EventCardDto`] that are the same for every caller (the
+/// documentation of `domain::event::CardFields`, which is what is sent).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CardFieldsDto<'a> {
     pub id: i64,
@@ -81,24 +82,6 @@ pub struct CardFieldsDto<'a> {
     pub participants_count: i64,
     pub max_participants_count: Option<i64>,
     pub payment_info: Option<&'a str>,
-}
-
-impl<'a> From<&'a CardFields> for CardFieldsDto<'a> {
-    fn from(c: &'a CardFields) -> Self {
-        CardFieldsDto {
-            id: c.id,
-            name: &c.name,
-            short_description: c.short_description.as_deref(),
-            description: &c.description,
-            starts_at: c.starts_at,
-            ends_at: c.ends_at,
-            image_url: &c.image_url,
-            location: c.location.as_deref(),
-            participants_count: c.participants_count,
-            max_participants_count: c.max_participants_count,
-            payment_info: c.payment_info.as_deref(),
-        }
-    }
 }
 
 /// Event cards for the current user: one query however many events.
@@ -126,15 +109,33 @@ async fn cards(
         },
     )
     .await?;
-    let list: Vec<EventCardDto> = cards
-        .iter()
-        .map(|(fields, mine)| EventCardDto {
-            card: fields.into(),
-            status: cards.status,
-            participation_status: mine.into(),
-        })
-        .collect();
-    let body = serde_json::to_vec(&list).map_err(anyhow::Error::from)?;
+    // Each card's shared part is serialised once per snapshot; only the
+    // two per-request fields are written here.
+    let status = cards.status.as_str();
+    let mut body = String::with_capacity(
+        cards
+            .iter()
+            .map(|(c, _)| c.json_prefix.len() + 64)
+            .sum::<usize>()
+            + 2,
+    );
+    body.push('[');
+    for (i, (card, mine)) in cards.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&card.json_prefix);
+        body.push_str(",\"status\":\"");
+        body.push_str(status);
+        body.push_str("\",\"participation_status\":\"");
+        body.push_str(match MyStatus::from(mine) {
+            MyStatus::None => "NONE",
+            MyStatus::Participating => "PARTICIPATING",
+            MyStatus::Rejected => "REJECTED",
+        });
+        body.push_str("\"}");
+    }
+    body.push(']');
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::event::{
-    CardFields, Event, EventPatch, EventStatus, NewEvent, Participant, ParticipantStatus,
-    Participation, check_capacity, check_dates, dedup_ids,
+    Event, EventPatch, EventStatus, NewEvent, Participant, ParticipantStatus, Participation,
+    check_capacity, check_dates, dedup_ids,
 };
 use crate::domain::notice::{EventFacts, Notice, To};
 use crate::service::{Services, outbox};
@@ -193,20 +193,38 @@ pub struct ListCards {
     pub offset: i64,
 }
 
+/// A card as cached for every user: its row and, serialised once per
+/// snapshot, its JSON object without the closing brace (the two per-user
+/// fields follow per request).
+#[derive(Debug)]
+pub struct CachedCard {
+    pub row: CardRow,
+    pub json_prefix: String,
+}
+
+impl CachedCard {
+    fn new(row: CardRow) -> DomainResult<CachedCard> {
+        let mut json = serde_json::to_string(&row.fields).map_err(DomainError::internal)?;
+        json.pop(); // the closing brace
+        Ok(CachedCard {
+            row,
+            json_prefix: json,
+        })
+    }
+}
+
 /// Cards for one user: shared rows (a snapshot) and, per chosen row, the
 /// user's own status.
 pub struct Cards {
-    rows: Arc<Vec<CardRow>>,
+    rows: Arc<Vec<CachedCard>>,
     picks: Vec<(usize, Option<ParticipantStatus>)>,
     /// The status every listed card has (`ACTIVE` or `PAST`).
     pub status: EventStatus,
 }
 
 impl Cards {
-    pub fn iter(&self) -> impl Iterator<Item = (&CardFields, Option<ParticipantStatus>)> {
-        self.picks
-            .iter()
-            .map(|(i, mine)| (&self.rows[*i].fields, *mine))
+    pub fn iter(&self) -> impl Iterator<Item = (&CachedCard, Option<ParticipantStatus>)> {
+        self.picks.iter().map(|(i, mine)| (&self.rows[*i], *mine))
     }
 
     pub fn len(&self) -> usize {
@@ -241,15 +259,26 @@ pub async fn cards(svc: &Services, user_id: i64, filter: ListCards) -> DomainRes
             || store.generation(),
             now,
             // Card statuses follow the clock per request: only commits matter.
-            || async { svc.store.read(|tx| tx.cards()).await.map(|c| (c, None)) },
+            || async {
+                let rows = svc.store.read(|tx| tx.cards()).await?;
+                let cards = rows
+                    .into_iter()
+                    .map(CachedCard::new)
+                    .collect::<DomainResult<Vec<_>>>()?;
+                Ok::<_, DomainError>((cards, None))
+            },
         )
         .await?;
     let needle = filter.q.as_deref().map(crate::store::sqlite::events::fold);
     let chosen: Vec<usize> = rows
         .iter()
         .enumerate()
-        .filter(|(_, c)| (c.fields.ends_at <= now) == past)
-        .filter(|(_, c)| needle.as_deref().is_none_or(|q| c.name_fold.contains(q)))
+        .filter(|(_, c)| (c.row.fields.ends_at <= now) == past)
+        .filter(|(_, c)| {
+            needle
+                .as_deref()
+                .is_none_or(|q| c.row.name_fold.contains(q))
+        })
         .map(|(i, _)| i)
         .skip(filter.offset.max(0) as usize)
         .take(filter.limit.map_or(usize::MAX, |n| n.max(0) as usize))
@@ -261,7 +290,7 @@ pub async fn cards(svc: &Services, user_id: i64, filter: ListCards) -> DomainRes
     };
     let picks = chosen
         .into_iter()
-        .map(|i| (i, mine.get(&rows[i].fields.id).copied()))
+        .map(|i| (i, mine.get(&rows[i].row.fields.id).copied()))
         .collect();
     Ok(Cards {
         rows,

@@ -121,6 +121,6 @@ mod tests {
 /// The snapshots an application keeps (one set per running server).
 #[derive(Default)]
 pub struct Caches {
-    pub cards: Snapshot<Vec<crate::store::events::CardRow>>,
+    pub cards: Snapshot<Vec<crate::service::events::CachedCard>>,
     pub statistics: Snapshot<crate::domain::statistics::EventAggregates>,
 }
