@@ -4,6 +4,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -46,16 +48,16 @@ pub struct Scalar {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Point {
+pub struct Point<'a> {
     /// `YYYY-MM-DD` (UTC).
-    pub x: String,
+    pub x: &'a str,
     pub y: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Graph {
+pub struct Graph<'a> {
     pub name: &'static str,
-    pub points: Vec<Point>,
+    pub points: Vec<Point<'a>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,9 +75,9 @@ pub struct Histogram {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Statistics {
+pub struct Statistics<'a> {
     pub scalars: Vec<Scalar>,
-    pub graphs: Vec<Graph>,
+    pub graphs: Vec<Graph<'a>>,
     pub histograms: Vec<Histogram>,
 }
 
@@ -126,8 +128,8 @@ fn bin(label: &'static str, from: Option<f64>, to: Option<f64>, count: i64) -> B
     }
 }
 
-impl From<&EventAggregates> for Statistics {
-    fn from(a: &EventAggregates) -> Self {
+impl<'a> From<&'a EventAggregates> for Statistics<'a> {
+    fn from(a: &'a EventAggregates) -> Self {
         let (p, f) = (&a.participants_per_event, &a.fill_rate);
         Statistics {
             scalars: vec![
@@ -151,7 +153,7 @@ impl From<&EventAggregates> for Statistics {
                         .by_day
                         .iter()
                         .map(|d| Point {
-                            x: d.day.clone(),
+                            x: &d.day,
                             y: d.events,
                         })
                         .collect(),
@@ -162,7 +164,7 @@ impl From<&EventAggregates> for Statistics {
                         .by_day
                         .iter()
                         .map(|d| Point {
-                            x: d.day.clone(),
+                            x: &d.day,
                             y: d.participants,
                         })
                         .collect(),
@@ -201,10 +203,9 @@ impl From<&EventAggregates> for Statistics {
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
     ))]
-async fn statistics(
-    Admin(_admin): Admin,
-    State(state): State<AppState>,
-) -> AppResult<Json<Statistics>> {
+async fn statistics(Admin(_admin): Admin, State(state): State<AppState>) -> AppResult<Response> {
     let aggregates = statistics::dashboard(&state.svc).await?;
-    Ok(Json(Statistics::from(aggregates.as_ref())))
+    let body =
+        serde_json::to_vec(&Statistics::from(aggregates.as_ref())).map_err(anyhow::Error::from)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
