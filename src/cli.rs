@@ -354,7 +354,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Backup { file } => {
             let config = Config::load(&overrides(&cli, None))?;
-            let bytes = crate::backup::backup(&config.database_path(), file)?;
+            let bytes = crate::store::sqlite::backup_file::backup(&config.database_path(), file)?;
             println!(
                 "backed up {} to {} ({bytes} bytes, integrity ok)",
                 config.database_path().display(),
@@ -370,7 +370,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Restore { file, force } => {
             let config = Config::load(&overrides(&cli, None))?;
-            crate::backup::restore(file, &config.data_dir, &config.database_path(), *force)?;
+            crate::store::sqlite::backup_file::restore(
+                file,
+                &config.data_dir,
+                &config.database_path(),
+                *force,
+            )?;
             println!(
                 "restored {} into {}",
                 file.display(),
@@ -404,7 +409,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 fn serve(config: Config, log_format: LogFormat) -> Result<(), Failure> {
     let addr = config.bind_addr()?;
-    let _lock = crate::backup::DataDirLock::acquire(&config.data_dir)?;
+    let _lock = crate::store::sqlite::backup_file::DataDirLock::acquire(&config.data_dir)?;
     runtime()?.block_on(async move {
         let state = crate::app::build(config, Arc::new(SystemClock)).await?;
         let listener = tokio::net::TcpListener::bind(addr)

@@ -204,7 +204,7 @@ async fn backup_during_write_load_is_consistent_and_restores() {
 
     // Restore refuses a data dir in use, and an existing database without --force.
     let target = tempfile::tempdir().unwrap();
-    let lock = afisha::backup::DataDirLock::acquire(target.path()).unwrap();
+    let lock = afisha::store::sqlite::backup_file::DataDirLock::acquire(target.path()).unwrap();
     let out = restore(&copy, target.path(), false);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("stop the server"));

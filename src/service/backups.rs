@@ -138,7 +138,7 @@ fn take(config: &crate::config::Config, now: Ts) -> anyhow::Result<Backup> {
         .with_context(|| format!("cannot create the backup directory {}", dir.display()))?;
     let file_name = backup::file_name(now);
     let target = dir.join(&file_name);
-    let size_bytes = crate::backup::backup(&config.database_path(), &target)?;
+    let size_bytes = crate::store::sqlite::backup_file::backup(&config.database_path(), &target)?;
     let mut images = 0;
     if config.storage.backend == "fs" {
         let media = dir.join(backup::media_name(&file_name));

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 use crate::domain::error::{DomainError, DomainResult};
 
 pub mod accounts;
+pub mod backup_file;
 pub mod backups;
 pub mod events;
 pub mod jobs;
