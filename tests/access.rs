@@ -1200,29 +1200,11 @@ async fn codes_and_tokens_are_not_stored_in_clear() {
         .read(|c| {
             let codes = c
                 .prepare("SELECT * FROM issued_registration")?
-                .query_map([], |r| {
-                    Ok((0..r.as_ref().column_count())
-                        .map(|i| {
-                            r.get::<_, rusqlite::types::Value>(i)
-                                .map(|v| format!("{v:?}"))
-                                .unwrap_or_default()
-                        })
-                        .collect::<Vec<_>>()
-                        .join("|"))
-                })?
+                .query_map([], row_text)?
                 .collect::<Result<Vec<_>, _>>()?;
             let tokens = c
                 .prepare("SELECT * FROM issued_login_recovery")?
-                .query_map([], |r| {
-                    Ok((0..r.as_ref().column_count())
-                        .map(|i| {
-                            r.get::<_, rusqlite::types::Value>(i)
-                                .map(|v| format!("{v:?}"))
-                                .unwrap_or_default()
-                        })
-                        .collect::<Vec<_>>()
-                        .join("|"))
-                })?
+                .query_map([], row_text)?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((codes, tokens))
         })
@@ -1663,4 +1645,17 @@ async fn sessions_have_an_absolute_lifetime_however_often_used() {
     user.get("/login")
         .await
         .expect_detail(401, "Invalid login session");
+}
+
+/// Every column of a row as debug text joined with `|` (to grep stored
+/// values).
+fn row_text(r: &rusqlite::Row) -> rusqlite::Result<String> {
+    Ok((0..r.as_ref().column_count())
+        .map(|i| {
+            r.get::<_, rusqlite::types::Value>(i)
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("|"))
 }

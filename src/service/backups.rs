@@ -13,6 +13,7 @@ use crate::domain::backup::{self, Schedule};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::time::Ts;
 use crate::service::Services;
+use crate::store::Store;
 
 /// A backup in the backup directory.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,8 +74,8 @@ pub fn next_after(svc: &Services, now: Ts) -> Option<Ts> {
 /// logged and counted. Returns the new backup.
 pub async fn run_scheduled(svc: &Services) -> DomainResult<Backup> {
     let started = svc.now();
-    let config = svc.config.clone();
-    let taken = tokio::task::spawn_blocking(move || take(&config, started))
+    let (config, store) = (svc.config.clone(), svc.store.clone());
+    let taken = tokio::task::spawn_blocking(move || take(&config, &store, started))
         .await
         .map_err(|e| DomainError::internal(format!("backup task: {e}")))
         .and_then(|r| r.map_err(|e| DomainError::internal(format!("{e:#}"))));
@@ -131,14 +132,14 @@ pub async fn overview(svc: &Services) -> DomainResult<Overview> {
 }
 
 /// Blocking: the copy, the images, the retention.
-fn take(config: &crate::config::Config, now: Ts) -> anyhow::Result<Backup> {
+fn take(config: &crate::config::Config, store: &Store, now: Ts) -> anyhow::Result<Backup> {
     use anyhow::Context;
     let dir = config.backup_dir();
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the backup directory {}", dir.display()))?;
     let file_name = backup::file_name(now);
     let target = dir.join(&file_name);
-    let size_bytes = crate::store::sqlite::backup_file::backup(&config.database_path(), &target)?;
+    let size_bytes = store.backup_to(&target)?;
     let mut images = 0;
     if config.storage.backend == "fs" {
         let media = dir.join(backup::media_name(&file_name));

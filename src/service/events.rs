@@ -97,7 +97,7 @@ pub async fn list(svc: &Services, filter: ListEvents) -> DomainResult<Vec<EventV
         .read(move |tx| {
             let query = EventQuery {
                 status: filter.status,
-                name_fold: filter.q.as_deref().map(crate::store::sqlite::events::fold),
+                name_fold: filter.q.as_deref().map(crate::domain::account::fold),
                 limit: filter.limit,
                 offset: filter.offset,
             };
@@ -269,7 +269,7 @@ pub async fn cards(svc: &Services, user_id: i64, filter: ListCards) -> DomainRes
             },
         )
         .await?;
-    let needle = filter.q.as_deref().map(crate::store::sqlite::events::fold);
+    let needle = filter.q.as_deref().map(crate::domain::account::fold);
     let chosen: Vec<usize> = rows
         .iter()
         .enumerate()

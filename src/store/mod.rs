@@ -121,6 +121,12 @@ impl Store {
         self.db.checkpoint().await
     }
 
+    /// A consistent online copy of the database at `target` (checked before
+    /// it gets its final name); returns its size in bytes. Blocking.
+    pub fn backup_to(&self, target: &Path) -> anyhow::Result<u64> {
+        sqlite::backup_file::backup(self.db.path(), target)
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> DomainResult<()> {
         self.db.ping().await

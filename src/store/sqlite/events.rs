@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use rusqlite::{named_params, params};
 
 use super::{OptionalRow, SqliteTx};
+use crate::domain::account::fold;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::event::{
     CardFields, Event, NewEvent, Participant, ParticipantStatus, Participation,
@@ -35,12 +36,6 @@ pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
     })
 }
 
-/// Case-insensitive search folds text in Rust (Unicode-aware, unlike
-/// SQLite's `lower()`) and stores the folded copy beside it.
-pub fn fold(text: &str) -> String {
-    text.to_lowercase()
-}
-
 /// `ids` as a JSON array, for `json_each(?)`.
 fn id_list(ids: &[i64]) -> DomainResult<String> {
     serde_json::to_string(ids).map_err(DomainError::internal)
@@ -51,6 +46,31 @@ const PER_EVENT: &str = "SELECT e.id, e.starts_at, e.max_participants_count AS m
         (SELECT count(*) FROM event_participant p
           WHERE p.event_id = e.id AND p.status = 'PARTICIPATING') AS n
      FROM event e WHERE e.rejected_at IS NULL";
+
+/// Runs an INSERT or UPDATE of every event column (`id` NULL: a new row).
+fn write_event(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    e: &Event,
+    id: Option<i64>,
+) -> DomainResult<()> {
+    conn.prepare_cached(sql)?.execute(named_params! {
+        ":id": id,
+        ":name": e.name,
+        ":name_fold": fold(&e.name),
+        ":short_description": e.short_description,
+        ":description": e.description,
+        ":starts_at": e.starts_at,
+        ":ends_at": e.ends_at,
+        ":image_url": e.image_url,
+        ":payment_info": e.payment_info,
+        ":max": e.max_participants_count,
+        ":location": e.location,
+        ":created_at": e.created_at,
+        ":rejected_at": e.rejected_at,
+    })?;
+    Ok(())
+}
 
 impl EventStore for SqliteTx<'_> {
     fn event(&mut self, id: i64) -> DomainResult<Option<Event>> {
@@ -64,53 +84,31 @@ impl EventStore for SqliteTx<'_> {
     }
 
     fn insert_event(&mut self, e: &NewEvent, now: Ts) -> DomainResult<i64> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO event (name, name_fold, short_description, description, starts_at, ends_at,
-                     image_url, payment_info, max_participants_count, location, created_at)
-                 VALUES (:name, :name_fold, :short_description, :description, :starts_at, :ends_at,
-                     :image_url, :payment_info, :max, :location, :now)",
-            )?
-            .execute(named_params! {
-                ":name": e.name,
-                ":name_fold": fold(&e.name),
-                ":short_description": e.short_description,
-                ":description": e.description,
-                ":starts_at": e.starts_at,
-                ":ends_at": e.ends_at,
-                ":image_url": e.image_url,
-                ":payment_info": e.payment_info,
-                ":max": e.max_participants_count,
-                ":location": e.location,
-                ":now": now,
-            })?;
+        write_event(
+            self.conn,
+            "INSERT INTO event (id, name, name_fold, short_description, description, starts_at,
+                 ends_at, image_url, payment_info, max_participants_count, location, created_at,
+                 rejected_at)
+             VALUES (:id, :name, :name_fold, :short_description, :description, :starts_at,
+                 :ends_at, :image_url, :payment_info, :max, :location, :created_at, :rejected_at)",
+            &e.clone().into_event(0, now),
+            None,
+        )?;
         Ok(self.conn.last_insert_rowid())
     }
 
     fn save_event(&mut self, e: &Event) -> DomainResult<()> {
-        self.conn
-            .prepare_cached(
-                "UPDATE event SET name = :name, name_fold = :name_fold, short_description = :short_description,
-                     description = :description, starts_at = :starts_at, ends_at = :ends_at,
-                     image_url = :image_url, payment_info = :payment_info, max_participants_count = :max,
-                     location = :location, rejected_at = :rejected_at
-                 WHERE id = :id",
-            )?
-            .execute(named_params! {
-                ":id": e.id,
-                ":name": e.name,
-                ":name_fold": fold(&e.name),
-                ":short_description": e.short_description,
-                ":description": e.description,
-                ":starts_at": e.starts_at,
-                ":ends_at": e.ends_at,
-                ":image_url": e.image_url,
-                ":payment_info": e.payment_info,
-                ":max": e.max_participants_count,
-                ":location": e.location,
-                ":rejected_at": e.rejected_at,
-            })?;
-        Ok(())
+        write_event(
+            self.conn,
+            "UPDATE event SET name = :name, name_fold = :name_fold,
+                 short_description = :short_description, description = :description,
+                 starts_at = :starts_at, ends_at = :ends_at, image_url = :image_url,
+                 payment_info = :payment_info, max_participants_count = :max,
+                 location = :location, created_at = :created_at, rejected_at = :rejected_at
+             WHERE id = :id",
+            e,
+            Some(e.id),
+        )
     }
 
     fn list_events(&mut self, q: &EventQuery, now: Ts) -> DomainResult<Vec<Event>> {

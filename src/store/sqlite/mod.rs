@@ -40,6 +40,7 @@ pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 #[derive(Clone)]
 pub struct Db {
+    path: std::path::PathBuf,
     pool: Pool,
     writer: Arc<std::sync::Mutex<()>>,
     /// Woken after a commit that enqueued jobs.
@@ -129,6 +130,7 @@ impl Db {
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
         let db = Db {
+            path: path.to_path_buf(),
             pool,
             writer: Arc::new(std::sync::Mutex::new(())),
             jobs_enqueued: Arc::new(Notify::new()),
@@ -157,7 +159,7 @@ impl Db {
     /// readers or writers, so checkpoints happen here (a background tick)
     /// rather than inside a request's commit.
     pub async fn checkpoint(&self) -> DomainResult<()> {
-        self.read_with(|c| {
+        self.read(|c| {
             c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
             Ok(())
         })
@@ -166,7 +168,7 @@ impl Db {
 
     /// Runs `SELECT 1`.
     pub async fn ping(&self) -> DomainResult<()> {
-        self.read_with(|c| {
+        self.read(|c| {
             c.query_row("SELECT 1", [], |_| Ok(()))?;
             Ok(())
         })
@@ -179,16 +181,23 @@ impl Db {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
 
-    /// Runs `f` on a pooled connection on the blocking pool.
-    async fn read_with<T, E, F>(&self, f: F) -> Result<T, E>
+    /// Runs `f` on a pooled connection on the blocking pool. Raw
+    /// connections are for this backend's own tools (backups, migrations)
+    /// and for tests that inspect what was stored; services use
+    /// [`Db::read_tx`] and [`Db::write_tx`] through the store traits.
+    pub async fn read<T, F>(&self, f: F) -> DomainResult<T>
     where
         T: Send + 'static,
-        E: From<DomainError> + Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Connection) -> DomainResult<T> + Send + 'static,
     {
         let pool = self.pool.clone();
         run_blocking(move || {
@@ -200,11 +209,10 @@ impl Db {
 
     /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the blocking pool;
     /// commits when it returns `Ok`, rolls back otherwise.
-    async fn write_with<T, E, F>(&self, f: F) -> Result<T, E>
+    pub async fn write<T, F>(&self, f: F) -> DomainResult<T>
     where
         T: Send + 'static,
-        E: From<DomainError> + Send + 'static,
-        F: FnOnce(&Write) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&Write) -> DomainResult<T> + Send + 'static,
     {
         let db = self.clone();
         // The request's deadline (if any) travels to the blocking thread: a
@@ -215,27 +223,25 @@ impl Db {
 
     /// The same as [`Db::write`] for code already on a blocking thread
     /// (CLI commands, the scheduler's workers).
-    fn write_blocking_with<T, E, F>(&self, f: F) -> Result<T, E>
+    pub fn write_blocking<T, F>(&self, f: F) -> DomainResult<T>
     where
-        E: From<DomainError>,
-        F: FnOnce(&Write) -> Result<T, E>,
+        F: FnOnce(&Write) -> DomainResult<T>,
     {
         self.write_until(None, f)
     }
 
     /// A write that refuses to start, and rolls back instead of committing,
     /// once `deadline` has passed (the request already answered 503).
-    fn write_until<T, E, F>(&self, deadline: Option<Instant>, f: F) -> Result<T, E>
+    fn write_until<T, F>(&self, deadline: Option<Instant>, f: F) -> DomainResult<T>
     where
-        E: From<DomainError>,
-        F: FnOnce(&Write) -> Result<T, E>,
+        F: FnOnce(&Write) -> DomainResult<T>,
     {
         let late = || DomainError::Unavailable(TIMED_OUT.into());
         let mut conn = self.pool.get().map_err(DomainError::from)?;
         let enqueued = {
             let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
             if crate::deadline::passed(deadline) {
-                return Err(late().into());
+                return Err(late());
             }
             DOMAIN_CHANGED.with(|c| c.set(false));
             let tx = conn
@@ -249,7 +255,7 @@ impl Db {
             let enqueued = write.enqueued.get();
             if crate::deadline::passed(deadline) {
                 // Dropping the transaction rolls it back.
-                return Err(late().into());
+                return Err(late());
             }
             write.tx.commit().map_err(DomainError::from)?;
             if DOMAIN_CHANGED.with(|c| c.replace(false)) {
@@ -265,26 +271,26 @@ impl Db {
     }
 
     /// Read on the current (blocking) thread.
-    fn read_blocking_with<T, E, F>(&self, f: F) -> Result<T, E>
+    pub fn read_blocking<T, F>(&self, f: F) -> DomainResult<T>
     where
-        E: From<DomainError>,
-        F: FnOnce(&Connection) -> Result<T, E>,
+        F: FnOnce(&Connection) -> DomainResult<T>,
     {
-        let conn = self.pool.get().map_err(DomainError::from)?;
+        let conn = self.pool.get()?;
         f(&conn)
     }
 }
 
 /// Runs CPU-bound or blocking work (SQLite, Argon2) off the async workers.
-pub async fn run_blocking<T, E, F>(f: F) -> Result<T, E>
+pub async fn run_blocking<T, F>(f: F) -> DomainResult<T>
 where
     T: Send + 'static,
-    E: From<DomainError> + Send + 'static,
-    F: FnOnce() -> Result<T, E> + Send + 'static,
+    F: FnOnce() -> DomainResult<T> + Send + 'static,
 {
     match tokio::task::spawn_blocking(f).await {
         Ok(result) => result,
-        Err(join) => Err(DomainError::internal(format!("blocking task failed: {join}")).into()),
+        Err(join) => Err(DomainError::internal(format!(
+            "blocking task failed: {join}"
+        ))),
     }
 }
 
@@ -306,43 +312,6 @@ impl From<rusqlite::Error> for DomainError {
 impl From<r2d2::Error> for DomainError {
     fn from(e: r2d2::Error) -> Self {
         DomainError::Unavailable(format!("database pool: {e}"))
-    }
-}
-
-/// Raw connections, for this backend's own tools (backups, migrations)
-/// and for tests that inspect what was stored. Services use [`Db::read_tx`]
-/// and [`Db::write_tx`] through the store traits.
-type Legacy<T> = DomainResult<T>;
-
-impl Db {
-    pub async fn read<T, F>(&self, f: F) -> Legacy<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Legacy<T> + Send + 'static,
-    {
-        self.read_with(f).await
-    }
-
-    pub async fn write<T, F>(&self, f: F) -> Legacy<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Write) -> Legacy<T> + Send + 'static,
-    {
-        self.write_with(f).await
-    }
-
-    pub fn write_blocking<T, F>(&self, f: F) -> Legacy<T>
-    where
-        F: FnOnce(&Write) -> Legacy<T>,
-    {
-        self.write_blocking_with(f)
-    }
-
-    pub fn read_blocking<T, F>(&self, f: F) -> Legacy<T>
-    where
-        F: FnOnce(&Connection) -> Legacy<T>,
-    {
-        self.read_blocking_with(f)
     }
 }
 
@@ -373,7 +342,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> DomainResult<T> + Send + 'static,
     {
-        self.read_with(move |conn| {
+        self.read(move |conn| {
             f(&mut SqliteTx {
                 conn,
                 enqueued: None,
@@ -387,7 +356,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> DomainResult<T> + Send + 'static,
     {
-        self.write_with(move |w| {
+        self.write(move |w| {
             f(&mut SqliteTx {
                 conn: &w.tx,
                 enqueued: Some(&w.enqueued),
@@ -400,7 +369,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
     ) -> DomainResult<T> {
-        self.read_blocking_with(move |conn| {
+        self.read_blocking(move |conn| {
             f(&mut SqliteTx {
                 conn,
                 enqueued: None,
@@ -412,7 +381,7 @@ impl Db {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
     ) -> DomainResult<T> {
-        self.write_blocking_with(move |w| {
+        self.write_blocking(move |w| {
             f(&mut SqliteTx {
                 conn: &w.tx,
                 enqueued: Some(&w.enqueued),
@@ -446,7 +415,7 @@ mod tests {
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         assert_eq!(db.migrate().unwrap(), 0, "second run applies nothing");
         let (mode, fk): (String, i64) = db
-            .read_with(|c| -> DomainResult<(String, i64)> {
+            .read(|c| -> DomainResult<(String, i64)> {
                 Ok((
                     c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
                     c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
@@ -457,7 +426,7 @@ mod tests {
         assert_eq!(mode, "wal");
         assert_eq!(fk, 1);
         let tables: Vec<String> = db
-            .read_with(|c| -> DomainResult<Vec<String>> {
+            .read(|c| -> DomainResult<Vec<String>> {
                 let mut s = c.prepare(
                     "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'refinery%' AND name NOT LIKE 'sqlite%' ORDER BY name",
                 )?;
@@ -488,7 +457,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let r: DomainResult<()> = db
-            .write_with(|tx| {
+            .write(|tx| {
                 tx.execute(
                     "INSERT INTO user (email, email_key, full_name, full_name_fold, password_hash, role, created_at)
                      VALUES ('a@b.c', 'a@b.c', 'A', 'a', 'x', 'USER', 0)",
@@ -499,7 +468,7 @@ mod tests {
             .await;
         assert!(r.is_err());
         let n: i64 = db
-            .read_with(|c| -> DomainResult<i64> {
+            .read(|c| -> DomainResult<i64> {
                 Ok(c.query_row("SELECT count(*) FROM user", [], |r| r.get(0))?)
             })
             .await
