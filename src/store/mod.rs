@@ -113,7 +113,7 @@ impl Store {
 
     /// Woken after a commit that enqueued jobs.
     pub fn jobs_enqueued(&self) -> Arc<Notify> {
-        self.db.jobs_enqueued.clone()
+        self.db.jobs_enqueued()
     }
 
     /// Background housekeeping of the backend (SQLite: WAL checkpoints).

@@ -2,14 +2,16 @@
 //! transactions, both run on tokio's blocking pool.
 //!
 //! Writes are serialised in-process (one writer at a time, `BEGIN IMMEDIATE`)
-//! so writers queue on a mutex instead of spinning on SQLITE_BUSY. Code that
-//! enqueues a job marks the transaction, and the job scheduler is woken after
-//! the commit — never before, so it cannot miss the row.
+//! so writers queue instead of spinning on SQLITE_BUSY: async writes go to
+//! the group-commit thread (`writer`), blocking ones take the same lock
+//! directly. Code that enqueues a job marks the transaction, and the job
+//! scheduler is woken after the commit — never before, so it cannot miss the
+//! row.
 
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -26,6 +28,7 @@ pub mod notifications;
 pub mod types;
 pub mod uploads;
 pub mod users;
+mod writer;
 
 use crate::store::Tx;
 
@@ -41,12 +44,23 @@ pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 #[derive(Clone)]
 pub struct Db {
     path: std::path::PathBuf,
+    shared: Arc<Shared>,
+    /// Async writes, to the group-commit thread (which ends when the last
+    /// clone of this sender is dropped).
+    queue: std::sync::mpsc::Sender<writer::Queued>,
+}
+
+/// What the writers share.
+pub(crate) struct Shared {
     pool: Pool,
-    writer: Arc<std::sync::Mutex<()>>,
+    /// Held by whoever writes: the group-commit thread per batch, a
+    /// blocking writer per transaction, migrations.
+    writer: std::sync::Mutex<()>,
     /// Woken after a commit that enqueued jobs.
-    pub jobs_enqueued: Arc<Notify>,
-    /// Incremented after every commit (see `snapshot`).
-    generation: Arc<std::sync::atomic::AtomicU64>,
+    jobs_enqueued: Arc<Notify>,
+    /// Incremented after every commit that changed domain data (see
+    /// `service::snapshot`).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// A write transaction. Derefs to the rusqlite transaction.
@@ -129,14 +143,23 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
+        let shared = Arc::new(Shared {
+            pool,
+            writer: std::sync::Mutex::new(()),
+            jobs_enqueued: Arc::new(Notify::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+        });
+        let (queue, queued) = std::sync::mpsc::channel();
         let db = Db {
             path: path.to_path_buf(),
-            pool,
-            writer: Arc::new(std::sync::Mutex::new(())),
-            jobs_enqueued: Arc::new(Notify::new()),
-            generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            shared: shared.clone(),
+            queue,
         };
         db.migrate()?;
+        std::thread::Builder::new()
+            .name("afisha-writer".into())
+            .spawn(move || writer::run(shared, queued))
+            .map_err(|e| anyhow::anyhow!("cannot start the database writer: {e}"))?;
         // Owner-only whatever the umask was (SQLite creates files 0644).
         for suffix in ["", "-wal", "-shm"] {
             let mut name = path.as_os_str().to_owned();
@@ -149,8 +172,8 @@ impl Db {
 
     /// Applies pending migrations; returns how many were applied.
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.pool.get()?;
-        let _guard = self.writer.lock().expect("writer lock");
+        let mut conn = self.shared.pool.get()?;
+        let _guard = self.shared.writer.lock().expect("writer lock");
         let report = embedded::migrations::runner().run(&mut *conn)?;
         Ok(report.applied_migrations().len())
     }
@@ -178,7 +201,14 @@ impl Db {
     /// How many write transactions that changed domain data (anything but
     /// job bookkeeping and session touches) have committed in this process.
     pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::Acquire)
+        self.shared
+            .generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Woken after a commit that enqueued jobs.
+    pub fn jobs_enqueued(&self) -> Arc<Notify> {
+        self.shared.jobs_enqueued.clone()
     }
 
     /// The database file.
@@ -187,7 +217,7 @@ impl Db {
     }
 
     pub fn pool(&self) -> &Pool {
-        &self.pool
+        &self.shared.pool
     }
 
     /// Runs `f` on a pooled connection on the blocking pool. Raw
@@ -199,7 +229,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> DomainResult<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let pool = self.shared.pool.clone();
         run_blocking(move || {
             let conn = pool.get().map_err(DomainError::from)?;
             f(&conn)
@@ -207,42 +237,40 @@ impl Db {
         .await
     }
 
-    /// Runs `f` inside a `BEGIN IMMEDIATE` transaction on the blocking pool;
-    /// commits when it returns `Ok`, rolls back otherwise.
+    /// Runs `f` on the group-commit thread inside a `BEGIN IMMEDIATE`
+    /// transaction (shared with other queued writes, each in its own
+    /// savepoint); answers once that transaction committed. Everything `f`
+    /// did is kept when it returns `Ok` and rolled back otherwise.
     pub async fn write<T, F>(&self, f: F) -> DomainResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Write) -> DomainResult<T> + Send + 'static,
     {
-        let db = self.clone();
-        // The request's deadline (if any) travels to the blocking thread: a
-        // write that would commit after it rolls back instead.
+        // The request's deadline (if any) travels with the write: one that
+        // would commit after it rolls back instead.
         let deadline = crate::deadline::current();
-        run_blocking(move || db.write_until(deadline, f)).await
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job = writer::queue(f, deadline, move |result| {
+            let _ = answer.send(result);
+        });
+        self.queue
+            .send(job)
+            .map_err(|_| DomainError::Unavailable("the database writer has stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| DomainError::internal("the write failed (see the log)"))?
     }
 
     /// The same as [`Db::write`] for code already on a blocking thread
-    /// (CLI commands, the scheduler's workers).
+    /// (CLI commands, the scheduler's workers): its own transaction, under
+    /// the same writer lock as the group-commit thread's batches.
     pub fn write_blocking<T, F>(&self, f: F) -> DomainResult<T>
     where
         F: FnOnce(&Write) -> DomainResult<T>,
     {
-        self.write_until(None, f)
-    }
-
-    /// A write that refuses to start, and rolls back instead of committing,
-    /// once `deadline` has passed (the request already answered 503).
-    fn write_until<T, F>(&self, deadline: Option<Instant>, f: F) -> DomainResult<T>
-    where
-        F: FnOnce(&Write) -> DomainResult<T>,
-    {
-        let late = || DomainError::Unavailable(TIMED_OUT.into());
-        let mut conn = self.pool.get().map_err(DomainError::from)?;
-        let enqueued = {
-            let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-            if crate::deadline::passed(deadline) {
-                return Err(late());
-            }
+        let mut conn = self.shared.pool.get().map_err(DomainError::from)?;
+        let (value, enqueued) = {
+            let _guard = self.shared.writer.lock().unwrap_or_else(|p| p.into_inner());
             DOMAIN_CHANGED.with(|c| c.set(false));
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -251,23 +279,21 @@ impl Db {
                 tx,
                 enqueued: std::cell::Cell::new(false),
             };
+            // An error drops the transaction, which rolls it back.
             let value = f(&write)?;
             let enqueued = write.enqueued.get();
-            if crate::deadline::passed(deadline) {
-                // Dropping the transaction rolls it back.
-                return Err(late());
-            }
             write.tx.commit().map_err(DomainError::from)?;
             if DOMAIN_CHANGED.with(|c| c.replace(false)) {
-                self.generation
+                self.shared
+                    .generation
                     .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             }
             (value, enqueued)
         };
-        if enqueued.1 {
-            self.jobs_enqueued.notify_one();
+        if enqueued {
+            self.shared.jobs_enqueued.notify_one();
         }
-        Ok(enqueued.0)
+        Ok(value)
     }
 
     /// Read on the current (blocking) thread.
@@ -275,7 +301,7 @@ impl Db {
     where
         F: FnOnce(&Connection) -> DomainResult<T>,
     {
-        let conn = self.pool.get()?;
+        let conn = self.shared.pool.get()?;
         f(&conn)
     }
 }
@@ -474,5 +500,66 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    fn insert_user(tx: &Write, email: &str) -> DomainResult<()> {
+        tx.execute(
+            "INSERT INTO user (email, email_key, full_name, full_name_fold, password_hash, role, created_at)
+             VALUES (?1, ?1, 'A', 'a', 'x', 'USER', 0)",
+            [email],
+        )?;
+        Ok(())
+    }
+
+    /// Many writes at once share transactions; the one that fails and the
+    /// one that panics lose their own changes only, and every caller hears
+    /// its own answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writes_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                db.write(move |tx| {
+                    insert_user(tx, &format!("u{i}@x"))?;
+                    match i % 50 {
+                        7 => Err(DomainError::rule("refused")),
+                        13 => panic!("a defect in one write"),
+                        _ => Ok(i),
+                    }
+                })
+                .await
+            }));
+        }
+        let mut ok = 0;
+        for (i, t) in tasks.into_iter().enumerate() {
+            match (i % 50, t.await.unwrap()) {
+                (7, Err(DomainError::Rule(_))) | (13, Err(DomainError::Internal(_))) => {}
+                (_, Ok(v)) => {
+                    assert_eq!(v, i);
+                    ok += 1;
+                }
+                (k, other) => panic!("write {i} (kind {k}) answered {other:?}"),
+            }
+        }
+        assert_eq!(ok, 192);
+        let kept: Vec<String> = db
+            .read(|c| -> DomainResult<Vec<String>> {
+                let mut s = c.prepare("SELECT email FROM user ORDER BY id")?;
+                let rows = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(rows)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept.len(), 192);
+        assert!(!kept.iter().any(|e| e == "u7@x" || e == "u13@x" || e == "u57@x"));
+        assert!(db.generation() >= 1);
+        // A constraint error in one write (duplicate email) is that write's
+        // error; the writer keeps serving.
+        let dup = db.write(|tx| insert_user(tx, "u0@x")).await;
+        assert!(dup.is_err());
+        db.write(|tx| insert_user(tx, "fresh@x")).await.unwrap();
     }
 }
