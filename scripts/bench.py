@@ -9,7 +9,9 @@ percentiles, errors, the ratio to the `GET /api/health` ceiling of the same
 run, peak RSS, start-up time and binary size.
 
 Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 64),
-AFISHA_BIN (default target/release/afisha).
+AFISHA_BIN (default target/release/afisha), BENCH_ONLY (comma-separated
+words; only scenarios whose name contains one run, the health ceiling always
+runs, and BENCHMARKS.md is left alone — for comparing two binaries).
 """
 
 import json
@@ -31,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("AFISHA_BIN", os.path.join(ROOT, "target", "release", "afisha"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+ONLY = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
 THREADS = 2
 PASSWORD = "bench-password-1"
 NOW_US = int(time.time() * 1_000_000)
@@ -210,6 +213,8 @@ def main():
         results = []
 
         def scenario(name, path, script, who, kind):
+            if ONLY and kind != "ceiling" and not any(w in name for w in ONLY):
+                return
             r = wrk(base, path, script, who)
             r.update(name=name, kind=kind, rss=proc_kib(server.pid, "VmRSS") / 1024,
                      hwm=proc_kib(server.pid, "VmHWM") / 1024)
@@ -225,6 +230,8 @@ def main():
         scenario("PUT /api/events/{id}/participants/me", "/api/events/0/participants/me",
                  LUA_PARTICIPATION, dict(as_user, BENCH_EVENTS=",".join(map(str, upcoming))), "write")
         login_env = dict(as_user, BENCH_EMAIL="user@bench.local", BENCH_PASSWORD=PASSWORD)
+        if ONLY and not any(w in "POST /api/login (Argon2id)" for w in ONLY):
+            return
         # Logins saturated, and GET /api/login measured at the same time.
         side = {}
         t = threading.Thread(target=lambda: side.update(wrk(base, "/api/login", "", as_user)))
@@ -267,6 +274,8 @@ def main():
     print(table)
     print()
     print(facts)
+    if ONLY:
+        return
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("# Benchmarks\n\nReproduce with `make bench` (builds the release binary, installs `wrk` "
                 "from apt if missing, seeds a fresh data dir, runs each scenario against `afisha serve` "
