@@ -28,6 +28,7 @@ if [ ! -x "$litestream" ]; then
 fi
 case "${1:-moto}" in
     moto) echo "$moto" ;;
-    litestream) echo "$litestream" ;;
+    # Empty when the install failed: the test then skips (see above).
+    litestream) if [ -x "$litestream" ]; then echo "$litestream"; else echo; fi ;;
     *) echo "usage: $0 [moto|litestream]" >&2; exit 2 ;;
 esac
