@@ -11,7 +11,9 @@ run:
 ## Every test: unit and HTTP integration tests (browser tests: make e2e).
 test:
 	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
-	MOTO_SERVER="$$(scripts/install-test-deps.sh)" $(CARGO) nextest run --no-fail-fast
+	MOTO_SERVER="$$(scripts/install-test-deps.sh)" \
+	LITESTREAM_BIN="$$(scripts/install-test-deps.sh litestream)" \
+	$(CARGO) nextest run --no-fail-fast
 
 lint:
 	$(CARGO) fmt --check

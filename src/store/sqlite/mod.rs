@@ -181,6 +181,14 @@ impl Db {
     /// Copies committed WAL frames into the database without waiting for
     /// readers or writers, so checkpoints happen here (a background tick)
     /// rather than inside a request's commit.
+    ///
+    /// Keep it PASSIVE (as `wal_autocheckpoint` is): Litestream, when it
+    /// replicates this file, holds a read transaction on the WAL so that a
+    /// PASSIVE checkpoint only copies frames it has already read and the
+    /// WAL cannot start over behind its back; it runs the checkpoints that
+    /// restart the WAL itself. A RESTART or TRUNCATE here would wait on that
+    /// reader while blocking every writer (README "Litestream";
+    /// `tests/litestream.rs` replicates under load beside this tick).
     pub async fn checkpoint(&self) -> DomainResult<()> {
         self.read(|c| {
             c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
