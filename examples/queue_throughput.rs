@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use afisha::clock::SystemClock;
-use afisha::config::Config;
+use afisha::config::{Config, EmailBackend};
 use afisha::domain::notice::{Notice, To};
 use tokio_util::sync::CancellationToken;
 
@@ -31,9 +31,12 @@ async fn main() -> anyhow::Result<()> {
     if let Some(concurrency) = args.next() {
         config.jobs.concurrency = concurrency.parse()?;
     }
-    config.email.backend = args.next().unwrap_or_else(|| "file".into());
+    config.email.backend = match args.next() {
+        Some(name) => name.parse().map_err(anyhow::Error::msg)?,
+        None => EmailBackend::File,
+    };
     config.validate()?;
-    let backend = config.email.backend.clone();
+    let backend = config.email.backend;
     let concurrency = config.jobs.concurrency;
     let state = afisha::app::build(config, Arc::new(SystemClock)).await?;
 
@@ -88,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
     let delivered = started.elapsed();
     shutdown.cancel();
     scheduler.await?;
-    if backend == "file" {
+    if backend == EmailBackend::File {
         let files = std::fs::read_dir(state.config.mail_dir())?
             .filter(|e| {
                 e.as_ref()

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::SystemClock;
-use crate::config::{Config, Overrides};
+use crate::config::{Config, EmailBackend, Overrides, StorageBackend};
 use crate::domain::user::Role;
 use crate::domain::user::UserStatus;
 use crate::http::error::AppError;
@@ -212,35 +212,36 @@ pub fn startup_summary(config: &Config) -> Vec<(&'static str, String)> {
     ];
     lines.push((
         "storage",
-        match config.storage.backend.as_str() {
-            "s3" => format!(
+        match config.storage.backend {
+            StorageBackend::S3 => format!(
                 "s3 bucket {} ({})",
-                config.storage.s3.bucket,
-                if config.storage.s3.endpoint.is_empty() {
-                    format!("AWS, {}", config.storage.s3.region)
-                } else {
-                    config.storage.s3.endpoint.clone()
+                config.storage.s3.bucket.as_deref().unwrap_or_default(),
+                match &config.storage.s3.endpoint {
+                    Some(endpoint) => endpoint.clone(),
+                    None => format!("AWS, {}", config.storage.s3.region),
                 }
             ),
-            _ => format!("fs, images in {}", config.media_root().display()),
+            StorageBackend::Fs => format!("fs, images in {}", config.media_root().display()),
         },
     ));
     lines.push((
         "mail",
-        match config.email.backend.as_str() {
-            "smtp" => format!(
+        match config.email.backend {
+            EmailBackend::Smtp => format!(
                 "smtp {}:{} ({})",
                 config.email.smtp.host, config.email.smtp.port, config.email.smtp.tls
             ),
-            "file" => format!(
+            EmailBackend::File => format!(
                 "file backend — emails are written to {}, not sent (email.backend)",
                 config.mail_dir().display()
             ),
-            _ => "console backend — emails are printed to the log, not sent (email.backend)"
-                .to_string(),
+            EmailBackend::Console => {
+                "console backend — emails are printed to the log, not sent (email.backend)"
+                    .to_string()
+            }
         },
     ));
-    if config.server.public_url.is_empty() {
+    if config.server.public_url.is_none() {
         lines.push((
             "public url",
             format!(
@@ -251,16 +252,15 @@ pub fn startup_summary(config: &Config) -> Vec<(&'static str, String)> {
     }
     lines.push((
         "backups",
-        if config.backup.schedule.trim().is_empty() {
-            "not scheduled (backup.schedule)".to_string()
-        } else {
-            format!(
+        match &config.backup.schedule {
+            None => "not scheduled (backup.schedule)".to_string(),
+            Some(schedule) => format!(
                 "{} {} into {}, keeping {}",
-                config.backup.schedule.trim(),
+                schedule.trim(),
                 config.ui.display_timezone,
                 config.backup_dir().display(),
                 config.backup.keep
-            )
+            ),
         },
     ));
     lines.push((
@@ -333,7 +333,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 o.data_dir = Some(dir);
             }
             let mut config = Config::load(&o)?;
-            config.email.backend = "file".into();
+            config.email.backend = EmailBackend::File;
             init_logging(cli.log_format);
             demo(config, cli.log_format)
         }
@@ -360,7 +360,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 config.database_path().display(),
                 file.display()
             );
-            if config.storage.backend == "fs" {
+            if config.storage.backend == StorageBackend::Fs {
                 println!(
                     "images are not in the database: copy {} as well (e.g. rsync -a)",
                     config.media_root().display()
@@ -381,7 +381,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 file.display(),
                 config.database_path().display()
             );
-            if config.storage.backend == "fs" {
+            if config.storage.backend == StorageBackend::Fs {
                 println!(
                     "restore the images too: copy your media backup into {}",
                     config.media_root().display()

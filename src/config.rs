@@ -1,14 +1,19 @@
 //! Configuration: built-in defaults < TOML file < `AFISHA_SECTION__KEY`
-//! environment variables < command-line flags.
+//! environment variables < command-line flags, layered by `figment`.
 //!
-//! Every key has a default that works on a laptop. Optional text settings use
-//! the empty string for "not set", so that every key appears in the defaults
-//! and the environment layer can find its type there.
+//! Every key has a default that works on a laptop. Optional keys are
+//! `Option`s (`None` = not set); for configurations written when they were
+//! plain text, an empty value still means "not set". Keys with a fixed set
+//! of values are enums.
 
+use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use figment::providers::{Env, Serialized};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A configuration problem: which key (or file) and why. Printed as one line.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +32,82 @@ impl ConfigError {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A key with a fixed set of values: a serde enum whose spellings are the
+/// ones written in files and the environment, and `as_str` for messages.
+macro_rules! config_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<Self, String> {
+                match text {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(format!("'{text}' is not one of: {}", [$($text),+].join(", "))),
+                }
+            }
+        }
+    };
+}
+
+config_enum! {
+    /// `email.backend`.
+    EmailBackend {
+        /// Log each message.
+        Console = "console",
+        /// One `.eml` file per message in `email.file_dir`.
+        File = "file",
+        Smtp = "smtp",
+    }
+}
+
+config_enum! {
+    /// `email.smtp.tls`.
+    SmtpTls {
+        Starttls = "starttls",
+        /// Implicit TLS (usually port 465).
+        Tls = "tls",
+        /// Plain text.
+        None = "none",
+    }
+}
+
+config_enum! {
+    /// `storage.backend`.
+    StorageBackend {
+        Fs = "fs",
+        S3 = "s3",
+    }
+}
+
+config_enum! {
+    /// `ui.default_locale`: the language of emails and the UI's default.
+    Language {
+        Ru = "ru",
+        En = "en",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub data_dir: PathBuf,
@@ -41,14 +121,16 @@ pub struct Config {
     pub backup: BackupConfig,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     pub bind: String,
-    /// Absolute base URL for links and image URLs; empty = `http://<bind>`.
-    pub public_url: String,
+    /// Absolute base URL for links and image URLs; `None` = `http://<bind>`.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub public_url: Option<String>,
     pub debug: bool,
     pub max_body_bytes: usize,
+    #[serde(deserialize_with = "list")]
     pub cors_allowed_origins: Vec<String>,
     /// Whole-request deadline for API handlers, in seconds.
     pub request_timeout_secs: u64,
@@ -61,12 +143,13 @@ pub struct ServerConfig {
     pub header_read_timeout_secs: u64,
     /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` names the
     /// client; empty = the socket's peer is the client.
+    #[serde(deserialize_with = "list")]
     pub trusted_proxies: Vec<String>,
     /// Open connections from one client address at most (also HTTP/2).
     pub max_connections_per_ip: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     pub min_password_length: usize,
@@ -92,39 +175,41 @@ pub struct Argon2Config {
     pub parallelism: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmailConfig {
-    /// `console` | `file` | `smtp`.
-    pub backend: String,
+    pub backend: EmailBackend,
     pub from: String,
-    /// For `file`; empty = `<data_dir>/mail`.
-    pub file_dir: String,
+    /// For `file`; `None` = `<data_dir>/mail`.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub file_dir: Option<PathBuf>,
     pub smtp: SmtpConfig,
     /// An administrator gets at most one participation email per (event,
     /// user, joined/left) in this many minutes; 0 = every change.
     pub admin_notice_coalesce_minutes: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
-    pub username: String,
-    pub password: String,
-    /// `starttls` | `tls` | `none`.
-    pub tls: String,
+    /// `None` = no authentication.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub username: Option<String>,
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub password: Option<String>,
+    pub tls: SmtpTls,
     pub timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// `fs` | `s3`.
-    pub backend: String,
-    /// For `fs`; empty = `<data_dir>/media`.
-    pub root: String,
+    pub backend: StorageBackend,
+    /// For `fs`; `None` = `<data_dir>/media`.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub root: Option<PathBuf>,
     pub max_upload_bytes: usize,
     /// Bytes of images one user may have stored (uploads not yet cleaned up).
     pub user_quota_bytes: u64,
@@ -138,27 +223,36 @@ pub struct StorageConfig {
     pub s3: S3Config,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct S3Config {
-    pub bucket: String,
+    /// Required when `storage.backend = "s3"`.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub bucket: Option<String>,
     pub region: String,
-    pub endpoint: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub public_base_url: String,
+    /// `None` = AWS.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub endpoint: Option<String>,
+    /// Set together with `secret_access_key`; both `None` = the AWS
+    /// credential chain.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub access_key_id: Option<String>,
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub secret_access_key: Option<String>,
+    /// `None` = `<endpoint>/<bucket>`.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub public_base_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UiConfig {
     pub brand_name: String,
     pub display_timezone: String,
-    /// `ru` | `en`.
-    pub default_locale: String,
+    pub default_locale: Language,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
     pub max_attempts: u32,
@@ -174,10 +268,24 @@ pub struct JobsConfig {
     pub retry_max_secs: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// `None` = no scheduled backups; `daily HH:MM` or a cron expression,
+    /// in `ui.display_timezone`.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub schedule: Option<String>,
+    /// Where scheduled backups go; `None` = `<data_dir>/backups`.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub dir: Option<PathBuf>,
+    /// Scheduled backups kept; older ones are deleted.
+    pub keep: usize,
 }
 
 impl Default for Config {
@@ -200,7 +308,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             bind: "127.0.0.1:8080".into(),
-            public_url: String::new(),
+            public_url: None,
             debug: false,
             max_body_bytes: 1024 * 1024,
             cors_allowed_origins: Vec::new(),
@@ -241,9 +349,9 @@ impl Default for Argon2Config {
 impl Default for EmailConfig {
     fn default() -> Self {
         Self {
-            backend: "console".into(),
+            backend: EmailBackend::Console,
             from: "Афиша <afisha@localhost>".into(),
-            file_dir: String::new(),
+            file_dir: None,
             smtp: SmtpConfig::default(),
             admin_notice_coalesce_minutes: 10,
         }
@@ -255,9 +363,9 @@ impl Default for SmtpConfig {
         Self {
             host: "localhost".into(),
             port: 587,
-            username: String::new(),
-            password: String::new(),
-            tls: "starttls".into(),
+            username: None,
+            password: None,
+            tls: SmtpTls::Starttls,
             timeout_secs: 10,
         }
     }
@@ -266,8 +374,8 @@ impl Default for SmtpConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {
-            backend: "fs".into(),
-            root: String::new(),
+            backend: StorageBackend::Fs,
+            root: None,
             max_upload_bytes: 10 * 1024 * 1024,
             user_quota_bytes: 50 * 1024 * 1024,
             uploads_per_hour: 60,
@@ -281,12 +389,12 @@ impl Default for StorageConfig {
 impl Default for S3Config {
     fn default() -> Self {
         Self {
-            bucket: String::new(),
+            bucket: None,
             region: "us-east-1".into(),
-            endpoint: String::new(),
-            access_key_id: String::new(),
-            secret_access_key: String::new(),
-            public_base_url: String::new(),
+            endpoint: None,
+            access_key_id: None,
+            secret_access_key: None,
+            public_base_url: None,
         }
     }
 }
@@ -296,7 +404,7 @@ impl Default for UiConfig {
         Self {
             brand_name: "Афиша".into(),
             display_timezone: "UTC".into(),
-            default_locale: "ru".into(),
+            default_locale: Language::Ru,
         }
     }
 }
@@ -314,38 +422,73 @@ impl Default for JobsConfig {
     }
 }
 
-// ---------------------------------------------------------------- backups
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BackupConfig {
-    /// Empty = no scheduled backups; `daily HH:MM` or a cron expression,
-    /// in `ui.display_timezone`.
-    pub schedule: String,
-    /// Where scheduled backups go; empty = `<data_dir>/backups`.
-    pub dir: String,
-    /// Scheduled backups kept; older ones are deleted.
-    pub keep: usize,
-}
-
 impl Default for BackupConfig {
     fn default() -> Self {
         Self {
-            schedule: String::new(),
-            dir: String::new(),
+            schedule: None,
+            dir: None,
             keep: 7,
         }
     }
 }
 
+/// An optional key: absent, or an empty (blank) value, is `None` — empty
+/// text meant "not set" before these keys were optional, and an
+/// environment variable cannot be unset from a service file's override.
+fn unset_if_empty<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<String>,
+{
+    let text = Option::<String>::deserialize(d)?;
+    Ok(text.filter(|t| !t.trim().is_empty()).map(T::from))
+}
+
+/// A list of text: a TOML array, or (from the environment) one text with
+/// comma-separated items.
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct Items;
+    impl<'de> serde::de::Visitor<'de> for Items {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of text, or comma-separated text")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<String>, E> {
+            Ok(text
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect())
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element::<String>()? {
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+    d.deserialize_any(Items)
+}
+
 impl Config {
     /// Where scheduled backups go.
     pub fn backup_dir(&self) -> PathBuf {
-        or_under(&self.backup.dir, &self.data_dir, "backups")
+        self.backup
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 
     fn validate_backup(&self) -> Result<(), ConfigError> {
-        crate::domain::backup::Schedule::parse(&self.backup.schedule)
+        crate::domain::backup::Schedule::parse(self.backup.schedule.as_deref().unwrap_or(""))
             .map_err(|reason| ConfigError::new("backup.schedule", reason))?;
         positive("backup.keep", self.backup.keep as u64)
     }
@@ -364,21 +507,16 @@ pub struct Overrides {
 /// The default config file name looked up in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "afisha.toml";
 const ENV_PREFIX: &str = "AFISHA_";
+/// The name of the environment layer in figment's metadata; errors from it
+/// say which variable held the value.
+const ENV_SOURCE: &str = "environment variable";
 
 impl Config {
-    /// Loads every layer from the real process environment.
+    /// Loads every layer (the environment from the process) and validates.
     pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
-        Self::load_from(overrides, std::env::vars())
-    }
-
-    /// Loads every layer, taking environment variables from `env`.
-    pub fn load_from(
-        overrides: &Overrides,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Config, ConfigError> {
-        let defaults = toml::Table::try_from(Config::default())
-            .map_err(|e| ConfigError::new("defaults", e.to_string()))?;
-        let mut merged = defaults.clone();
+        let defaults = Serialized::defaults(Config::default());
+        let known = leaf_keys(&defaults.data().map_err(from_figment)?);
+        let mut figment = Figment::from(defaults);
 
         let file = match &overrides.config_file {
             Some(path) => Some(path.clone()),
@@ -388,68 +526,38 @@ impl Config {
             }
         };
         if let Some(path) = file {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError::new(path.display().to_string(), e.to_string()))?;
-            let table: toml::Table = toml::from_str(&text).map_err(|e| {
-                ConfigError::new(
-                    path.display().to_string(),
-                    e.message().trim().to_string() + &line_of(&text, e.span()),
-                )
-            })?;
-            merge(&mut merged, table);
+            figment = figment.merge(TomlFile::read(path)?);
         }
 
-        let mut env: Vec<(String, String)> = env.into_iter().collect();
-        env.sort();
-        for (name, value) in env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
-            // Only names that map onto a known key are configuration; other
-            // AFISHA_* variables (for example the contract suite's AFISHA_API)
-            // are not ours to reject.
-            let Some(default) = lookup(&defaults, &path) else {
-                continue;
-            };
-            let key = path.join(".");
-            let parsed = env_value(default, &value).map_err(|reason| {
-                ConfigError::new(&key, format!("{reason} (from environment variable {name})"))
-            })?;
-            set(&mut merged, &path, parsed);
-        }
+        // Only names that map onto a known key are configuration; other
+        // AFISHA_* variables (for example the contract suite's AFISHA_API or
+        // the log settings) are not ours to reject.
+        figment = figment.merge(EnvText(
+            Env::prefixed(ENV_PREFIX)
+                .split("__")
+                .filter(move |key| known.iter().any(|k| key == k.as_str())),
+        ));
 
-        let mut flag = |path: &[&str], value: toml::Value| {
-            let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-            set(&mut merged, &path, value);
-        };
         if let Some(dir) = &overrides.data_dir {
-            flag(
-                &["data_dir"],
-                toml::Value::String(dir.display().to_string()),
-            );
+            figment = figment.merge(Serialized::default("data_dir", dir.display().to_string()));
         }
         if let Some(bind) = &overrides.bind {
-            flag(&["server", "bind"], toml::Value::String(bind.clone()));
+            figment = figment.merge(Serialized::default("server.bind", bind));
         }
         if let Some(url) = &overrides.public_url {
-            flag(&["server", "public_url"], toml::Value::String(url.clone()));
+            figment = figment.merge(Serialized::default("server.public_url", url));
         }
         if overrides.debug {
-            flag(&["server", "debug"], toml::Value::Boolean(true));
+            figment = figment.merge(Serialized::default("server.debug", true));
         }
 
-        let config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
-                let key = e.path().to_string();
-                let reason = e.into_inner().message().trim().to_string();
-                ConfigError::new(if key == "." { "config".into() } else { key }, reason)
-            })?;
+        // Lossy: numbers and booleans may come as text (the environment's
+        // values always do); `true`/`yes`/`on`/`1` and their opposites.
+        let config: Config = figment.extract_lossy().map_err(from_figment)?;
         config.validate()?;
         Ok(config)
     }
 
-    /// Checks what the types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bind = self.bind_addr()?;
         if self.server.debug && !bind.ip().is_loopback() {
@@ -460,8 +568,8 @@ impl Config {
                 ),
             ));
         }
-        if !self.server.public_url.is_empty() {
-            let url = url::Url::parse(&self.server.public_url)
+        if let Some(url) = &self.server.public_url {
+            let url = url::Url::parse(url)
                 .map_err(|e| ConfigError::new("server.public_url", e.to_string()))?;
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(ConfigError::new(
@@ -522,45 +630,34 @@ impl Config {
         let a = self.auth.argon2;
         argon2::Params::new(a.memory_kib, a.iterations, a.parallelism, None)
             .map_err(|e| ConfigError::new("auth.argon2", e.to_string()))?;
-        one_of(
-            "email.backend",
-            &self.email.backend,
-            &["console", "file", "smtp"],
-        )?;
         self.email
             .from
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| ConfigError::new("email.from", format!("not a valid mailbox: {e}")))?;
-        one_of(
-            "email.smtp.tls",
-            &self.email.smtp.tls,
-            &["starttls", "tls", "none"],
-        )?;
-        if self.email.backend == "smtp" && self.email.smtp.host.trim().is_empty() {
+        if self.email.backend == EmailBackend::Smtp && self.email.smtp.host.trim().is_empty() {
             return Err(ConfigError::new(
                 "email.smtp.host",
                 "required when email.backend = \"smtp\"",
             ));
         }
         positive("email.smtp.timeout_secs", self.email.smtp.timeout_secs)?;
-        one_of("storage.backend", &self.storage.backend, &["fs", "s3"])?;
         positive(
             "storage.max_upload_bytes",
             self.storage.max_upload_bytes as u64,
         )?;
-        if self.storage.backend == "s3" {
-            if self.storage.s3.bucket.trim().is_empty() {
+        if self.storage.backend == StorageBackend::S3 {
+            if self.storage.s3.bucket.is_none() {
                 return Err(ConfigError::new(
                     "storage.s3.bucket",
                     "required when storage.backend = \"s3\"",
                 ));
             }
             let s3 = &self.storage.s3;
-            if s3.access_key_id.is_empty() != s3.secret_access_key.is_empty() {
+            if s3.access_key_id.is_some() != s3.secret_access_key.is_some() {
                 return Err(ConfigError::new(
                     "storage.s3.secret_access_key",
                     "storage.s3.access_key_id and storage.s3.secret_access_key are set together \
-                     (both empty = the AWS credential chain: environment, profile, instance role)",
+                     (both unset = the AWS credential chain: environment, profile, instance role)",
                 ));
             }
             for (key, value) in [
@@ -570,7 +667,9 @@ impl Config {
                     &self.storage.s3.public_base_url,
                 ),
             ] {
-                if !value.is_empty() && url::Url::parse(value).is_err() {
+                if let Some(value) = value
+                    && url::Url::parse(value).is_err()
+                {
                     return Err(ConfigError::new(
                         key,
                         format!("'{value}' is not an absolute URL"),
@@ -590,7 +689,6 @@ impl Config {
                     ),
                 )
             })?;
-        one_of("ui.default_locale", &self.ui.default_locale, &["ru", "en"])?;
         positive("jobs.max_attempts", self.jobs.max_attempts as u64)?;
         positive("jobs.concurrency", self.jobs.concurrency as u64)?;
         positive("jobs.lock_secs", self.jobs.lock_secs)?;
@@ -623,10 +721,9 @@ impl Config {
 
     /// The public base URL without a trailing slash.
     pub fn public_url(&self) -> String {
-        if self.server.public_url.is_empty() {
-            format!("http://{}", self.server.bind)
-        } else {
-            self.server.public_url.trim_end_matches('/').to_string()
+        match &self.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.server.bind),
         }
     }
 
@@ -635,23 +732,21 @@ impl Config {
     }
 
     pub fn mail_dir(&self) -> PathBuf {
-        or_under(&self.email.file_dir, &self.data_dir, "mail")
+        self.email
+            .file_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("mail"))
     }
 
     pub fn media_root(&self) -> PathBuf {
-        or_under(&self.storage.root, &self.data_dir, "media")
+        self.storage
+            .root
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("media"))
     }
 
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.ui.display_timezone.parse().unwrap_or(chrono_tz::UTC)
-    }
-}
-
-fn or_under(value: &str, dir: &Path, name: &str) -> PathBuf {
-    if value.is_empty() {
-        dir.join(name)
-    } else {
-        PathBuf::from(value)
     }
 }
 
@@ -663,15 +758,164 @@ fn positive(key: &str, value: u64) -> Result<(), ConfigError> {
     }
 }
 
-fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            key,
-            format!("'{value}' is not one of: {}", allowed.join(", ")),
-        ))
+/// The TOML file, parsed with the project's `toml` crate (figment's own
+/// provider brings an older `toml` major version into the build) so that a
+/// syntax error stays one line with its line number.
+struct TomlFile {
+    path: PathBuf,
+    table: toml::Table,
+}
+
+impl TomlFile {
+    fn read(path: PathBuf) -> Result<TomlFile, ConfigError> {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::new(path.display().to_string(), e.to_string()))?;
+        let table = toml::from_str(&text).map_err(|e| {
+            ConfigError::new(
+                path.display().to_string(),
+                e.message().trim().to_string() + &line_of(&text, e.span()),
+            )
+        })?;
+        Ok(TomlFile { path, table })
     }
+}
+
+impl Provider for TomlFile {
+    fn metadata(&self) -> Metadata {
+        Metadata::from("TOML file", self.path.as_path())
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::defaults(&self.table).data()
+    }
+}
+
+/// figment's `Env` (prefix, `__` between sections, the filter) with every
+/// value kept as text: the key's type decides how the text is read, so a
+/// password of digits stays text and a list stays comma-separated text.
+/// Values are trimmed.
+struct EnvText(Env);
+
+impl Provider for EnvText {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(ENV_SOURCE).interpolater(|_: &Profile, keys: &[&str]| {
+            format!("{ENV_PREFIX}{}", keys.join("__").to_ascii_uppercase())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        fn insert(dict: &mut Dict, path: &[&str], value: Value) {
+            match path {
+                [] => {}
+                [key] => {
+                    dict.insert(key.to_string(), value);
+                }
+                [section, rest @ ..] => {
+                    let entry = dict
+                        .entry(section.to_string())
+                        .or_insert_with(|| Dict::new().into());
+                    if let Value::Dict(_, inner) = entry {
+                        insert(inner, rest, value);
+                    }
+                }
+            }
+        }
+        let mut vars: Vec<(String, String)> = self
+            .0
+            .iter()
+            .map(|(key, value)| (key.into_string(), value.trim().to_string()))
+            .collect();
+        vars.sort();
+        let mut dict = Dict::new();
+        for (key, value) in vars {
+            let path: Vec<&str> = key.split('.').collect();
+            insert(&mut dict, &path, value.into());
+        }
+        Ok(Map::from([(Profile::Default, dict)]))
+    }
+}
+
+/// Every key path (`server.bind`) of a layer, optional keys included.
+fn leaf_keys(data: &Map<Profile, Dict>) -> Vec<String> {
+    fn walk(dict: &Dict, prefix: &str, out: &mut Vec<String>) {
+        for (key, value) in dict {
+            let path = format!("{prefix}{key}");
+            match value {
+                Value::Dict(_, inner) => walk(inner, &format!("{path}."), out),
+                _ => out.push(path),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for dict in data.values() {
+        walk(dict, "", &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// figment's error as one line naming the key, in the words the hand-written
+/// loader used (and tests and people may rely on).
+fn from_figment(error: figment::Error) -> ConfigError {
+    use figment::error::{Actual, Kind};
+    let error = error
+        .into_iter()
+        .next()
+        .expect("an error holds at least itself");
+    let path = &error.path;
+    let reason = match &error.kind {
+        Kind::UnknownField(field, expected) => {
+            format!(
+                "unknown field `{field}`, expected one of {}",
+                quoted(expected)
+            )
+        }
+        Kind::UnknownVariant(found, expected) => {
+            format!("'{found}' is not one of: {}", expected.join(", "))
+        }
+        Kind::InvalidType(Actual::Str(text), expected) if is_integer(expected) => {
+            format!("'{text}' is not a whole number")
+        }
+        Kind::InvalidType(Actual::Str(text), expected) if expected == "a boolean" => {
+            format!("'{text}' is not true or false")
+        }
+        Kind::InvalidType(actual, expected) => {
+            format!("invalid type: {actual}, expected {expected}")
+        }
+        Kind::InvalidValue(actual, expected) => {
+            format!("invalid value: {actual}, expected {expected}")
+        }
+        kind => kind.to_string(),
+    };
+    let reason = match &error.metadata {
+        Some(source) if source.name == ENV_SOURCE && !path.is_empty() => format!(
+            "{reason} (from environment variable {})",
+            source.interpolate(&Profile::Default, path)
+        ),
+        _ => reason,
+    };
+    let key = if path.is_empty() {
+        "config".to_string()
+    } else {
+        path.join(".")
+    };
+    ConfigError::new(key, reason.replace('\n', " "))
+}
+
+fn is_integer(expected: &str) -> bool {
+    matches!(
+        expected,
+        "u8" | "u16" | "u32" | "u64" | "usize" | "i8" | "i16" | "i32" | "i64" | "isize"
+    )
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
@@ -684,116 +928,60 @@ fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     }
 }
 
-fn merge(into: &mut toml::Table, from: toml::Table) {
-    for (key, value) in from {
-        match (into.get_mut(&key), value) {
-            (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
-            (_, value) => {
-                into.insert(key, value);
-            }
-        }
-    }
-}
-
-fn lookup<'a>(table: &'a toml::Table, path: &[String]) -> Option<&'a toml::Value> {
-    let (first, rest) = path.split_first()?;
-    let value = table.get(first)?;
-    if rest.is_empty() {
-        // A whole section is not a key.
-        (!value.is_table()).then_some(value)
-    } else {
-        lookup(value.as_table()?, rest)
-    }
-}
-
-fn set(table: &mut toml::Table, path: &[String], value: toml::Value) {
-    let (first, rest) = path.split_first().expect("non-empty key path");
-    if rest.is_empty() {
-        table.insert(first.clone(), value);
-    } else {
-        let entry = table
-            .entry(first.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if !entry.is_table() {
-            *entry = toml::Value::Table(toml::Table::new());
-        }
-        set(entry.as_table_mut().expect("table"), rest, value);
-    }
-}
-
-/// Environment values are text; the default of the same key says which type
-/// the text should be read as.
-fn env_value(default: &toml::Value, raw: &str) -> Result<toml::Value, String> {
-    let raw = raw.trim();
-    match default {
-        toml::Value::Integer(_) => raw
-            .parse::<i64>()
-            .map(toml::Value::Integer)
-            .map_err(|_| format!("'{raw}' is not a whole number")),
-        toml::Value::Boolean(_) => match raw.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
-            "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),
-            _ => Err(format!("'{raw}' is not true or false")),
-        },
-        toml::Value::Float(_) => raw
-            .parse::<f64>()
-            .map(toml::Value::Float)
-            .map_err(|_| format!("'{raw}' is not a number")),
-        toml::Value::Array(_) => Ok(toml::Value::Array(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| toml::Value::String(s.to_string()))
-                .collect(),
-        )),
-        _ => Ok(toml::Value::String(raw.to_string())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use figment::Jail;
 
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+    /// `Config::load` with exactly these environment variables (figment's
+    /// jail: the process environment and working directory are restored
+    /// afterwards, and jails run one at a time).
+    #[allow(clippy::result_large_err)] // the closure's type is figment's
+    fn load_with(env: &[(&str, &str)], overrides: Overrides) -> Result<Config, ConfigError> {
+        let mut result = None;
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            for (name, value) in env {
+                jail.set_env(name, value);
+            }
+            result = Some(Config::load(&overrides));
+            Ok(())
+        });
+        result.expect("the jail ran")
+    }
+
+    fn example_file() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
     }
 
     fn no_file() -> Overrides {
         Overrides {
-            config_file: Some(PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/config.example.toml"
-            ))),
+            config_file: Some(example_file()),
             ..Default::default()
         }
     }
 
-    #[test]
-    fn example_file_parses_and_equals_the_defaults() {
-        let from_file = Config::load_from(&no_file(), Vec::new()).unwrap();
-        let defaults = Config::default();
-        assert_eq!(
-            toml::to_string(&from_file).unwrap(),
-            toml::to_string(&defaults).unwrap(),
-            "config.example.toml must document every key with its default value"
-        );
-        // And it names every key: deleting any line would change nothing above,
-        // so check the key set explicitly.
-        let text = std::fs::read_to_string(no_file().config_file.unwrap()).unwrap();
-        let parsed: toml::Table = toml::from_str(&text).unwrap();
-        let all = toml::Table::try_from(defaults).unwrap();
-        assert_eq!(keys(&parsed, ""), keys(&all, ""));
+    fn with_file(text: &str) -> (tempfile::TempDir, Overrides) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("afisha.toml");
+        std::fs::write(&file, text).unwrap();
+        let overrides = Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        (dir, overrides)
     }
 
-    fn keys(t: &toml::Table, prefix: &str) -> Vec<String> {
+    fn all_keys(config: Config) -> Vec<String> {
+        leaf_keys(&Serialized::defaults(config).data().unwrap())
+    }
+
+    fn file_keys(table: &toml::Table, prefix: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for (k, v) in t {
+        for (k, v) in table {
             let name = format!("{prefix}{k}");
             match v {
-                toml::Value::Table(inner) => out.extend(keys(inner, &format!("{name}."))),
+                toml::Value::Table(inner) => out.extend(file_keys(inner, &format!("{name}."))),
                 _ => out.push(name),
             }
         }
@@ -801,94 +989,248 @@ mod tests {
         out
     }
 
+    /// Optional keys appear in config.example.toml commented out as
+    /// `#key = example`; this turns them on.
+    fn uncomment_optional_keys(text: &str) -> String {
+        text.lines()
+            .map(|line| match line.strip_prefix('#') {
+                Some(rest)
+                    if rest.split_once(" = ").is_some_and(|(key, _)| {
+                        key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn example_file_parses_and_equals_the_defaults() {
+        let from_file = load_with(&[], no_file()).unwrap();
+        assert_eq!(
+            from_file,
+            Config::default(),
+            "config.example.toml must document every key with its default value"
+        );
+
+        // And it names every key: deleting any line would change nothing
+        // above, so check the key set explicitly. Keys without a default
+        // (the optional ones) are there commented out, with an example.
+        let text = std::fs::read_to_string(example_file()).unwrap();
+        let set: toml::Table = toml::from_str(&text).unwrap();
+        let uncommented = uncomment_optional_keys(&text);
+        let all: toml::Table = toml::from_str(&uncommented).unwrap();
+        assert_eq!(file_keys(&all, ""), all_keys(Config::default()));
+        let optional: Vec<String> = file_keys(&all, "")
+            .into_iter()
+            .filter(|k| !file_keys(&set, "").contains(k))
+            .collect();
+        assert_eq!(
+            optional,
+            [
+                "backup.dir",
+                "backup.schedule",
+                "email.file_dir",
+                "email.smtp.password",
+                "email.smtp.username",
+                "server.public_url",
+                "storage.root",
+                "storage.s3.access_key_id",
+                "storage.s3.bucket",
+                "storage.s3.endpoint",
+                "storage.s3.public_base_url",
+                "storage.s3.secret_access_key",
+            ]
+        );
+
+        // The examples are valid values: with all of them set, the
+        // configuration loads and every optional key is set.
+        let (_dir, overrides) = with_file(&uncommented);
+        let c = load_with(&[], overrides).unwrap();
+        assert!(c.server.public_url.is_some() && c.backup.schedule.is_some());
+        assert!(c.storage.s3.bucket.is_some() && c.storage.s3.public_base_url.is_some());
+        assert!(c.email.smtp.username.is_some() && c.storage.root.is_some());
+    }
+
     #[test]
     fn environment_beats_file_and_flags_beat_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("a.toml");
-        std::fs::write(
-            &file,
-            "[server]\nbind = \"127.0.0.1:1111\"\nmax_body_bytes = 10\n[jobs]\nmax_attempts = 2\n",
-        )
-        .unwrap();
+        let (_dir, file) = with_file(
+            "[server]\nbind = \"127.0.0.1:1111\"\nmax_body_bytes = 10\n\
+             public_url = \"https://file.example\"\n[jobs]\nmax_attempts = 2\nconcurrency = 3\n",
+        );
         let overrides = Overrides {
-            config_file: Some(file),
             bind: Some("127.0.0.1:3333".into()),
-            ..Default::default()
+            ..file
         };
-        let c = Config::load_from(
-            &overrides,
-            env(&[
+        let c = load_with(
+            &[
                 ("AFISHA_SERVER__BIND", "127.0.0.1:2222"),
-                ("AFISHA_JOBS__MAX_ATTEMPTS", "9"),
+                ("AFISHA_SERVER__PUBLIC_URL", "https://env.example"),
+                ("AFISHA_JOBS__MAX_ATTEMPTS", " 9 "),
                 (
                     "AFISHA_SERVER__CORS_ALLOWED_ORIGINS",
                     "https://a.example, https://b.example",
                 ),
+                ("AFISHA_SERVER__DEBUG", "yes"),
                 ("AFISHA_API", "http://unrelated"),
-            ]),
+                ("AFISHA_LOG_FORMAT", "json"),
+                ("AFISHA_SERVER", "a whole section is not a key"),
+            ],
+            overrides.clone(),
         )
         .unwrap();
+        // flag > environment > file > default
         assert_eq!(c.server.bind, "127.0.0.1:3333");
-        assert_eq!(c.server.max_body_bytes, 10);
+        assert_eq!(c.server.public_url.as_deref(), Some("https://env.example"));
         assert_eq!(c.jobs.max_attempts, 9);
+        assert_eq!(c.jobs.concurrency, 3);
+        assert_eq!(c.server.max_body_bytes, 10);
+        assert_eq!(c.server.max_connections, 1024);
+        assert!(c.server.debug);
         assert_eq!(
             c.server.cors_allowed_origins,
             vec!["https://a.example", "https://b.example"]
         );
+
+        // Without the environment the file's values stand.
+        let c = load_with(&[], overrides).unwrap();
+        assert_eq!(c.server.bind, "127.0.0.1:3333");
+        assert_eq!(c.server.public_url.as_deref(), Some("https://file.example"));
+        assert_eq!(c.jobs.max_attempts, 2);
+        assert!(!c.server.debug);
+    }
+
+    #[test]
+    fn optional_keys_left_unset_or_empty_are_none() {
+        let c = load_with(&[], Overrides::default()).unwrap();
+        assert_eq!(c.server.public_url, None);
+        assert_eq!(c.email.smtp.username, None);
+        assert_eq!(c.backup.schedule, None);
+        assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+
+        // Empty text meant "not set" before these keys were optional: an old
+        // afisha.toml or an emptied environment variable still says so.
+        let (_dir, overrides) = with_file(
+            "[server]\npublic_url = \"\"\n[backup]\nschedule = \"\"\ndir = \"\"\n\
+             [email]\nfile_dir = \"\"\n[email.smtp]\nusername = \"\"\npassword = \"\"\n",
+        );
+        let c = load_with(
+            &[
+                ("AFISHA_STORAGE__S3__ENDPOINT", ""),
+                ("AFISHA_STORAGE__ROOT", "  "),
+            ],
+            overrides,
+        )
+        .unwrap();
+        assert_eq!(c, Config::default());
+
+        // Set, they are text as given: digits stay text.
+        let c = load_with(
+            &[
+                ("AFISHA_EMAIL__SMTP__USERNAME", "mailer"),
+                ("AFISHA_EMAIL__SMTP__PASSWORD", "007"),
+                ("AFISHA_EMAIL__FROM", "Афиша <a@b.example>"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.email.smtp.username.as_deref(), Some("mailer"));
+        assert_eq!(c.email.smtp.password.as_deref(), Some("007"));
+    }
+
+    #[test]
+    fn an_unknown_enum_value_names_the_key_and_the_allowed_values() {
+        let err = load_with(&[("AFISHA_EMAIL__BACKEND", "pigeon")], no_file()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration error: email.backend: 'pigeon' is not one of: console, file, smtp \
+             (from environment variable AFISHA_EMAIL__BACKEND)"
+        );
+
+        let (_dir, overrides) = with_file("[email.smtp]\ntls = \"ssl\"\n");
+        let err = load_with(&[], overrides).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration error: email.smtp.tls: 'ssl' is not one of: starttls, tls, none"
+        );
+
+        let err = load_with(&[("AFISHA_UI__DEFAULT_LOCALE", "de")], no_file()).unwrap_err();
+        assert_eq!(err.key, "ui.default_locale");
+        assert!(
+            err.reason.starts_with("'de' is not one of: ru, en"),
+            "{err}"
+        );
+
+        let c = load_with(
+            &[
+                ("AFISHA_STORAGE__BACKEND", "s3"),
+                ("AFISHA_STORAGE__S3__BUCKET", "images"),
+                ("AFISHA_UI__DEFAULT_LOCALE", "en"),
+                ("AFISHA_EMAIL__SMTP__TLS", "none"),
+            ],
+            no_file(),
+        )
+        .unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::S3);
+        assert_eq!(c.ui.default_locale, Language::En);
+        assert_eq!(c.email.smtp.tls, SmtpTls::None);
     }
 
     #[test]
     fn errors_name_the_key() {
-        let err =
-            Config::load_from(&no_file(), env(&[("AFISHA_SERVER__BIND", "nonsense")])).unwrap_err();
+        let err = load_with(&[("AFISHA_SERVER__BIND", "nonsense")], no_file()).unwrap_err();
         assert_eq!(err.key, "server.bind");
         assert!(err.to_string().contains("nonsense"));
 
-        let err = Config::load_from(&no_file(), env(&[("AFISHA_JOBS__MAX_ATTEMPTS", "many")]))
-            .unwrap_err();
-        assert_eq!(err.key, "jobs.max_attempts");
+        let err = load_with(&[("AFISHA_JOBS__MAX_ATTEMPTS", "many")], no_file()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration error: jobs.max_attempts: 'many' is not a whole number \
+             (from environment variable AFISHA_JOBS__MAX_ATTEMPTS)"
+        );
 
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("b.toml");
-        std::fs::write(&file, "[server]\nbnid = \"x\"\n").unwrap();
-        let err = Config::load_from(
-            &Overrides {
-                config_file: Some(file.clone()),
-                ..Default::default()
-            },
-            Vec::new(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("bnid"), "{err}");
+        let err = load_with(&[("AFISHA_SERVER__DEBUG", "maybe")], no_file()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration error: server.debug: 'maybe' is not true or false \
+             (from environment variable AFISHA_SERVER__DEBUG)"
+        );
 
-        std::fs::write(&file, "[email]\nbackend = \"pigeon\"\n").unwrap();
-        let err = Config::load_from(
-            &Overrides {
-                config_file: Some(file.clone()),
-                ..Default::default()
-            },
-            Vec::new(),
-        )
-        .unwrap_err();
+        let (_dir, overrides) = with_file("[server]\nbnid = \"x\"\n");
+        let err = load_with(&[], overrides).unwrap_err();
+        assert_eq!(err.key, "server.bnid");
+        assert!(err.to_string().contains("unknown field `bnid`"), "{err}");
+
+        let (_dir, overrides) = with_file("[server]\nmax_connections = \"x\"\n");
+        let err = load_with(&[], overrides).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration error: server.max_connections: 'x' is not a whole number"
+        );
+
+        let (_dir, overrides) = with_file("[email]\nbackend = \"pigeon\"\n");
+        let err = load_with(&[], overrides).unwrap_err();
         assert_eq!(err.key, "email.backend");
 
-        std::fs::write(&file, "[ui]\ndisplay_timezone = \"Mars/Olympus\"\n").unwrap();
-        let err = Config::load_from(
-            &Overrides {
-                config_file: Some(file.clone()),
-                ..Default::default()
-            },
-            Vec::new(),
-        )
-        .unwrap_err();
+        let (_dir, overrides) = with_file("[ui]\ndisplay_timezone = \"Mars/Olympus\"\n");
+        let err = load_with(&[], overrides).unwrap_err();
         assert_eq!(err.key, "ui.display_timezone");
 
-        let err = Config::load_from(
-            &Overrides {
-                config_file: Some(dir.path().join("missing.toml")),
+        let (_dir, overrides) = with_file("[server\n");
+        let err = load_with(&[], overrides).unwrap_err();
+        assert!(err.key.ends_with("afisha.toml"), "{err}");
+        assert!(err.reason.ends_with("(line 1)"), "{err}");
+        assert_eq!(err.to_string().lines().count(), 1, "{err}");
+
+        let err = load_with(
+            &[],
+            Overrides {
+                config_file: Some(PathBuf::from("/no/such/missing.toml")),
                 ..Default::default()
             },
-            Vec::new(),
         )
         .unwrap_err();
         assert!(err.key.ends_with("missing.toml"));
@@ -899,7 +1241,7 @@ mod tests {
         let s3 = |pairs: &[(&str, &str)]| {
             let mut all = vec![("AFISHA_STORAGE__BACKEND", "s3")];
             all.extend_from_slice(pairs);
-            Config::load_from(&no_file(), env(&all)).map_err(|e| e.key)
+            load_with(&all, no_file()).map_err(|e| e.key)
         };
         assert_eq!(s3(&[]).unwrap_err(), "storage.s3.bucket");
         let bucket = ("AFISHA_STORAGE__S3__BUCKET", "images");
@@ -924,13 +1266,13 @@ mod tests {
 
     #[test]
     fn debug_refuses_a_public_bind() {
-        let err = Config::load_from(
-            &Overrides {
+        let err = load_with(
+            &[],
+            Overrides {
                 bind: Some("0.0.0.0:8080".into()),
                 debug: true,
                 ..no_file()
             },
-            Vec::new(),
         )
         .unwrap_err();
         assert_eq!(err.key, "server.bind");
@@ -939,17 +1281,18 @@ mod tests {
 
     #[test]
     fn derived_paths_follow_the_data_dir() {
-        let c = Config::load_from(
-            &Overrides {
+        let c = load_with(
+            &[],
+            Overrides {
                 data_dir: Some("/srv/afisha".into()),
                 ..no_file()
             },
-            Vec::new(),
         )
         .unwrap();
         assert_eq!(c.database_path(), PathBuf::from("/srv/afisha/afisha.db"));
         assert_eq!(c.mail_dir(), PathBuf::from("/srv/afisha/mail"));
         assert_eq!(c.media_root(), PathBuf::from("/srv/afisha/media"));
+        assert_eq!(c.backup_dir(), PathBuf::from("/srv/afisha/backups"));
         assert_eq!(c.public_url(), "http://127.0.0.1:8080");
     }
 }

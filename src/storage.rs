@@ -12,7 +12,7 @@ use bytes::Bytes;
 use opendal::{ErrorKind, Operator};
 use uuid::Uuid;
 
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 use crate::domain::error::{DomainError, DomainResult};
 
 /// How long the start-up check waits for S3 before giving up.
@@ -133,9 +133,9 @@ impl Storage {
     /// be written; the S3 bucket exists and the credentials are accepted.
     /// Errors are one line starting with `storage:`.
     pub async fn open(config: &Config) -> anyhow::Result<Storage> {
-        match config.storage.backend.as_str() {
-            "s3" => Self::open_s3(config).await,
-            _ => Self::open_fs(config).await,
+        match config.storage.backend {
+            StorageBackend::S3 => Self::open_s3(config).await,
+            StorageBackend::Fs => Self::open_fs(config).await,
         }
     }
 
@@ -170,22 +170,21 @@ impl Storage {
 
     async fn open_s3(config: &Config) -> anyhow::Result<Storage> {
         let s3 = &config.storage.s3;
-        let endpoint = if s3.endpoint.is_empty() {
-            format!("https://s3.{}.amazonaws.com", s3.region)
-        } else {
-            s3.endpoint.trim_end_matches('/').to_string()
+        let endpoint = match &s3.endpoint {
+            Some(endpoint) => endpoint.trim_end_matches('/').to_string(),
+            None => format!("https://s3.{}.amazonaws.com", s3.region),
         };
+        // Validated: required with the s3 backend.
+        let bucket = s3.bucket.as_deref().unwrap_or_default();
         let mut builder = opendal::services::S3::default()
-            .bucket(&s3.bucket)
+            .bucket(bucket)
             .region(&s3.region)
             .endpoint(&endpoint)
             .root("/");
-        if !s3.access_key_id.is_empty() {
-            builder = builder
-                .access_key_id(&s3.access_key_id)
-                .secret_access_key(&s3.secret_access_key);
+        if let (Some(id), Some(secret)) = (&s3.access_key_id, &s3.secret_access_key) {
+            builder = builder.access_key_id(id).secret_access_key(secret);
         }
-        let where_ = format!("bucket '{}' at {endpoint}", s3.bucket);
+        let where_ = format!("bucket '{bucket}' at {endpoint}");
         let op = Operator::new(builder).map_err(|e| {
             anyhow::anyhow!(
                 "storage: S3 {where_} cannot be configured: {}",
@@ -216,10 +215,9 @@ impl Storage {
             ),
             Ok(Ok(())) => {}
         }
-        let url_base = if s3.public_base_url.is_empty() {
-            format!("{endpoint}/{}", s3.bucket)
-        } else {
-            s3.public_base_url.trim_end_matches('/').to_string()
+        let url_base = match &s3.public_base_url {
+            Some(base) => base.trim_end_matches('/').to_string(),
+            None => format!("{endpoint}/{bucket}"),
         };
         Ok(Storage {
             op,

@@ -53,7 +53,7 @@ fn integrity(path: &std::path::Path) -> String {
 async fn daily_backup_at_the_due_time_then_only_keep_remain() {
     let keep = 3;
     let srv = TestServer::with(|c| {
-        c.backup.schedule = "daily 03:00".into();
+        c.backup.schedule = Some("daily 03:00".into());
         c.backup.keep = keep;
         c.metrics.enabled = true;
     })
@@ -152,8 +152,8 @@ async fn a_failing_backup_dir_is_counted_and_shown_to_administrators() {
     let target = blocker.join("backups");
     let srv = TestServer::with(|c| {
         // A cron expression works as well as `daily HH:MM`.
-        c.backup.schedule = "0 3 * * *".into();
-        c.backup.dir = target.display().to_string();
+        c.backup.schedule = Some("0 3 * * *".into());
+        c.backup.dir = Some(target.clone());
         c.metrics.enabled = true;
     })
     .await;
@@ -200,7 +200,7 @@ async fn a_failing_backup_dir_is_counted_and_shown_to_administrators() {
 
 #[tokio::test]
 async fn a_restart_remembers_the_last_run_and_catches_up_a_missed_one() {
-    let srv = TestServer::with(|c| c.backup.schedule = "daily 03:00".into()).await;
+    let srv = TestServer::with(|c| c.backup.schedule = Some("daily 03:00".into())).await;
     let admin = srv.admin().await;
     let first = next_run(&srv, &admin).await;
     let ran_at = ts(&first["last_success_at"]);

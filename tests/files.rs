@@ -337,7 +337,7 @@ async fn fs_root_that_cannot_be_a_directory_stops_start_up() {
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
     let mut config = test_config(dir.path());
-    config.storage.root = file.join("media").display().to_string();
+    config.storage.root = Some(file.join("media"));
     let err = build_error(config).await;
     assert!(err.starts_with("storage: "), "{err}");
     assert!(err.contains("storage.root"), "{err}");
@@ -486,14 +486,14 @@ impl Moto {
 }
 
 fn s3_config(config: &mut Config, endpoint: &str) {
-    config.storage.backend = "s3".into();
-    config.storage.s3.bucket = BUCKET.into();
+    config.storage.backend = afisha::config::StorageBackend::S3;
+    config.storage.s3.bucket = Some(BUCKET.into());
     config.storage.s3.region = "us-east-1".into();
-    config.storage.s3.endpoint = endpoint.into();
+    config.storage.s3.endpoint = Some(endpoint.into());
     // Explicit keys: the credential chain never looks further (no metadata
     // service lookups from tests).
-    config.storage.s3.access_key_id = "testing".into();
-    config.storage.s3.secret_access_key = "testing".into();
+    config.storage.s3.access_key_id = Some("testing".into());
+    config.storage.s3.secret_access_key = Some("testing".into());
 }
 
 async fn build_error(config: Config) -> String {
@@ -603,7 +603,7 @@ async fn s3_round_trip_start_up_checks_and_outage() {
     // public_base_url replaces <endpoint>/<bucket> in the URLs.
     let cdn = TestServer::with(|c| {
         s3_config(c, &moto.url);
-        c.storage.s3.public_base_url = "https://cdn.example.com/img/".into();
+        c.storage.s3.public_base_url = Some("https://cdn.example.com/img/".into());
     })
     .await;
     let u = cdn.user().await;

@@ -100,6 +100,57 @@ fn config_errors_are_one_line_and_exit_2() {
     assert!(!err.contains("panicked"));
 }
 
+/// Defaults < the TOML file < environment variables < flags, seen through
+/// the real binary: every layer names a different (invalid) bind address, and
+/// the error quotes the one that won.
+#[test]
+fn config_layers_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("afisha.toml");
+    std::fs::write(&file, "[server]\nbind = \"from-file\"\n").unwrap();
+    let run = |env: Option<&str>, flag: Option<&str>| {
+        let mut cmd = bin();
+        cmd.args(["serve", "--config"])
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env_remove("AFISHA_SERVER__BIND");
+        if let Some(value) = env {
+            cmd.env("AFISHA_SERVER__BIND", value);
+        }
+        if let Some(value) = flag {
+            cmd.args(["--bind", value]);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).trim().to_string()
+    };
+    let quoted = |err: String, value: &str| {
+        assert!(
+            err.contains("server.bind") && err.contains(&format!("'{value}'")),
+            "{err}"
+        );
+    };
+    quoted(run(None, None), "from-file");
+    quoted(run(Some("from-env"), None), "from-env");
+    quoted(run(Some("from-env"), Some("from-flag")), "from-flag");
+
+    // An unknown value of a key with fixed values: the key, the allowed
+    // values and where it came from, on one line.
+    let out = bin()
+        .args(["serve", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("AFISHA_EMAIL__BACKEND", "pigeon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "afisha: configuration error: email.backend: 'pigeon' is not one of: console, file, smtp \
+         (from environment variable AFISHA_EMAIL__BACKEND)"
+    );
+}
+
 #[test]
 fn user_create_then_list_shows_the_administrator() {
     let dir = tempfile::tempdir().unwrap();

@@ -224,10 +224,10 @@ fn address_of(command: &str) -> String {
 }
 
 fn smtp_config(c: &mut Config, port: u16) {
-    c.email.backend = "smtp".into();
+    c.email.backend = afisha::config::EmailBackend::Smtp;
     c.email.smtp.host = "127.0.0.1".into();
     c.email.smtp.port = port;
-    c.email.smtp.tls = "none".into();
+    c.email.smtp.tls = afisha::config::SmtpTls::None;
     c.email.smtp.timeout_secs = 5;
 }
 
@@ -1412,7 +1412,7 @@ fn every_notice(starts_at: Ts) -> Vec<(Notice, bool)> {
 #[test]
 fn every_template_renders_in_both_locales_and_escapes_html() {
     let mut config = Config::default();
-    config.server.public_url = "https://events.example.com".into();
+    config.server.public_url = Some("https://events.example.com".into());
     config.ui.display_timezone = "Europe/Moscow".into();
     config.ui.brand_name = "Афиша & Co".into();
     // 07:00 UTC = 10:00 in Moscow.
@@ -1527,7 +1527,7 @@ fn every_template_renders_in_both_locales_and_escapes_html() {
 #[test]
 fn default_locale_en_switches_the_notifier_to_english() {
     let mut config = Config::default();
-    config.ui.default_locale = "en".into();
+    config.ui.default_locale = afisha::config::Language::En;
     let renderer = Renderer::new(&config).unwrap();
     let r = renderer
         .render(&Notice::RegConfirmCode { code: 111222 }, "Ann", false)

@@ -129,7 +129,8 @@ async fn hsts_only_when_the_public_url_is_https() {
     let plain = TestServer::start().await;
     let r = plain.anon().get("/health").await;
     assert_eq!(r.header("strict-transport-security"), None);
-    let tls = TestServer::with(|c| c.server.public_url = "https://afisha.example.com".into()).await;
+    let tls =
+        TestServer::with(|c| c.server.public_url = Some("https://afisha.example.com".into())).await;
     for path in ["/health", "/nope", "/"] {
         let r = tls.anon().get(path).await;
         assert_eq!(

@@ -13,7 +13,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::Config;
+use crate::config::{Config, EmailBackend, SmtpTls};
 use crate::domain::time::Ts;
 use crate::email::Mail;
 
@@ -66,10 +66,10 @@ impl Mailer {
             .parse()
             .map_err(|e| anyhow::anyhow!("email.from: {e}"))?;
         let domain = from.email.domain().to_string();
-        let backend = match config.email.backend.as_str() {
-            "file" => Backend::File(config.mail_dir()),
-            "smtp" => Backend::Smtp(Box::new(smtp_transport(config)?)),
-            _ => Backend::Console,
+        let backend = match config.email.backend {
+            EmailBackend::File => Backend::File(config.mail_dir()),
+            EmailBackend::Smtp => Backend::Smtp(Box::new(smtp_transport(config)?)),
+            EmailBackend::Console => Backend::Console,
         };
         Ok(Mailer {
             from,
@@ -217,10 +217,10 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 fn smtp_transport(config: &Config) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
     let smtp = &config.email.smtp;
     let host = smtp.host.trim();
-    let builder = match smtp.tls.as_str() {
-        "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-        "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
-        _ => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+    let builder = match smtp.tls {
+        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
+        SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
+        SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
             host,
         )),
     }
@@ -228,10 +228,10 @@ fn smtp_transport(config: &Config) -> anyhow::Result<AsyncSmtpTransport<Tokio1Ex
     let mut builder = builder
         .port(smtp.port)
         .timeout(Some(Duration::from_secs(smtp.timeout_secs)));
-    if !smtp.username.is_empty() {
+    if let Some(username) = &smtp.username {
         builder = builder.credentials(Credentials::new(
-            smtp.username.clone(),
-            smtp.password.clone(),
+            username.clone(),
+            smtp.password.clone().unwrap_or_default(),
         ));
     }
     Ok(builder.build())
@@ -389,14 +389,14 @@ mod tests {
     /// (lettre's connection pool needs a runtime to be built and dropped in.)
     #[tokio::test]
     async fn every_smtp_mode_builds_with_and_without_auth() {
-        for tls in ["starttls", "tls", "none"] {
-            for user in ["", "mailer"] {
+        for tls in [SmtpTls::Starttls, SmtpTls::Tls, SmtpTls::None] {
+            for user in [None, Some("mailer")] {
                 let mut config = Config::default();
-                config.email.backend = "smtp".into();
+                config.email.backend = EmailBackend::Smtp;
                 config.email.smtp.host = "smtp.example.com".into();
-                config.email.smtp.tls = tls.into();
-                config.email.smtp.username = user.into();
-                config.email.smtp.password = "secret".into();
+                config.email.smtp.tls = tls;
+                config.email.smtp.username = user.map(String::from);
+                config.email.smtp.password = Some("secret".into());
                 assert!(Mailer::new(&config).is_ok(), "{tls} {user:?}");
             }
         }

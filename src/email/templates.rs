@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, Value, context};
 
-use crate::config::Config;
+use crate::config::{Config, Language};
 use crate::domain::notice::{Actor, EventFacts, Notice};
 use crate::email::Rendered;
 
@@ -92,10 +92,9 @@ impl Locale {
 
     /// `en` picks English; anything else (the default `ru`) Russian.
     pub fn from_config(config: &Config) -> Locale {
-        if config.ui.default_locale == "en" {
-            Locale::En
-        } else {
-            Locale::Ru
+        match config.ui.default_locale {
+            Language::En => Locale::En,
+            Language::Ru => Locale::Ru,
         }
     }
 

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 use crate::http::error::AppError;
 
 #[derive(RustEmbed)]
@@ -20,13 +20,14 @@ const NO_CACHE: &str = "no-cache";
 
 pub fn content_security_policy(config: &Config) -> HeaderValue {
     let mut img = String::from("'self' data: blob:");
-    if config.storage.backend == "s3" {
-        let base = if config.storage.s3.public_base_url.is_empty() {
-            config.storage.s3.endpoint.clone()
-        } else {
-            config.storage.s3.public_base_url.clone()
-        };
-        if let Ok(url) = url::Url::parse(&base) {
+    if config.storage.backend == StorageBackend::S3 {
+        let s3 = &config.storage.s3;
+        let base = s3
+            .public_base_url
+            .as_deref()
+            .or(s3.endpoint.as_deref())
+            .unwrap_or_default();
+        if let Ok(url) = url::Url::parse(base) {
             img.push(' ');
             img.push_str(&url.origin().ascii_serialization());
         } else if base.is_empty() {

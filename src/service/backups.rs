@@ -44,7 +44,8 @@ pub struct Overview {
 
 fn schedule(svc: &Services) -> Schedule {
     // Validated with the configuration.
-    Schedule::parse(&svc.config.backup.schedule).unwrap_or(Schedule::Off)
+    Schedule::parse(svc.config.backup.schedule.as_deref().unwrap_or_default())
+        .unwrap_or(Schedule::Off)
 }
 
 fn next_from(svc: &Services, armed_at: Option<Ts>, last_run_at: Option<Ts>) -> Option<Ts> {
@@ -121,7 +122,14 @@ pub async fn overview(svc: &Services) -> DomainResult<Overview> {
             .map_err(|e| DomainError::internal(format!("listing backups: {e:#}")))?
     };
     Ok(Overview {
-        schedule: svc.config.backup.schedule.trim().to_string(),
+        schedule: svc
+            .config
+            .backup
+            .schedule
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
         keep: svc.config.backup.keep,
         next_at: next_from(svc, status.armed_at, status.last_run_at),
         last_success_at: status.last_success_at,
@@ -141,7 +149,7 @@ fn take(config: &crate::config::Config, store: &Store, now: Ts) -> anyhow::Resul
     let target = dir.join(&file_name);
     let size_bytes = store.backup_to(&target)?;
     let mut images = 0;
-    if config.storage.backend == "fs" {
+    if config.storage.backend == crate::config::StorageBackend::Fs {
         let media = dir.join(backup::media_name(&file_name));
         match copy_tree(&config.media_root(), &media) {
             Ok(n) => images = n,

@@ -34,7 +34,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     };
     c.server.bind = "127.0.0.1:0".into();
     c.server.debug = true;
-    c.email.backend = "file".into();
+    c.email.backend = afisha::config::EmailBackend::File;
     c.auth.argon2.memory_kib = 1024;
     c.auth.argon2.iterations = 1;
     // Tests burst up to a few hundred parallel requests from 127.0.0.1; the
@@ -65,8 +65,8 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         config.server.bind = addr.to_string();
-        if config.server.public_url.is_empty() {
-            config.server.public_url = format!("http://{addr}");
+        if config.server.public_url.is_none() {
+            config.server.public_url = Some(format!("http://{addr}"));
         }
         config.validate().expect("valid test config");
         let clock = ManualClock::new(Utc::now());
