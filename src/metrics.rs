@@ -22,7 +22,8 @@ const BUCKETS: [f64; 12] = [
 const HTTP_REQUESTS: &str = "afisha_http_requests_total";
 const HTTP_DURATION: &str = "afisha_http_request_duration_seconds";
 
-/// Every metric with a fixed label set: name, help text, handle.
+/// The handles of the metrics without labels, registered (so shown, at
+/// zero) from the start.
 struct Fixed {
     jobs_done: Counter,
     jobs_failed: Counter,
@@ -58,12 +59,6 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl std::fmt::Debug for Metrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Metrics")
     }
 }
 
