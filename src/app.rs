@@ -18,7 +18,7 @@ pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<AppStat
     let svc = Services::open(Arc::new(config), clock).await?;
     Ok(AppState {
         render: crate::email::Renderer::new(&svc.config)?,
-        metrics: Default::default(),
+        access: Arc::new(crate::http::access::AccessLog::new(&svc.config.access_log)),
         config: svc.config.clone(),
         svc,
     })
@@ -52,11 +52,13 @@ pub async fn serve(
             }
         })
     };
+    let observability = observability(&state, shutdown.clone());
     let limits = crate::http::server::Limits {
         max_connections: state.config.server.max_connections,
         max_connections_per_ip: state.config.server.max_connections_per_ip,
         header_read_timeout: Duration::from_secs(state.config.server.header_read_timeout_secs),
     };
+    let access = state.access.clone();
     let router = crate::http::router(state);
     let mut server = tokio::spawn(crate::http::server::run(
         listener,
@@ -76,6 +78,8 @@ pub async fn serve(
             }
         }
     }
+    let _ = observability.await;
+    access.log_summary();
     let _ = checkpoints.await;
     if tokio::time::timeout(grace, scheduler).await.is_err() {
         tracing::warn!(
@@ -83,6 +87,38 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+/// Until `shutdown`: folds recorded latencies into the metrics' histograms
+/// every 5 s (when metrics are on) and writes the summary of requests
+/// without a log line every `access_log.summary_secs`; at the end, once
+/// more, after the server has drained — the last summary counts every
+/// request.
+fn observability(state: &AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    let metrics = state
+        .config
+        .metrics
+        .enabled
+        .then(|| state.svc.metrics.clone());
+    let access = state.access.clone();
+    let every = Duration::from_secs(state.config.access_log.summary_secs);
+    tokio::spawn(async move {
+        let mut upkeep = tokio::time::interval(Duration::from_secs(5));
+        let mut summary = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        upkeep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        summary.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = upkeep.tick(), if metrics.is_some() => {
+                    if let Some(m) = &metrics {
+                        m.run_upkeep();
+                    }
+                }
+                _ = summary.tick() => access.log_summary(),
+            }
+        }
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

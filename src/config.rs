@@ -119,6 +119,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub metrics: MetricsConfig,
     pub backup: BackupConfig,
+    pub access_log: AccessLogConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,6 +301,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             metrics: MetricsConfig::default(),
             backup: BackupConfig::default(),
+            access_log: AccessLogConfig::default(),
         }
     }
 }
@@ -428,6 +430,34 @@ impl Default for BackupConfig {
             schedule: None,
             dir: None,
             keep: 7,
+        }
+    }
+}
+
+// ------------------------------------------------------------- access log
+
+/// Request lines (target `afisha::access`) under load. The section is not
+/// called `log`: `AFISHA_LOG` is the log filter, and as a configuration
+/// name it would mean that section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessLogConfig {
+    /// Lines for fast non-5xx requests per second at most; the others are
+    /// counted in a summary line. 0 = a line for every request.
+    pub lines_per_second: u32,
+    /// Requests at least this slow always get their line.
+    pub slow_ms: u64,
+    /// How often the summary of requests without a line is written (only
+    /// when there were some).
+    pub summary_secs: u64,
+}
+
+impl Default for AccessLogConfig {
+    fn default() -> Self {
+        Self {
+            lines_per_second: 50,
+            slow_ms: 500,
+            summary_secs: 60,
         }
     }
 }
@@ -600,6 +630,7 @@ impl Config {
             "server.request_timeout_secs",
             self.server.request_timeout_secs,
         )?;
+        positive("access_log.summary_secs", self.access_log.summary_secs)?;
         positive(
             "auth.min_password_length",
             self.auth.min_password_length as u64,

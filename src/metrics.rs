@@ -1,145 +1,65 @@
-//! Prometheus metrics (`GET /metrics` when `metrics.enabled`): requests by
-//! route template and status, latency histograms, job queue depth, jobs
-//! and emails done/failed, database pool usage. Rendered by hand in the
-//! text exposition format; recording is a few atomic adds per request.
+//! Prometheus metrics (`GET /metrics` when `metrics.enabled`) through the
+//! `metrics` facade and `metrics-exporter-prometheus`: requests by route
+//! template and status, latency histograms, job queue depth, jobs, emails
+//! and backups done/failed, database pool usage.
+//!
+//! The exporter is built without its HTTP listener and push gateway (no
+//! hyper server or client of its own): `/metrics` is one of our routes and
+//! asks the [`PrometheusHandle`] for the text.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use metrics::{Counter, Gauge, Key, Recorder, Unit};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 
 /// Latency bucket upper bounds, in seconds.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-/// Counters bumped by the job runner and the mailer.
-pub static JOBS_DONE: AtomicU64 = AtomicU64::new(0);
-pub static JOBS_FAILED: AtomicU64 = AtomicU64::new(0);
-pub static JOBS_RETRIED: AtomicU64 = AtomicU64::new(0);
-pub static EMAILS_SENT: AtomicU64 = AtomicU64::new(0);
-pub static EMAILS_FAILED: AtomicU64 = AtomicU64::new(0);
-/// Counters bumped by the scheduled backups.
-pub static BACKUPS_DONE: AtomicU64 = AtomicU64::new(0);
-pub static BACKUPS_FAILED: AtomicU64 = AtomicU64::new(0);
+const HTTP_REQUESTS: &str = "afisha_http_requests_total";
+const HTTP_DURATION: &str = "afisha_http_request_duration_seconds";
 
-#[derive(Default)]
-struct RouteStats {
-    /// Per status code.
-    counts: RwLock<HashMap<u16, Arc<AtomicU64>>>,
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
+/// The handles of the metrics without labels, registered (so shown, at
+/// zero) from the start.
+struct Fixed {
+    jobs_done: Counter,
+    jobs_failed: Counter,
+    jobs_retried: Counter,
+    emails_sent: Counter,
+    emails_failed: Counter,
+    backups_done: Counter,
+    backups_failed: Counter,
+    jobs_pending: Gauge,
+    jobs_failed_now: Gauge,
+    pool_open: Gauge,
+    pool_in_use: Gauge,
 }
 
-#[derive(Default)]
+/// One server's metrics registry; clones share it.
+///
+/// The recorder is local to this value, not installed as the process-wide
+/// `metrics` recorder, and recording goes through its methods (the HTTP
+/// middleware uses the `metrics` macros inside
+/// [`metrics::with_local_recorder`], which is synchronous). Reason: `cargo
+/// test` runs many servers in one process (nextest runs one test per
+/// process), and each server's `/metrics` must count only its own work — a
+/// global recorder would mix their counts, and can be installed only once
+/// per process. A library that records through the global `metrics`
+/// macros would not show up here; none of ours does.
+#[derive(Clone)]
 pub struct Metrics {
-    routes: RwLock<HashMap<(String, String), Arc<RouteStats>>>,
+    recorder: Arc<PrometheusRecorder>,
+    handle: PrometheusHandle,
+    fixed: Arc<Fixed>,
 }
 
-impl Metrics {
-    pub fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let key = (method.to_string(), route.to_string());
-        let stats = {
-            let routes = self.routes.read().unwrap_or_else(|p| p.into_inner());
-            routes.get(&key).cloned()
-        };
-        let stats = match stats {
-            Some(s) => s,
-            None => {
-                let mut routes = self.routes.write().unwrap_or_else(|p| p.into_inner());
-                routes.entry(key).or_default().clone()
-            }
-        };
-        let counter = {
-            let counts = stats.counts.read().unwrap_or_else(|p| p.into_inner());
-            counts.get(&status).cloned()
-        };
-        let counter = match counter {
-            Some(c) => c,
-            None => {
-                let mut counts = stats.counts.write().unwrap_or_else(|p| p.into_inner());
-                counts.entry(status).or_default().clone()
-            }
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
-            stats.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        stats.count.fetch_add(1, Ordering::Relaxed);
-        stats
-            .sum_micros
-            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
     }
-
-    fn render_http(&self, out: &mut String) {
-        let routes = self.routes.read().unwrap_or_else(|p| p.into_inner());
-        let mut keys: Vec<_> = routes.keys().cloned().collect();
-        keys.sort();
-        out.push_str(
-            "# HELP afisha_http_requests_total HTTP requests by route template and status.\n",
-        );
-        out.push_str("# TYPE afisha_http_requests_total counter\n");
-        for key in &keys {
-            let stats = &routes[key];
-            let counts = stats.counts.read().unwrap_or_else(|p| p.into_inner());
-            let mut statuses: Vec<_> = counts.iter().collect();
-            statuses.sort_by_key(|(s, _)| **s);
-            for (status, n) in statuses {
-                let _ = writeln!(
-                    out,
-                    "afisha_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {}",
-                    key.0,
-                    escape(&key.1),
-                    n.load(Ordering::Relaxed)
-                );
-            }
-        }
-        out.push_str(
-            "# HELP afisha_http_request_duration_seconds HTTP request latency by route template.\n",
-        );
-        out.push_str("# TYPE afisha_http_request_duration_seconds histogram\n");
-        for key in &keys {
-            let stats = &routes[key];
-            let labels = format!("method=\"{}\",route=\"{}\"", key.0, escape(&key.1));
-            let mut cumulative = 0;
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                cumulative += stats.buckets[i].load(Ordering::Relaxed);
-                let _ = writeln!(
-                    out,
-                    "afisha_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let count = stats.count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "afisha_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
-            );
-            let _ = writeln!(
-                out,
-                "afisha_http_request_duration_seconds_sum{{{labels}}} {}",
-                stats.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-            );
-            let _ = writeln!(
-                out,
-                "afisha_http_request_duration_seconds_count{{{labels}}} {count}"
-            );
-        }
-    }
-}
-
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-    );
 }
 
 /// Figures read at scrape time from outside the registry.
@@ -152,84 +72,204 @@ pub struct Gauges {
 }
 
 impl Metrics {
-    /// The Prometheus text exposition of everything.
-    pub fn render(&self, g: Gauges) -> String {
-        let mut out = String::with_capacity(8192);
-        self.render_http(&mut out);
-        metric(
-            &mut out,
-            "afisha_jobs_pending",
-            "gauge",
-            "Jobs waiting to run or running.",
-            g.jobs_pending,
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), &BUCKETS)
+            .expect("the latency buckets are not empty")
+            .build_recorder();
+        let r = &recorder;
+        let counter = |name: &'static str, help: &'static str| {
+            r.describe_counter(name.into(), None, help.into());
+            r.register_counter(&Key::from_static_name(name), metadata())
+        };
+        let gauge = |name: &'static str, help: &'static str| {
+            r.describe_gauge(name.into(), None, help.into());
+            r.register_gauge(&Key::from_static_name(name), metadata())
+        };
+        r.describe_counter(
+            HTTP_REQUESTS.into(),
+            None,
+            "HTTP requests by route template and status.".into(),
         );
-        metric(
-            &mut out,
-            "afisha_jobs_failed_current",
-            "gauge",
-            "Jobs that used up their attempts and wait for `afisha jobs retry`.",
-            g.jobs_failed_now,
+        r.describe_histogram(
+            HTTP_DURATION.into(),
+            Some(Unit::Seconds),
+            "HTTP request latency by route template.".into(),
         );
-        let counters = [
-            (
-                "afisha_jobs_done_total",
-                "Jobs completed since start.",
-                &JOBS_DONE,
+        let fixed = Fixed {
+            jobs_pending: gauge("afisha_jobs_pending", "Jobs waiting to run or running."),
+            jobs_failed_now: gauge(
+                "afisha_jobs_failed_current",
+                "Jobs that used up their attempts and wait for `afisha jobs retry`.",
             ),
-            (
+            jobs_done: counter("afisha_jobs_done_total", "Jobs completed since start."),
+            jobs_failed: counter(
                 "afisha_jobs_failed_total",
                 "Jobs that failed for good since start.",
-                &JOBS_FAILED,
             ),
-            (
+            jobs_retried: counter(
                 "afisha_jobs_retried_total",
                 "Job attempts that failed and were rescheduled since start.",
-                &JOBS_RETRIED,
             ),
-            (
+            emails_sent: counter(
                 "afisha_emails_sent_total",
                 "Emails handed to the mail backend since start.",
-                &EMAILS_SENT,
             ),
-            (
+            emails_failed: counter(
                 "afisha_emails_failed_total",
                 "Email delivery attempts that failed since start.",
-                &EMAILS_FAILED,
             ),
-            (
+            backups_done: counter(
                 "afisha_backups_done_total",
                 "Scheduled backups taken since start.",
-                &BACKUPS_DONE,
             ),
-            (
+            backups_failed: counter(
                 "afisha_backups_failed_total",
                 "Scheduled backups that failed since start.",
-                &BACKUPS_FAILED,
             ),
-        ];
-        for (name, help, value) in counters {
-            metric(
-                &mut out,
-                name,
-                "counter",
-                help,
-                value.load(Ordering::Relaxed),
+            pool_open: gauge("afisha_db_pool_connections", "Open database connections."),
+            pool_in_use: gauge("afisha_db_pool_in_use", "Database connections in use."),
+        };
+        Metrics {
+            handle: recorder.handle(),
+            recorder: Arc::new(recorder),
+            fixed: Arc::new(fixed),
+        }
+    }
+
+    /// One HTTP request: `route` is the matched route template (or one
+    /// fixed label for everything unmatched), never the raw path, so the
+    /// label sets stay bounded.
+    pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = bounded_method(method);
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::counter!(
+                HTTP_REQUESTS,
+                "method" => method,
+                "route" => route.to_owned(),
+                "status" => status.to_string(),
+            )
+            .increment(1);
+            metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route.to_owned())
+                .record(seconds);
+        });
+    }
+
+    pub fn job_done(&self) {
+        self.fixed.jobs_done.increment(1);
+    }
+
+    pub fn job_failed(&self) {
+        self.fixed.jobs_failed.increment(1);
+    }
+
+    pub fn job_retried(&self) {
+        self.fixed.jobs_retried.increment(1);
+    }
+
+    pub fn email_sent(&self) {
+        self.fixed.emails_sent.increment(1);
+    }
+
+    pub fn email_failed(&self) {
+        self.fixed.emails_failed.increment(1);
+    }
+
+    pub fn backup_done(&self) {
+        self.fixed.backups_done.increment(1);
+    }
+
+    pub fn backup_failed(&self) {
+        self.fixed.backups_failed.increment(1);
+    }
+
+    /// Folds recorded latencies into the histograms. Run every few seconds
+    /// while metrics are on: without it the samples of an unscraped server
+    /// pile up in memory.
+    pub fn run_upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+
+    /// The Prometheus text exposition of everything, with the sampled
+    /// gauges set to `g` first. CPU work only (no I/O); the scrape route
+    /// runs it off the async workers.
+    pub fn render(&self, g: Gauges) -> String {
+        self.fixed.jobs_pending.set(g.jobs_pending as f64);
+        self.fixed.jobs_failed_now.set(g.jobs_failed_now as f64);
+        self.fixed.pool_open.set(g.pool_open);
+        self.fixed.pool_in_use.set(g.pool_in_use);
+        self.handle.render()
+    }
+}
+
+/// The `metrics` macros' call-site metadata, for our direct registrations.
+fn metadata() -> &'static metrics::Metadata<'static> {
+    static META: metrics::Metadata<'static> =
+        metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+    &META
+}
+
+/// The standard methods by name, anything else as `OTHER` (a client can
+/// send any token as a method; a label must not grow with them).
+fn bounded_method(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("OTHER")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_metric_with_its_help_and_histogram_buckets() {
+        let m = Metrics::new();
+        m.record_request("GET", "/api/login", 200, 0.003);
+        m.record_request("GET", "/api/login", 401, 0.02);
+        m.record_request("BREW", "/api/*", 404, 0.0001);
+        m.job_done();
+        let text = m.render(Gauges {
+            jobs_pending: 2,
+            jobs_failed_now: 0,
+            pool_open: 3,
+            pool_in_use: 1,
+        });
+        for line in [
+            "# HELP afisha_http_requests_total HTTP requests by route template and status.",
+            "# TYPE afisha_http_requests_total counter",
+            r#"afisha_http_requests_total{method="GET",route="/api/login",status="200"} 1"#,
+            r#"afisha_http_requests_total{method="OTHER",route="/api/*",status="404"} 1"#,
+            "# TYPE afisha_http_request_duration_seconds histogram",
+            r#"afisha_http_request_duration_seconds_bucket{method="GET",route="/api/login",le="0.001"} 0"#,
+            r#"afisha_http_request_duration_seconds_bucket{method="GET",route="/api/login",le="0.005"} 1"#,
+            r#"afisha_http_request_duration_seconds_bucket{method="GET",route="/api/login",le="0.025"} 2"#,
+            r#"afisha_http_request_duration_seconds_bucket{method="GET",route="/api/login",le="10"} 2"#,
+            r#"afisha_http_request_duration_seconds_bucket{method="GET",route="/api/login",le="+Inf"} 2"#,
+            r#"afisha_http_request_duration_seconds_count{method="GET",route="/api/login"} 2"#,
+            "# HELP afisha_jobs_done_total Jobs completed since start.",
+            "afisha_jobs_done_total 1",
+            "afisha_jobs_failed_total 0",
+            "afisha_backups_failed_total 0",
+            "afisha_jobs_pending 2",
+            "afisha_jobs_failed_current 0",
+            "afisha_db_pool_connections 3",
+            "afisha_db_pool_in_use 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in:\n{text}"
             );
         }
-        metric(
-            &mut out,
-            "afisha_db_pool_connections",
-            "gauge",
-            "Open database connections.",
-            g.pool_open,
-        );
-        metric(
-            &mut out,
-            "afisha_db_pool_in_use",
-            "gauge",
-            "Database connections in use.",
-            g.pool_in_use,
-        );
-        out
+    }
+
+    #[test]
+    fn two_registries_do_not_share_counts() {
+        let (a, b) = (Metrics::new(), Metrics::new());
+        a.record_request("GET", "/api/health", 200, 0.001);
+        a.backup_done();
+        let text = b.render(Gauges::default());
+        assert!(!text.contains("/api/health"), "{text}");
+        assert!(text.contains("\nafisha_backups_done_total 0\n"), "{text}");
     }
 }

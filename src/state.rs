@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::domain::time::Ts;
-use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,7 +15,8 @@ pub struct AppState {
     /// Renders in-app notifications when they are read and emails when they
     /// are sent.
     pub render: crate::email::Renderer,
-    pub metrics: Arc<Metrics>,
+    /// Which request lines are written (and the count of the others).
+    pub access: Arc<crate::http::access::AccessLog>,
 }
 
 impl AppState {

@@ -1,5 +1,6 @@
 //! Logs of the real binary: no colour codes when stderr is not a terminal,
-//! request lines under their own target, one start-up block.
+//! request lines under their own target (sampled under load, with a
+//! summary), one start-up block.
 
 mod common;
 
@@ -58,8 +59,8 @@ fn serve(args: &[&str], env: &[(&str, &str)]) -> Served {
 }
 
 impl Served {
-    /// Waits (bounded) until the server answers, then makes a few requests.
-    async fn requests(&self) {
+    /// Waits (bounded) until the server answers (one request reaches it).
+    async fn wait_up(&self) {
         let mut up = false;
         for _ in 0..1000 {
             if reqwest::get(format!("{}/api/health", self.base))
@@ -72,6 +73,11 @@ impl Served {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         assert!(up, "the server did not start: {}", self.stderr());
+    }
+
+    /// Waits until the server is up, then makes a few requests.
+    async fn requests(&self) {
+        self.wait_up().await;
         let c = Client::new(&self.base);
         for _ in 0..3 {
             c.get("/setup").await.expect(200);
@@ -83,6 +89,26 @@ impl Served {
     /// the response it describes is sent).
     fn stderr(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()
+    }
+
+    /// SIGTERM, then waits (bounded) for the graceful exit.
+    fn stop(&mut self) {
+        // SAFETY: a plain kill(2) on our own child's pid.
+        let sent = unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "{status}: {}", self.stderr());
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no exit after SIGTERM: {}",
+                self.stderr()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     fn data_dir(&self) -> String {
@@ -188,4 +214,109 @@ async fn json_logs_are_one_object_per_line_with_the_startup_fields() {
         .filter(|e| e["target"] == "afisha::access" && e["route"] == "/api/setup")
         .count();
     assert_eq!(setup, 3, "{log}");
+}
+
+/// A request whose body never arrives: the 1 s request deadline answers
+/// 503 (a 5xx the server itself produces).
+async fn timed_out_request(base: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(
+        format!(
+            "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tcp.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed without an answer");
+        head.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+#[tokio::test]
+async fn under_load_request_lines_are_sampled_with_a_summary_and_errors_always_logged() {
+    const PER_SECOND: u64 = 5;
+    const REQUESTS: usize = 500;
+    let mut srv = serve(
+        &["--log-format", "json"],
+        &[
+            ("AFISHA_ACCESS_LOG__LINES_PER_SECOND", "5"),
+            // Nothing here is slow; the summary comes at shutdown.
+            ("AFISHA_ACCESS_LOG__SLOW_MS", "60000"),
+            ("AFISHA_ACCESS_LOG__SUMMARY_SECS", "3600"),
+            ("AFISHA_SERVER__REQUEST_TIMEOUT_SECS", "1"),
+        ],
+    );
+    srv.wait_up().await;
+    let started = std::time::Instant::now();
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/setup", srv.base);
+    let mut left = REQUESTS;
+    while left > 0 {
+        let batch = left.min(10);
+        let answers = futures_util::future::join_all(
+            (0..batch).map(|_| async { http.get(&url).send().await.unwrap().status() }),
+        )
+        .await;
+        assert!(answers.iter().all(|s| s.as_u16() == 200), "{answers:?}");
+        left -= batch;
+    }
+    let seconds = started.elapsed().as_secs();
+    let head = timed_out_request(&srv.base).await;
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    srv.stop();
+
+    let log = srv.stderr();
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let access: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["target"] == "afisha::access")
+        .collect();
+    let lines: Vec<&&serde_json::Value> = access
+        .iter()
+        .filter(|e| e["message"] == "request")
+        .collect();
+    // The 5xx has its line, at warn.
+    let errors: Vec<_> = lines.iter().filter(|e| e["status"] == 503).collect();
+    assert_eq!(errors.len(), 1, "{log}");
+    assert_eq!(errors[0]["level"], "WARN");
+    assert_eq!(errors[0]["route"], "/api/login");
+    // The others: at most PER_SECOND in each second they spanned (plus
+    // the readiness probe's second before).
+    let fine = lines.len() as u64 - 1;
+    assert!(fine >= 1, "{log}");
+    assert!(
+        fine <= PER_SECOND * (seconds + 2),
+        "{fine} lines in {seconds} s:\n{log}"
+    );
+    // The rest are counted in the summary, written once at shutdown.
+    let summaries: Vec<_> = access
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("requests not logged"))
+        })
+        .collect();
+    assert_eq!(summaries.len(), 1, "{log}");
+    let s = summaries[0];
+    // Every request the server saw: the load and the readiness probe.
+    assert_eq!(
+        s["not_logged"].as_u64().unwrap() + fine,
+        REQUESTS as u64 + 1,
+        "{log}"
+    );
+    assert_eq!(s["status_2xx"], s["not_logged"]);
+    assert_eq!(s["status_4xx"], 0);
+    assert!(s["p50_ms"].as_f64().unwrap() <= s["p99_ms"].as_f64().unwrap());
 }

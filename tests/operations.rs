@@ -67,6 +67,8 @@ async fn metrics_scrape_and_parse() {
         user.get("/login").await.expect(200);
     }
     srv.anon().get("/login").await.expect(401);
+    // Unmatched paths share one label; the raw path never becomes one.
+    srv.anon().get("/no-such-route-3141").await.expect(404);
     let r = srv.anon().get(&format!("{}/metrics", srv.base)).await;
     assert_eq!(r.status, 200);
     assert!(
@@ -99,14 +101,102 @@ async fn metrics_scrape_and_parse() {
         samples[r#"afisha_http_request_duration_seconds_count{method="GET",route="/api/login"}"#],
         4.0
     );
-    for name in [
-        "afisha_jobs_pending",
-        "afisha_emails_sent_total",
-        "afisha_jobs_failed_total",
-        "afisha_db_pool_in_use",
+    assert_eq!(
+        samples[r#"afisha_http_requests_total{method="GET",route="/api/*",status="404"}"#],
+        1.0
+    );
+    assert!(!text.contains("3141"), "{text}");
+    // The histogram's buckets, cumulative up to +Inf.
+    let bucket = |le: &str| {
+        samples[&format!(
+            r#"afisha_http_request_duration_seconds_bucket{{method="GET",route="/api/login",le="{le}"}}"#
+        )]
+    };
+    let bounds = [
+        "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5",
+        "10", "+Inf",
+    ];
+    assert!(bounds.windows(2).all(|w| bucket(w[0]) <= bucket(w[1])));
+    assert_eq!(bucket("+Inf"), 4.0);
+    // Every metric README documents, with its type and help text.
+    for (name, kind, help) in [
+        (
+            "afisha_http_requests_total",
+            "counter",
+            "HTTP requests by route template and status.",
+        ),
+        (
+            "afisha_http_request_duration_seconds",
+            "histogram",
+            "HTTP request latency by route template.",
+        ),
+        (
+            "afisha_jobs_pending",
+            "gauge",
+            "Jobs waiting to run or running.",
+        ),
+        (
+            "afisha_jobs_failed_current",
+            "gauge",
+            "Jobs that used up their attempts and wait for `afisha jobs retry`.",
+        ),
+        (
+            "afisha_jobs_done_total",
+            "counter",
+            "Jobs completed since start.",
+        ),
+        (
+            "afisha_jobs_failed_total",
+            "counter",
+            "Jobs that failed for good since start.",
+        ),
+        (
+            "afisha_emails_sent_total",
+            "counter",
+            "Emails handed to the mail backend since start.",
+        ),
+        (
+            "afisha_emails_failed_total",
+            "counter",
+            "Email delivery attempts that failed since start.",
+        ),
+        (
+            "afisha_backups_done_total",
+            "counter",
+            "Scheduled backups taken since start.",
+        ),
+        (
+            "afisha_backups_failed_total",
+            "counter",
+            "Scheduled backups that failed since start.",
+        ),
+        (
+            "afisha_db_pool_connections",
+            "gauge",
+            "Open database connections.",
+        ),
+        (
+            "afisha_db_pool_in_use",
+            "gauge",
+            "Database connections in use.",
+        ),
     ] {
-        assert!(samples.contains_key(name), "{name} missing:\n{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.contains(&format!("# TYPE {name} {kind}").as_str()),
+            "{name} {kind} missing:\n{text}"
+        );
+        assert!(
+            lines.contains(&format!("# HELP {name} {help}").as_str()),
+            "{name} help missing:\n{text}"
+        );
+        assert!(
+            kind == "histogram" || name.starts_with("afisha_http") || samples.contains_key(name),
+            "{name} has no sample:\n{text}"
+        );
     }
+    // The pool gauges are read at scrape time: this scrape holds one.
+    assert!(samples["afisha_db_pool_connections"] >= 1.0, "{text}");
 }
 
 #[tokio::test]

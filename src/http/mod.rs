@@ -2,6 +2,7 @@
 //! 404/405 answers, middleware (request log, timeout, security headers,
 //! CORS), and the embedded web UI for everything else.
 
+pub mod access;
 pub mod error;
 pub mod extract;
 pub mod ics;
@@ -184,8 +185,11 @@ async fn method_not_allowed() -> AppError {
     AppError::status(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
 }
 
-/// Logs every request (method, route template, status, latency — never
-/// bodies, query strings or headers) and enforces the request deadline.
+/// Enforces the request deadline, counts the request in the metrics (keyed
+/// by the matched route template; unmatched paths under `/api/*` or `ui`,
+/// never the raw path) and logs it (method, route template, status,
+/// latency — never bodies, query strings or headers) as
+/// [`access`] decides.
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
@@ -212,13 +216,22 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         }
     };
     let status = response.status().as_u16();
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed();
     if state.config.metrics.enabled {
         state
+            .svc
             .metrics
-            .record(method.as_str(), &route, status, elapsed);
+            .record_request(method.as_str(), &route, status, elapsed.as_secs_f64());
     }
-    let latency_ms = elapsed * 1000.0;
-    tracing::info!(target: "afisha::access", %method, %route, status, latency_ms, "request");
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    match state.access.admit(status, elapsed) {
+        access::Line::Error => {
+            tracing::warn!(target: access::TARGET, %method, %route, status, latency_ms, "request")
+        }
+        access::Line::Info => {
+            tracing::info!(target: access::TARGET, %method, %route, status, latency_ms, "request")
+        }
+        access::Line::Skip => {}
+    }
     response
 }

@@ -353,7 +353,7 @@ impl Runner {
         let outcome = match tokio::time::timeout(limit, guarded).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(panic)) => {
-                crate::metrics::JOBS_RETRIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.svc.metrics.job_retried();
                 Outcome::Retry(format!("the job panicked: {}", panic_message(&*panic)))
             }
             Err(_) => Outcome::Retry(format!("timed out after {limit:?}")),
@@ -376,22 +376,17 @@ impl Runner {
     }
 
     async fn execute(&self, job: &Claimed) -> Outcome {
-        use crate::metrics::{JOBS_DONE, JOBS_FAILED, JOBS_RETRIED};
-        use std::sync::atomic::Ordering::Relaxed;
         let outcome = self.run_kind(job).await;
+        let metrics = &self.svc.metrics;
         match &outcome {
-            Outcome::Done => JOBS_DONE.fetch_add(1, Relaxed),
-            Outcome::Retry(_) if job.attempts < job.max_attempts => {
-                JOBS_RETRIED.fetch_add(1, Relaxed)
-            }
-            _ => JOBS_FAILED.fetch_add(1, Relaxed),
+            Outcome::Done => metrics.job_done(),
+            Outcome::Retry(_) if job.attempts < job.max_attempts => metrics.job_retried(),
+            _ => metrics.job_failed(),
         };
         outcome
     }
 
     async fn run_kind(&self, job: &Claimed) -> Outcome {
-        use crate::metrics::{EMAILS_FAILED, EMAILS_SENT};
-        use std::sync::atomic::Ordering::Relaxed;
         match job.kind.as_str() {
             EMAIL => {
                 let mail = match self.compose(job) {
@@ -404,11 +399,11 @@ impl Runner {
                 };
                 match mailer.send(&mail, &message_key(job), self.svc.now()).await {
                     Ok(()) => {
-                        EMAILS_SENT.fetch_add(1, Relaxed);
+                        self.svc.metrics.email_sent();
                         Outcome::Done
                     }
                     Err(e) => {
-                        EMAILS_FAILED.fetch_add(1, Relaxed);
+                        self.svc.metrics.email_failed();
                         if e.permanent {
                             Outcome::Fail(e.message)
                         } else {

@@ -7,7 +7,6 @@
 //! the metrics.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering::Relaxed;
 
 use crate::domain::backup::{self, Schedule};
 use crate::domain::error::{DomainError, DomainResult};
@@ -83,7 +82,7 @@ pub async fn run_scheduled(svc: &Services) -> DomainResult<Backup> {
     let finished = svc.now();
     let outcome = match &taken {
         Ok(b) => {
-            crate::metrics::BACKUPS_DONE.fetch_add(1, Relaxed);
+            svc.metrics.backup_done();
             tracing::info!(
                 file = %b.file_name,
                 size_bytes = b.size_bytes,
@@ -93,7 +92,7 @@ pub async fn run_scheduled(svc: &Services) -> DomainResult<Backup> {
             Ok(())
         }
         Err(e) => {
-            crate::metrics::BACKUPS_FAILED.fetch_add(1, Relaxed);
+            svc.metrics.backup_failed();
             tracing::error!("scheduled backup failed: {e}");
             Err(e.to_string())
         }

@@ -46,6 +46,8 @@ pub struct Services {
     pub secrets: crate::secrets::Secrets,
     /// In-memory state of the accounts area (setup token, debug recovery).
     pub volatile: Arc<accounts::Volatile>,
+    /// This server's metrics registry (jobs, emails and backups count here).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Services {
@@ -70,6 +72,7 @@ impl Services {
             limiter: Arc::new(RateLimiter::new(clock.clone())),
             caches: Default::default(),
             volatile: Default::default(),
+            metrics: Default::default(),
             storage,
             store,
             secrets,
