@@ -169,6 +169,15 @@ impl Storage {
     }
 
     async fn open_s3(config: &Config) -> anyhow::Result<Storage> {
+        // The whole tree uses one TLS crypto provider, `ring` (lettre names
+        // it itself). OpenDAL's reqwest transport is built without one (its
+        // default would compile aws-lc too), so the process default is set
+        // before it builds its client. Both installs are first-wins: calling
+        // them again changes nothing.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        opendal::HttpTransporter::install_default(
+            opendal_http_transport_reqwest::ReqwestTransport::default(),
+        );
         let s3 = &config.storage.s3;
         let endpoint = match &s3.endpoint {
             Some(endpoint) => endpoint.trim_end_matches('/').to_string(),

@@ -562,7 +562,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(kept.len(), 192);
-        assert!(!kept.iter().any(|e| e == "u7@x" || e == "u13@x" || e == "u57@x"));
+        assert!(
+            !kept
+                .iter()
+                .any(|e| e == "u7@x" || e == "u13@x" || e == "u57@x")
+        );
         assert!(db.generation() >= 1);
         // A constraint error in one write (duplicate email) is that write's
         // error; the writer keeps serving.
