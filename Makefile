@@ -6,7 +6,10 @@ ARGS ?=
 
 ## Build and start the server with working defaults (http://127.0.0.1:8080).
 run:
-	$(CARGO) run --release -- serve $(ARGS)
+	@echo "==> Building the release binary (a first build compiles ~440 crates: a few minutes on 2 cores; later runs take seconds)"
+	$(CARGO) build --release
+	@echo "==> Starting: target/release/afisha serve $(ARGS) (the first start prints the /setup link for the first administrator)"
+	./target/release/afisha serve $(ARGS)
 
 ## Every test: unit and HTTP integration tests (browser tests: make e2e).
 test:
