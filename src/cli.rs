@@ -69,6 +69,18 @@ pub enum Command {
     /// Inspect and retry background jobs (email delivery).
     #[command(subcommand)]
     Jobs(crate::jobs::cli::JobsCommand),
+    /// Move images between storage back-ends.
+    #[command(subcommand)]
+    Storage(StorageCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StorageCommand {
+    /// Copy every image from the `fs` root (storage.root) into the S3 bucket
+    /// of `[storage.s3]`, skipping those already there, and check the
+    /// bucket holds them all. Run it again right before switching
+    /// `storage.backend` to `s3` to pick up images uploaded meanwhile.
+    Copy,
 }
 
 #[derive(Args, Debug, Default)]
@@ -388,6 +400,39 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 );
             }
             Ok(())
+        }
+        Command::Storage(StorageCommand::Copy) => {
+            let config = Config::load(&overrides(&cli, None))?;
+            if config.storage.s3.bucket.is_none() {
+                return Err(Failure::usage(
+                    "storage copy: set the target bucket first (storage.s3.bucket)",
+                ));
+            }
+            runtime()?.block_on(async {
+                let from = crate::storage::Storage::open_fs(&config)
+                    .await
+                    .map_err(Failure::runtime)?;
+                let to = crate::storage::Storage::open_s3(&config)
+                    .await
+                    .map_err(Failure::runtime)?;
+                let report = from.copy_to(&to).await.map_err(Failure::runtime)?;
+                println!(
+                    "{} images in {}: {} copied ({} bytes), {} already in the bucket; all {} checked",
+                    report.images,
+                    config.media_root().display(),
+                    report.copied,
+                    report.bytes,
+                    report.images - report.copied,
+                    report.images,
+                );
+                println!(
+                    "next: stop the server, run `afisha storage copy` again for images uploaded meanwhile, \
+                     set storage.backend = \"s3\" (AFISHA_STORAGE__BACKEND=s3) and start it; \
+                     keep {} until you have checked the site",
+                    config.media_root().display()
+                );
+                Ok(())
+            })
         }
         Command::Jobs(cmd) => {
             let config = Config::load(&overrides(&cli, None))?;

@@ -117,6 +117,17 @@ pub struct Storage {
     url_base: String,
 }
 
+/// What [`Storage::copy_to`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Images in the source, all of them now in the target.
+    pub images: usize,
+    /// How many of them this run copied (the rest were there already).
+    pub copied: usize,
+    /// Bytes this run copied.
+    pub bytes: u64,
+}
+
 /// A stored image ready to be streamed.
 pub struct StoredImage {
     pub kind: ImageKind,
@@ -139,7 +150,9 @@ impl Storage {
         }
     }
 
-    async fn open_fs(config: &Config) -> anyhow::Result<Storage> {
+    /// The `fs` storage at `storage.root`, whatever `storage.backend` says
+    /// (the source of `afisha storage copy`).
+    pub async fn open_fs(config: &Config) -> anyhow::Result<Storage> {
         let root = config.media_root();
         let shown = root.display().to_string();
         let fail = |what: &str, e: &dyn std::fmt::Display| {
@@ -168,7 +181,9 @@ impl Storage {
         })
     }
 
-    async fn open_s3(config: &Config) -> anyhow::Result<Storage> {
+    /// The S3 storage of `[storage.s3]`, whatever `storage.backend` says
+    /// (the target of `afisha storage copy`).
+    pub async fn open_s3(config: &Config) -> anyhow::Result<Storage> {
         // The whole tree uses one TLS crypto provider, `ring` (lettre names
         // it itself). OpenDAL's reqwest transport is built without one (its
         // default would compile aws-lc too), so the process default is set
@@ -287,6 +302,46 @@ impl Storage {
             .map(|e| e.path().to_string())
             .filter(|k| parse_key(k).is_some())
             .collect())
+    }
+
+    /// Copies every image this storage has and `to` lacks (an image is never
+    /// rewritten under its key, so one of the same size is the same image),
+    /// eight at a time, then checks that `to` holds every key with its
+    /// size. Safe to run again: a second run copies only what arrived since.
+    pub async fn copy_to(&self, to: &Storage) -> anyhow::Result<CopyReport> {
+        use futures_util::{StreamExt, TryStreamExt};
+        let keys = self.keys().await?;
+        let results: Vec<(u64, bool)> = futures_util::stream::iter(keys.iter())
+            .map(|key| async move {
+                let len = self.op.stat(key).await?.content_length();
+                if let Ok(there) = to.op.stat(key).await
+                    && there.content_length() == len
+                {
+                    return Ok((len, false));
+                }
+                let kind = parse_key(key).expect("keys() returns parsed keys");
+                let bytes = self.op.read(key).await?.to_bytes();
+                to.put(key, kind, bytes)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+                Ok::<_, anyhow::Error>((len, true))
+            })
+            .buffer_unordered(8)
+            .try_collect()
+            .await?;
+        for key in &keys {
+            let here = self.op.stat(key).await?.content_length();
+            let there = to.op.stat(key).await.map(|m| m.content_length()).ok();
+            anyhow::ensure!(
+                there == Some(here),
+                "{key}: {here} bytes here, {there:?} in the target after the copy"
+            );
+        }
+        Ok(CopyReport {
+            images: keys.len(),
+            copied: results.iter().filter(|(_, copied)| *copied).count(),
+            bytes: results.iter().filter(|(_, c)| *c).map(|(len, _)| len).sum(),
+        })
     }
 
     /// Whether a stored image exists under `key`.

@@ -833,3 +833,75 @@ async fn an_upload_that_would_eat_the_databases_reserve_is_refused() {
     // The database itself still takes writes.
     srv.user().await;
 }
+
+/// `afisha storage copy`: images uploaded on `fs` end up in the bucket with
+/// the same keys and bytes; a second run copies nothing; a server switched
+/// to S3 then serves the covers events already point at.
+#[tokio::test]
+async fn storage_copy_moves_fs_images_into_s3() {
+    let Some(moto) = start_moto().await else {
+        return;
+    };
+    moto.create_bucket(BUCKET).await;
+    let on_fs = TestServer::start().await;
+    let user = on_fs.user().await;
+    let fs_base = format!("{}/media", on_fs.base);
+    let mut originals = Vec::new();
+    for (data, ext, _) in samples() {
+        let url = upload_ok(&user, data.clone(), &fs_base, ext).await;
+        let key = url
+            .strip_prefix(&format!("{fs_base}/"))
+            .unwrap()
+            .to_string();
+        originals.push((key, data));
+    }
+    originals.sort();
+    let data_dir = on_fs.state.config.data_dir.clone();
+
+    let copy = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_afisha"))
+            .args(["storage", "copy", "--data-dir"])
+            .arg(&data_dir)
+            .env("AFISHA_STORAGE__S3__BUCKET", BUCKET)
+            .env("AFISHA_STORAGE__S3__ENDPOINT", &moto.url)
+            .env("AFISHA_STORAGE__S3__REGION", "us-east-1")
+            .env("AFISHA_STORAGE__S3__ACCESS_KEY_ID", "testing")
+            .env("AFISHA_STORAGE__S3__SECRET_ACCESS_KEY", "testing")
+            .output()
+            .expect("run afisha storage copy")
+    };
+    let first = copy();
+    let said = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(
+        first.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(said.contains("4 images in"), "{said}");
+    assert!(said.contains("4 copied"), "{said}");
+    let keys: Vec<String> = originals.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(moto.keys(BUCKET).await, keys);
+    for (key, data) in &originals {
+        let got = get(&format!("{}/{BUCKET}/{key}", moto.url), &[]).await;
+        assert_eq!(&got.bytes, data, "{key}");
+    }
+
+    let again = copy();
+    let said = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(again.status.success(), "{said}");
+    assert!(said.contains("0 copied"), "{said}");
+    assert!(said.contains("4 already in the bucket"), "{said}");
+
+    // Without a bucket it refuses in one line and copies nothing.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_afisha"))
+        .args(["storage", "copy", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("storage.s3.bucket"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
