@@ -34,6 +34,9 @@ pub const MAX_BATCH: usize = 64;
 /// only prepares its answer (the batch failed before its turn).
 pub type Queued = Box<dyn FnOnce(Option<&Write>) -> Ran + Send>;
 
+/// Answers a queued write's caller, given the batch's error if it failed.
+type Deliver = Box<dyn FnOnce(Option<&DomainError>) + Send>;
+
 /// What a queued write did.
 pub struct Ran {
     /// `false`: roll its savepoint back (it failed or its deadline passed).
@@ -41,7 +44,7 @@ pub struct Ran {
     /// Delivers the caller's answer once the batch's fate is known: `None`
     /// when the batch committed, the batch's error otherwise (a write that
     /// failed on its own ignores it and answers its own error).
-    deliver: Box<dyn FnOnce(Option<&DomainError>) + Send>,
+    deliver: Deliver,
 }
 
 /// Wraps `f` for the queue; its answer goes to `answer`.
