@@ -12,7 +12,6 @@ use crate::config::{Config, Overrides};
 use crate::domain::user::Role;
 use crate::domain::user::UserStatus;
 use crate::http::error::AppError;
-use crate::store::sqlite::Db;
 use crate::store::users::UserFilter;
 
 #[derive(Parser, Debug)]
@@ -28,6 +27,10 @@ pub struct Cli {
     /// Data directory (database, images, mail); overrides `data_dir`.
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Database: empty = SQLite in the data dir, or a postgres://… URL;
+    /// overrides `database.url`.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "AFISHA_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -163,6 +166,7 @@ fn overrides(cli: &Cli, serve: Option<&ServeArgs>) -> Overrides {
     Overrides {
         config_file: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
         bind: serve.and_then(|s| s.bind.clone()),
         public_url: serve.and_then(|s| s.public_url.clone()),
         debug: serve.is_some_and(|s| s.debug),
@@ -208,7 +212,7 @@ fn log_filter(directives: Option<&str>) -> tracing_subscriber::EnvFilter {
 pub fn startup_summary(config: &Config) -> Vec<(&'static str, String)> {
     let mut lines = vec![
         ("data dir", config.data_dir.display().to_string()),
-        ("database", config.database_path().display().to_string()),
+        ("database", database_name(config)),
     ];
     lines.push((
         "storage",
@@ -339,13 +343,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Migrate => {
             let config = Config::load(&overrides(&cli, None))?;
-            let db = Db::open(&config.database_path())?;
-            let applied = db.migrate()?;
-            println!(
-                "database {} is up to date",
-                config.database_path().display()
-            );
-            let _ = applied;
+            crate::store::Store::open(&config)?;
+            println!("database {} is up to date", database_name(&config));
             Ok(())
         }
         Command::User(cmd) => {
@@ -354,6 +353,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Backup { file } => {
             let config = Config::load(&overrides(&cli, None))?;
+            refuse_on_postgres(&config)?;
             let bytes = crate::store::sqlite::backup_file::backup(&config.database_path(), file)?;
             println!(
                 "backed up {} to {} ({bytes} bytes, integrity ok)",
@@ -370,6 +370,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Restore { file, force } => {
             let config = Config::load(&overrides(&cli, None))?;
+            refuse_on_postgres(&config)?;
             crate::store::sqlite::backup_file::restore(
                 file,
                 &config.data_dir,
@@ -393,6 +394,31 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let config = Config::load(&overrides(&cli, None))?;
             Ok(crate::jobs::cli::run(&config, cmd)?)
         }
+    }
+}
+
+/// The database as a person would name it: the SQLite file, or the
+/// PostgreSQL URL without its password.
+fn database_name(config: &Config) -> String {
+    match config.postgres_url() {
+        None => config.database_path().display().to_string(),
+        Some(url) => match url::Url::parse(url) {
+            Ok(mut parsed) => {
+                if parsed.password().is_some() {
+                    let _ = parsed.set_password(Some("***"));
+                }
+                parsed.to_string()
+            }
+            Err(_) => "PostgreSQL (database.url)".into(),
+        },
+    }
+}
+
+/// `backup` and `restore` work on the SQLite file only.
+fn refuse_on_postgres(config: &Config) -> Result<(), Failure> {
+    match config.postgres_url() {
+        Some(_) => Err(Failure::runtime(crate::store::USE_PG_DUMP)),
+        None => Ok(()),
     }
 }
 

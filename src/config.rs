@@ -31,6 +31,7 @@ impl ConfigError {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub auth: AuthConfig,
     pub email: EmailConfig,
@@ -184,6 +185,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            database: DatabaseConfig::default(),
             server: ServerConfig::default(),
             auth: AuthConfig::default(),
             email: EmailConfig::default(),
@@ -314,6 +316,42 @@ impl Default for JobsConfig {
     }
 }
 
+// ---------------------------------------------------------------- database
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Empty = SQLite at `<data_dir>/afisha.db`; `postgres://…` = PostgreSQL.
+    pub url: String,
+}
+
+impl Config {
+    /// The PostgreSQL URL, or `None` for the SQLite file in the data dir.
+    pub fn postgres_url(&self) -> Option<&str> {
+        let url = self.database.url.trim();
+        (!url.is_empty()).then_some(url)
+    }
+
+    fn validate_database(&self) -> Result<(), ConfigError> {
+        let Some(url) = self.postgres_url() else {
+            return Ok(());
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::new(
+                "database.url",
+                "must be empty (SQLite in the data dir) or a postgres://… URL",
+            ));
+        }
+        if !self.backup.schedule.trim().is_empty() {
+            return Err(ConfigError::new(
+                "backup.schedule",
+                "scheduled backups copy the SQLite file; with database.url on PostgreSQL leave it empty and back up with pg_dump",
+            ));
+        }
+        Ok(())
+    }
+}
+
 // ---------------------------------------------------------------- backups
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -356,6 +394,7 @@ impl Config {
 pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub bind: Option<String>,
     pub public_url: Option<String>,
     pub debug: bool,
@@ -428,6 +467,9 @@ impl Config {
                 &["data_dir"],
                 toml::Value::String(dir.display().to_string()),
             );
+        }
+        if let Some(url) = &overrides.database_url {
+            flag(&["database", "url"], toml::Value::String(url.clone()));
         }
         if let Some(bind) = &overrides.bind {
             flag(&["server", "bind"], toml::Value::String(bind.clone()));
@@ -606,6 +648,7 @@ impl Config {
             ));
         }
         self.validate_backup()?;
+        self.validate_database()?;
         Ok(())
     }
 
@@ -892,6 +935,31 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.key.ends_with("missing.toml"));
+    }
+
+    #[test]
+    fn database_url_is_empty_or_postgres() {
+        let url = |value: &str| {
+            Config::load_from(&no_file(), env(&[("AFISHA_DATABASE__URL", value)]))
+                .map_err(|e| e.key)
+        };
+        assert_eq!(url("").unwrap().postgres_url(), None);
+        assert_eq!(
+            url("postgres://afisha@db/afisha").unwrap().postgres_url(),
+            Some("postgres://afisha@db/afisha")
+        );
+        assert!(url("postgresql://db/afisha").is_ok());
+        assert_eq!(url("mysql://db/afisha").unwrap_err(), "database.url");
+        assert_eq!(url("/srv/afisha.db").unwrap_err(), "database.url");
+        let flag = Config::load_from(
+            &Overrides {
+                database_url: Some("postgres://flag/afisha".into()),
+                ..no_file()
+            },
+            env(&[("AFISHA_DATABASE__URL", "postgres://env/afisha")]),
+        )
+        .unwrap();
+        assert_eq!(flag.postgres_url(), Some("postgres://flag/afisha"));
     }
 
     #[test]

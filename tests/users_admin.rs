@@ -66,19 +66,14 @@ async fn mail_jobs(srv: &TestServer, kind: &str, to: &str) -> i64 {
 }
 
 async fn stored_hash(srv: &TestServer, user_id: i64) -> String {
-    srv.state
-        .svc
-        .store
-        .sqlite()
-        .read(move |c| {
-            Ok(c.query_row(
-                "SELECT password_hash FROM user WHERE id = ?1",
-                [user_id],
-                |r| r.get(0),
-            )?)
-        })
-        .await
+    srv.sql_rows(
+        "SELECT password_hash FROM user WHERE id = ?1",
+        vec![user_id.into()],
+    )
+    .await[0][0]
+        .as_str()
         .unwrap()
+        .to_string()
 }
 
 async fn email_of(client: &Client, admin: &Client) -> String {
@@ -367,23 +362,17 @@ async fn name_and_q_search_fold_cyrillic_case() {
     assert_eq!(q("пётр").await, [petrov.user_id]);
     assert!(q("nobody-here").await.is_empty());
     // The folded columns stay in sync with the originals.
-    let (key, name_fold): (String, String) = srv
-        .state
-        .svc
-        .store
-        .sqlite()
-        .read({
-            let id = ivanov.user_id;
-            move |c| {
-                Ok(c.query_row(
-                    "SELECT email_key, full_name_fold FROM user WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?)
-            }
-        })
+    let row = srv
+        .sql_rows(
+            "SELECT email_key, full_name_fold FROM user WHERE id = ?1",
+            vec![ivanov.user_id.into()],
+        )
         .await
-        .unwrap();
+        .remove(0);
+    let (key, name_fold) = (
+        row[0].as_str().unwrap().to_string(),
+        row[1].as_str().unwrap().to_string(),
+    );
     assert_eq!(key, email_key("Ivan.Petrovich@Example.com"));
     assert_eq!(name_fold, fold("Иванов Иван"));
 }

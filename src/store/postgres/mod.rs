@@ -1,0 +1,386 @@
+//! PostgreSQL access (13+): one connection pool, read and write
+//! transactions run on tokio's blocking pool — the same shape as the SQLite
+//! backend, so [`crate::store::Store`] hands services the same `&mut dyn Tx`.
+//!
+//! **Driver and pool.** The store interface is closure-based:
+//! `Store::write(|tx: &mut dyn Tx| …)` runs a synchronous closure on the
+//! blocking pool and every trait method takes `&mut self`. The blocking
+//! [`postgres`] crate with an [`r2d2`] pool (`r2d2_postgres`) mirrors that
+//! exactly: one pooled `postgres::Client`, one `postgres::Transaction` per
+//! closure, no async inside the store, and the same `r2d2` pool the SQLite
+//! backend uses (one set of pool metrics). An async driver (`tokio-postgres`
+//! with `deadpool`) would need the traits to become async or a `block_on`
+//! per query on a blocking thread, for no gain while the closures block.
+//!
+//! **TLS.** Connections use `NoTls` for now: keep the database on a private
+//! network or a unix socket. A later change can add `rustls` (with the
+//! `ring` provider, never `aws-lc-rs`) through `postgres-rustls`.
+//!
+//! **Isolation.** Writes run at READ COMMITTED, and rules that count rows
+//! another writer may change lock what they count first (a participation
+//! write locks its event row with `SELECT … FOR UPDATE`, see
+//! [`crate::store::EventStore::lock_event`]; the job claim skips rows another
+//! instance holds with `FOR UPDATE SKIP LOCKED`). SERIALIZABLE would need
+//! every write retried on a serialisation failure, and the service closures
+//! are `FnOnce` (they move their inputs in), so they cannot be re-run.
+//! Reads run in a READ ONLY, REPEATABLE READ transaction: one snapshot for
+//! every query of the closure, as a SQLite read sees.
+//!
+//! **Migrations** (`migrations/postgres/*.pg.sql`, the same versions and
+//! tables as the SQLite ones) are applied at start-up under a session-level
+//! `pg_advisory_lock`, so several instances starting together apply them
+//! once, one after the other.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use postgres::types::ToSql;
+use postgres::{IsolationLevel, NoTls, Row};
+use r2d2_postgres::PostgresConnectionManager;
+use tokio::sync::Notify;
+
+use crate::domain::error::{DomainError, DomainResult};
+use crate::store::Tx;
+use crate::store::sqlite::run_blocking;
+
+pub mod accounts;
+pub mod backups;
+pub mod events;
+pub mod jobs;
+pub mod notifications;
+pub mod types;
+pub mod uploads;
+pub mod users;
+
+/// Why a write past its request's deadline was rolled back.
+const TIMED_OUT: &str = "Request timed out";
+
+/// The advisory lock key migrations run under (any fixed number; this is
+/// "afisha" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6166_6973_6861;
+
+/// The PostgreSQL migrations, in order: (refinery name, SQL). The files are
+/// named `*.pg.sql` so that the SQLite migrations' embedding (which walks
+/// `migrations/` recursively for `V<n>__<name>.sql`) does not take them.
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "V1__initial",
+        include_str!("../../../migrations/postgres/V1__initial.pg.sql"),
+    ),
+    (
+        "V2__account_secrets",
+        include_str!("../../../migrations/postgres/V2__account_secrets.pg.sql"),
+    ),
+    (
+        "V3__outbox",
+        include_str!("../../../migrations/postgres/V3__outbox.pg.sql"),
+    ),
+    (
+        "V4__guess_caps",
+        include_str!("../../../migrations/postgres/V4__guess_caps.pg.sql"),
+    ),
+    (
+        "V5__uploads_and_coalescing",
+        include_str!("../../../migrations/postgres/V5__uploads_and_coalescing.pg.sql"),
+    ),
+    (
+        "V6__backup_status",
+        include_str!("../../../migrations/postgres/V6__backup_status.pg.sql"),
+    ),
+];
+
+pub type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+#[derive(Clone)]
+pub struct Db {
+    pool: Arc<PoolHolder>,
+    /// Woken after a commit that enqueued jobs.
+    pub jobs_enqueued: Arc<Notify>,
+    /// Incremented after every commit that changed domain data.
+    generation: Arc<AtomicU64>,
+}
+
+/// Owns the pool and closes it off the async workers: the blocking driver
+/// closes a connection by running a small runtime of its own, which tokio
+/// forbids on a thread that drives async tasks (a server shutting down
+/// drops its store there).
+struct PoolHolder(Option<Pool>);
+
+impl std::ops::Deref for PoolHolder {
+    type Target = Pool;
+    fn deref(&self) -> &Pool {
+        self.0.as_ref().expect("pool present until drop")
+    }
+}
+
+impl Drop for PoolHolder {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            std::thread::spawn(move || drop(pool));
+        }
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`postgres://…`) and applies pending migrations.
+    pub fn open(url: &str) -> anyhow::Result<Db> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("database.url: not a PostgreSQL URL: {e}"))?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(16)
+            .min_idle(Some(2))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
+        let db = Db {
+            pool: Arc::new(PoolHolder(Some(pool))),
+            jobs_enqueued: Arc::new(Notify::new()),
+            generation: Arc::new(AtomicU64::new(0)),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Applies pending migrations under an advisory lock (one instance at a
+    /// time); returns how many were applied.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut conn = self.pool.get()?;
+        conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(name, sql)| refinery::Migration::unapplied(name, sql))
+            .collect::<Result<Vec<_>, _>>();
+        let outcome = migrations
+            .map_err(anyhow::Error::from)
+            .and_then(|m| Ok(refinery::Runner::new(&m).run(&mut *conn)?));
+        // The lock is the session's: release it even when a migration failed
+        // (the connection goes back to the pool).
+        conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+        Ok(outcome?.applied_migrations().len())
+    }
+
+    /// Runs `SELECT 1`.
+    pub async fn ping(&self) -> DomainResult<()> {
+        let pool = self.pool.clone();
+        run_blocking(move || {
+            pool.get()?.simple_query("SELECT 1")?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// See [`crate::store::Store::generation`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool. Raw
+    /// connections are for this backend's own tools and for tests that
+    /// inspect what was stored; services use the store traits.
+    pub async fn raw<T, F>(&self, f: F) -> DomainResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut postgres::Client) -> DomainResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        run_blocking(move || f(&mut *pool.get()?)).await
+    }
+
+    pub async fn read_tx<T, F>(&self, f: F) -> DomainResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> DomainResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || db.read_tx_blocking(f)).await
+    }
+
+    pub async fn write_tx<T, F>(&self, f: F) -> DomainResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> DomainResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        let deadline = crate::deadline::current();
+        run_blocking(move || db.write_until(deadline, f)).await
+    }
+
+    pub fn read_tx_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
+    ) -> DomainResult<T> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let value = f(&mut PgTx::new(&mut tx, false))?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    pub fn write_tx_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
+    ) -> DomainResult<T> {
+        self.write_until(None, f)
+    }
+
+    /// A write that refuses to start, and rolls back instead of committing,
+    /// once `deadline` has passed (the request already answered 503).
+    fn write_until<T>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
+    ) -> DomainResult<T> {
+        let late = || DomainError::Unavailable(TIMED_OUT.into());
+        let mut conn = self.pool.get()?;
+        if crate::deadline::passed(deadline) {
+            return Err(late());
+        }
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()?;
+        let mut pg = PgTx::new(&mut tx, true);
+        let value = f(&mut pg)?;
+        let (enqueued, changed) = (pg.enqueued, pg.changed);
+        if crate::deadline::passed(deadline) {
+            // Dropping the transaction rolls it back.
+            return Err(late());
+        }
+        tx.commit()?;
+        if changed {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        if enqueued {
+            self.jobs_enqueued.notify_one();
+        }
+        Ok(value)
+    }
+}
+
+impl From<postgres::Error> for DomainError {
+    fn from(e: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        let unavailable = match e.code() {
+            // Connection exceptions, insufficient resources, operator
+            // intervention (shutdown), lock and serialisation conflicts.
+            Some(code) => {
+                let class = &code.code()[..2];
+                matches!(class, "08" | "53" | "57")
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED
+                    || *code == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *code == SqlState::LOCK_NOT_AVAILABLE
+            }
+            // No server answer: the connection is gone.
+            None => e.is_closed() || std::error::Error::source(&e).is_some(),
+        };
+        if unavailable {
+            DomainError::Unavailable(format!("database: {}", describe(&e)))
+        } else {
+            DomainError::internal(describe(&e))
+        }
+    }
+}
+
+/// The error with the server's message, detail and SQLSTATE (the driver's
+/// `Display` says only "db error").
+pub fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("PostgreSQL {}: {}", db.code().code(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" ({detail})"));
+            }
+            text
+        }
+        None => e.to_string(),
+    }
+}
+
+/// Whether `e` is a unique-constraint violation.
+pub(crate) fn is_unique_violation(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+/// One transaction as the store traits see it.
+pub struct PgTx<'a, 'c> {
+    tx: &'a mut postgres::Transaction<'c>,
+    write: bool,
+    /// A job was inserted: wake the scheduler after the commit.
+    enqueued: bool,
+    /// Domain data changed (anything but job bookkeeping and session
+    /// touches): cached answers must be recomputed after the commit.
+    changed: bool,
+}
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+impl<'a, 'c> PgTx<'a, 'c> {
+    fn new(tx: &'a mut postgres::Transaction<'c>, write: bool) -> Self {
+        PgTx {
+            tx,
+            write,
+            enqueued: false,
+            changed: false,
+        }
+    }
+
+    /// `FOR UPDATE` in a write transaction (rows read there are held until
+    /// the commit), nothing in a read.
+    pub(crate) fn for_update(&self) -> &'static str {
+        if self.write { "FOR UPDATE" } else { "" }
+    }
+
+    /// Records that a job was inserted. Enqueueing in a read is a defect.
+    pub(crate) fn mark_enqueued(&mut self) -> DomainResult<()> {
+        if !self.write {
+            return Err(DomainError::internal("a job was enqueued in a read"));
+        }
+        self.enqueued = true;
+        Ok(())
+    }
+
+    pub(crate) fn rows(&mut self, sql: &str, params: Params) -> DomainResult<Vec<Row>> {
+        Ok(self.tx.query(sql, params)?)
+    }
+
+    pub(crate) fn opt(&mut self, sql: &str, params: Params) -> DomainResult<Option<Row>> {
+        Ok(self.tx.query_opt(sql, params)?)
+    }
+
+    pub(crate) fn one(&mut self, sql: &str, params: Params) -> DomainResult<Row> {
+        Ok(self.tx.query_one(sql, params)?)
+    }
+
+    /// A statement that changes only bookkeeping (the job queue, session
+    /// touches): cached answers stay valid.
+    pub(crate) fn exec(&mut self, sql: &str, params: Params) -> DomainResult<u64> {
+        Ok(self.tx.execute(sql, params)?)
+    }
+
+    /// A statement that changes domain data (see `changed`).
+    pub(crate) fn change(&mut self, sql: &str, params: Params) -> DomainResult<u64> {
+        let n = self.tx.execute(sql, params)?;
+        self.changed |= n > 0;
+        Ok(n)
+    }
+
+    /// [`PgTx::change`] for a statement returning rows (`RETURNING …`).
+    pub(crate) fn change_rows(&mut self, sql: &str, params: Params) -> DomainResult<Vec<Row>> {
+        let rows = self.tx.query(sql, params)?;
+        self.changed |= !rows.is_empty();
+        Ok(rows)
+    }
+}
