@@ -130,6 +130,11 @@ impl Db {
         let config: postgres::Config = url
             .parse()
             .map_err(|e| anyhow::anyhow!("database.url: not a PostgreSQL URL: {e}"))?;
+        // One connection first, for a precise error (the pool only says it
+        // timed out) and without waiting for the pool's timeout.
+        config
+            .connect(NoTls)
+            .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {}", describe(&e)))?;
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = r2d2::Pool::builder()
             .max_size(16)
@@ -305,7 +310,15 @@ pub fn describe(e: &postgres::Error) -> String {
             }
             text
         }
-        None => e.to_string(),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
     }
 }
 
