@@ -83,6 +83,27 @@ pub fn new_pg_database() -> String {
     url.to_string()
 }
 
+/// The environment that points a spawned `afisha` at this run's backend for
+/// the data dir `dir`: nothing on SQLite (the file in the data dir); on
+/// PostgreSQL `AFISHA_DATABASE__URL` of a database made for `dir` on first
+/// use (remembered in the dir, so every command over it shares it).
+pub fn backend_env(dir: &std::path::Path) -> Vec<(String, String)> {
+    if !on_postgres() {
+        return Vec::new();
+    }
+    let remembered = dir.join(".test-database-url");
+    let url = match std::fs::read_to_string(&remembered) {
+        Ok(url) => url,
+        Err(_) => {
+            let url = new_pg_database();
+            std::fs::create_dir_all(dir).expect("data dir");
+            std::fs::write(&remembered, &url).expect("remember the database");
+            url
+        }
+    };
+    vec![("AFISHA_DATABASE__URL".into(), url)]
+}
+
 /// On PostgreSQL, says why a test that checks something SQLite-specific
 /// (the file, WAL, `integrity_check`, file backups) does not run, and
 /// returns `true`; the caller returns.
