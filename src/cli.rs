@@ -191,19 +191,25 @@ pub fn init_logging(format: LogFormat) {
     }
 }
 
+/// The PostgreSQL driver logs every statement's parameters (session token
+/// digests, sealed codes, password hashes) at `debug`: it never logs below
+/// `info`, whatever `AFISHA_LOG` asks.
+const DRIVER_CAP: &str = "tokio_postgres=info";
+
 fn log_filter(directives: Option<&str>) -> tracing_subscriber::EnvFilter {
-    let given = directives.unwrap_or("").trim();
-    let has_level = given
+    let mut parts: Vec<&str> = directives
+        .unwrap_or("")
         .split(',')
-        .any(|d| !d.trim().is_empty() && !d.contains('='));
-    let text = if has_level {
-        given.to_string()
-    } else {
-        format!("info,{given}")
-    };
-    tracing_subscriber::EnvFilter::try_new(text.trim_end_matches(',')).unwrap_or_else(|e| {
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && !d.starts_with("tokio_postgres"))
+        .collect();
+    if !parts.iter().any(|d| !d.contains('=')) {
+        parts.insert(0, "info");
+    }
+    parts.push(DRIVER_CAP);
+    tracing_subscriber::EnvFilter::try_new(parts.join(",")).unwrap_or_else(|e| {
         eprintln!("afisha: AFISHA_LOG is not a valid filter ({e}); logging at info");
-        tracing_subscriber::EnvFilter::new("info")
+        tracing_subscriber::EnvFilter::new(format!("info,{DRIVER_CAP}"))
     })
 }
 
@@ -625,15 +631,37 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
 mod log_tests {
     use super::log_filter;
 
+    /// The directives of a filter, sorted.
+    fn directives(given: Option<&str>) -> Vec<String> {
+        let mut d: Vec<String> = log_filter(given)
+            .to_string()
+            .split(',')
+            .map(String::from)
+            .collect();
+        d.sort();
+        d
+    }
+
     #[test]
     fn afisha_log_keeps_info_unless_it_names_a_level() {
-        assert_eq!(log_filter(None).to_string(), "info");
-        let quiet = log_filter(Some("afisha::access=off")).to_string();
-        assert!(
-            quiet.contains("afisha::access=off") && quiet.contains("info"),
-            "{quiet}"
+        assert_eq!(directives(None), ["info", "tokio_postgres=info"]);
+        assert_eq!(
+            directives(Some("afisha::access=off")),
+            ["afisha::access=off", "info", "tokio_postgres=info"]
         );
-        assert_eq!(log_filter(Some("warn")).to_string(), "warn");
-        assert_eq!(log_filter(Some("not a = filter")).to_string(), "info");
+        assert_eq!(directives(Some("warn")), ["tokio_postgres=info", "warn"]);
+        assert_eq!(
+            directives(Some("not a = filter")),
+            ["info", "tokio_postgres=info"]
+        );
+    }
+
+    #[test]
+    fn the_database_driver_never_logs_statement_parameters() {
+        assert_eq!(directives(Some("debug")), ["debug", "tokio_postgres=info"]);
+        assert_eq!(
+            directives(Some("trace,tokio_postgres=trace")),
+            ["tokio_postgres=info", "trace"]
+        );
     }
 }

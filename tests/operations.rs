@@ -350,6 +350,7 @@ async fn secrets_never_appear_in_logs() {
             "--data-dir",
         ])
         .arg(dir.path().join("data"))
+        .envs(backend_env(dir.path()))
         .env("AFISHA_LOG", "debug")
         .env("AFISHA_EMAIL__BACKEND", "file")
         .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
