@@ -116,6 +116,7 @@ fn user_create_then_list_shows_the_administrator() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -138,6 +139,7 @@ fn user_create_then_list_shows_the_administrator() {
     let out = bin()
         .args(["user", "list", "--data-dir"])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -162,6 +164,7 @@ fn user_create_then_list_shows_the_administrator() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -184,6 +187,7 @@ fn user_create_then_list_shows_the_administrator() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -204,6 +208,7 @@ fn user_create_then_list_shows_the_administrator() {
             .args(["user", "set-role", "--email", email, "--role", role])
             .arg("--data-dir")
             .arg(dir.path())
+            .envs(backend_env(dir.path()))
             .output()
             .unwrap()
     };
@@ -217,6 +222,7 @@ fn user_create_then_list_shows_the_administrator() {
     let out = bin()
         .args(["user", "list", "--data-dir"])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .output()
         .unwrap();
     let list = String::from_utf8_lossy(&out.stdout);
@@ -239,6 +245,7 @@ fn user_create_then_list_shows_the_administrator() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -263,6 +270,7 @@ fn user_create_then_list_shows_the_administrator() {
     let out = bin()
         .args(["user", "list", "--data-dir"])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .output()
         .unwrap();
     let list = String::from_utf8_lossy(&out.stdout);

@@ -265,3 +265,63 @@ fn database_url_errors_are_one_line() {
         "no password in the message: {err}"
     );
 }
+
+/// Instances starting together migrate one at a time (an advisory lock):
+/// every one opens, and each migration is applied once.
+#[test]
+fn instances_starting_together_migrate_once() {
+    if !on_postgres() {
+        eprintln!(
+            "SKIPPED instances_starting_together_migrate_once: the migration lock is PostgreSQL's (make test-postgres)"
+        );
+        return;
+    }
+    let url = new_pg_database();
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || afisha::store::Store::open_postgres(&url).map(|_| ()))
+        })
+        .collect();
+    for handle in opened {
+        handle.join().unwrap().expect("every instance opens");
+    }
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let applied: Vec<i32> = client
+        .query(
+            "SELECT version FROM refinery_schema_history ORDER BY version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(applied, [1, 2, 3, 4, 5, 6]);
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::TEXT FROM information_schema.tables
+             WHERE table_schema = 'public' AND table_name NOT LIKE 'refinery%'
+             ORDER BY table_name",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            "backup_status",
+            "event",
+            "event_participant",
+            "instant_notification",
+            "issued_login_recovery",
+            "issued_registration",
+            "job",
+            "login_session",
+            "upload",
+            "user"
+        ],
+        "the same tables as the SQLite schema"
+    );
+}
