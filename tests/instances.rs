@@ -325,3 +325,28 @@ fn instances_starting_together_migrate_once() {
         "the same tables as the SQLite schema"
     );
 }
+
+/// The PostgreSQL store keeps each connection's prepared statements across
+/// transactions (`store::postgres::PgTx::statement`); that holds only if a
+/// statement prepared in a transaction that rolls back, or that failed
+/// after it was prepared, stays prepared. This checks the server does so.
+#[test]
+fn statements_prepared_in_a_rolled_back_transaction_stay_prepared() {
+    if !on_postgres() {
+        eprintln!(
+            "SKIPPED statements_prepared_in_a_rolled_back_transaction_stay_prepared: needs PostgreSQL (make test-postgres)"
+        );
+        return;
+    }
+    let url = new_pg_database();
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut tx = client.transaction().unwrap();
+    let statement = tx.prepare("SELECT $1::BIGINT + 1").unwrap();
+    assert!(
+        tx.batch_execute("SELECT 1/0").is_err(),
+        "the transaction fails"
+    );
+    drop(tx); // rolls back
+    let row = client.query_one(&statement, &[&41i64]).unwrap();
+    assert_eq!(row.get::<_, i64>(0), 42);
+}

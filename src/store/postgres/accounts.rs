@@ -44,7 +44,7 @@ impl AccountStore for PgTx<'_, '_> {
     }
 
     fn insert_user(&mut self, user: &NewUser) -> DomainResult<i64> {
-        let inserted = self.tx.query_one(
+        let inserted = self.try_rows(
             r#"INSERT INTO "user" (email, email_key, full_name, full_name_fold, password_hash, role, created_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"#,
             &[
@@ -58,9 +58,9 @@ impl AccountStore for PgTx<'_, '_> {
             ],
         );
         match inserted {
-            Ok(row) => {
+            Ok(rows) => {
                 self.changed = true;
-                Ok(row.try_get(0)?)
+                Ok(rows[0].try_get(0)?)
             }
             // The unique email index: a concurrent insert won.
             Err(e) if super::is_unique_violation(&e) => {

@@ -8,9 +8,11 @@
 //! [`postgres`] crate with an [`r2d2`] pool (`r2d2_postgres`) mirrors that
 //! exactly: one pooled `postgres::Client`, one `postgres::Transaction` per
 //! closure, no async inside the store, and the same `r2d2` pool the SQLite
-//! backend uses (one set of pool metrics). An async driver (`tokio-postgres`
-//! with `deadpool`) would need the traits to become async or a `block_on`
-//! per query on a blocking thread, for no gain while the closures block.
+//! backend uses (one set of pool metrics). Each pooled [`Connection`]
+//! keeps the statements it has prepared, by query text. An async driver
+//! (`tokio-postgres` with `deadpool`) would need the traits to become async
+//! or a `block_on` per query on a blocking thread, for no gain while the
+//! closures block.
 //!
 //! **TLS.** Connections use `NoTls` for now: keep the database on a private
 //! network or a unix socket. A later change can add `rustls` (with the
@@ -31,12 +33,13 @@
 //! `pg_advisory_lock`, so several instances starting together apply them
 //! once, one after the other.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use postgres::types::ToSql;
-use postgres::{IsolationLevel, NoTls, Row};
+use postgres::{IsolationLevel, NoTls, Row, Statement};
 use r2d2_postgres::PostgresConnectionManager;
 use tokio::sync::Notify;
 
@@ -90,7 +93,42 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
-pub type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+pub type Pool = r2d2::Pool<Manager>;
+
+/// A pooled connection with the statements it has prepared: each query
+/// text is parsed and planned once per connection, and later runs are one
+/// round trip (bind + execute) instead of two.
+pub struct Connection {
+    client: postgres::Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Makes [`Connection`]s (connecting through `r2d2_postgres`).
+pub struct Manager(PostgresConnectionManager<NoTls>);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Connection, postgres::Error> {
+        Ok(Connection {
+            client: self.0.connect()?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), postgres::Error> {
+        self.0.is_valid(&mut conn.client)
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+/// Most distinct statements one connection keeps prepared (the store's
+/// queries are a fixed set well below this; the bound only guards memory).
+const STATEMENT_CACHE: usize = 256;
 
 #[derive(Clone)]
 pub struct Db {
@@ -135,7 +173,7 @@ impl Db {
         config
             .connect(NoTls)
             .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {}", describe(&e)))?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = Manager(PostgresConnectionManager::new(config, NoTls));
         let pool = r2d2::Pool::builder()
             .max_size(16)
             .min_idle(Some(2))
@@ -154,7 +192,8 @@ impl Db {
     /// Applies pending migrations under an advisory lock (one instance at a
     /// time); returns how many were applied.
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.pool.get()?;
+        let mut pooled = self.pool.get()?;
+        let conn = &mut pooled.client;
         conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
         let migrations = MIGRATIONS
             .iter()
@@ -162,7 +201,7 @@ impl Db {
             .collect::<Result<Vec<_>, _>>();
         let outcome = migrations
             .map_err(anyhow::Error::from)
-            .and_then(|m| Ok(refinery::Runner::new(&m).run(&mut *conn)?));
+            .and_then(|m| Ok(refinery::Runner::new(&m).run(conn)?));
         // The lock is the session's: release it even when a migration failed
         // (the connection goes back to the pool).
         conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
@@ -173,7 +212,7 @@ impl Db {
     pub async fn ping(&self) -> DomainResult<()> {
         let pool = self.pool.clone();
         run_blocking(move || {
-            pool.get()?.simple_query("SELECT 1")?;
+            pool.get()?.client.simple_query("SELECT 1")?;
             Ok(())
         })
         .await
@@ -197,7 +236,7 @@ impl Db {
         F: FnOnce(&mut postgres::Client) -> DomainResult<T> + Send + 'static,
     {
         let pool = self.pool.clone();
-        run_blocking(move || f(&mut *pool.get()?)).await
+        run_blocking(move || f(&mut pool.get()?.client)).await
     }
 
     pub async fn read_tx<T, F>(&self, f: F) -> DomainResult<T>
@@ -224,12 +263,13 @@ impl Db {
         f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
     ) -> DomainResult<T> {
         let mut conn = self.pool.get()?;
-        let mut tx = conn
+        let Connection { client, statements } = &mut *conn;
+        let mut tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let value = f(&mut PgTx::new(&mut tx, false))?;
+        let value = f(&mut PgTx::new(&mut tx, statements, false))?;
         tx.commit()?;
         Ok(value)
     }
@@ -253,11 +293,12 @@ impl Db {
         if crate::deadline::passed(deadline) {
             return Err(late());
         }
-        let mut tx = conn
+        let Connection { client, statements } = &mut *conn;
+        let mut tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
             .start()?;
-        let mut pg = PgTx::new(&mut tx, true);
+        let mut pg = PgTx::new(&mut tx, statements, true);
         let value = f(&mut pg)?;
         let (enqueued, changed) = (pg.enqueued, pg.changed);
         if crate::deadline::passed(deadline) {
@@ -330,6 +371,8 @@ pub(crate) fn is_unique_violation(e: &postgres::Error) -> bool {
 /// One transaction as the store traits see it.
 pub struct PgTx<'a, 'c> {
     tx: &'a mut postgres::Transaction<'c>,
+    /// The connection's prepared statements, by query text.
+    statements: &'a mut HashMap<String, Statement>,
     write: bool,
     /// A job was inserted: wake the scheduler after the commit.
     enqueued: bool,
@@ -341,9 +384,14 @@ pub struct PgTx<'a, 'c> {
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
 impl<'a, 'c> PgTx<'a, 'c> {
-    fn new(tx: &'a mut postgres::Transaction<'c>, write: bool) -> Self {
+    fn new(
+        tx: &'a mut postgres::Transaction<'c>,
+        statements: &'a mut HashMap<String, Statement>,
+        write: bool,
+    ) -> Self {
         PgTx {
             tx,
+            statements,
             write,
             enqueued: false,
             changed: false,
@@ -365,34 +413,61 @@ impl<'a, 'c> PgTx<'a, 'c> {
         Ok(())
     }
 
+    /// The prepared statement for `sql` (prepared on first use on this
+    /// connection). A statement prepared inside a transaction that then
+    /// rolls back stays prepared: statements belong to the session.
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql)?;
+        if self.statements.len() >= STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(crate) fn try_rows(
+        &mut self,
+        sql: &str,
+        params: Params,
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query(&statement, params)
+    }
+
     pub(crate) fn rows(&mut self, sql: &str, params: Params) -> DomainResult<Vec<Row>> {
-        Ok(self.tx.query(sql, params)?)
+        Ok(self.try_rows(sql, params)?)
     }
 
     pub(crate) fn opt(&mut self, sql: &str, params: Params) -> DomainResult<Option<Row>> {
-        Ok(self.tx.query_opt(sql, params)?)
+        let statement = self.statement(sql)?;
+        Ok(self.tx.query_opt(&statement, params)?)
     }
 
     pub(crate) fn one(&mut self, sql: &str, params: Params) -> DomainResult<Row> {
-        Ok(self.tx.query_one(sql, params)?)
+        let statement = self.statement(sql)?;
+        Ok(self.tx.query_one(&statement, params)?)
     }
 
     /// A statement that changes only bookkeeping (the job queue, session
     /// touches): cached answers stay valid.
     pub(crate) fn exec(&mut self, sql: &str, params: Params) -> DomainResult<u64> {
-        Ok(self.tx.execute(sql, params)?)
+        let statement = self.statement(sql)?;
+        Ok(self.tx.execute(&statement, params)?)
     }
 
     /// A statement that changes domain data (see `changed`).
     pub(crate) fn change(&mut self, sql: &str, params: Params) -> DomainResult<u64> {
-        let n = self.tx.execute(sql, params)?;
+        let n = self.exec(sql, params)?;
         self.changed |= n > 0;
         Ok(n)
     }
 
     /// [`PgTx::change`] for a statement returning rows (`RETURNING …`).
     pub(crate) fn change_rows(&mut self, sql: &str, params: Params) -> DomainResult<Vec<Row>> {
-        let rows = self.tx.query(sql, params)?;
+        let rows = self.rows(sql, params)?;
         self.changed |= !rows.is_empty();
         Ok(rows)
     }
