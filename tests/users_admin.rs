@@ -873,3 +873,50 @@ async fn reset_password_errors() {
         "nothing queued"
     );
 }
+
+/// Two administrators stepping down at the same moment: one of them stays
+/// (on PostgreSQL the rule locks the administrators' rows; on SQLite the
+/// single writer serialises). Repeated to give a race room to show.
+#[tokio::test]
+async fn two_administrators_stepping_down_at_once_leave_one() {
+    let srv = TestServer::start().await;
+    for _ in 0..10 {
+        let a = srv.admin().await;
+        let b = srv.admin().await;
+        // Only these two are active administrators in this round.
+        for other in srv
+            .sql_rows(
+                "SELECT id FROM user WHERE role = 'ADMINISTRATOR' AND deleted_at IS NULL
+                   AND id <> ?1 AND id <> ?2",
+                vec![json!(a.user_id), json!(b.user_id)],
+            )
+            .await
+        {
+            a.put(
+                &format!("/users/{}", other[0].as_i64().unwrap()),
+                json!({"role": "USER"}),
+            )
+            .await
+            .expect(200);
+        }
+        let step_down = |c: &Client| {
+            let c = c.clone();
+            async move {
+                c.put(&format!("/users/{}", c.user_id), json!({"role": "USER"}))
+                    .await
+            }
+        };
+        let (ra, rb) = tokio::join!(step_down(&a), step_down(&b));
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 400], "{} / {}", ra.text(), rb.text());
+        assert_eq!(
+            srv.query_i64(
+                "SELECT count(*) FROM user WHERE role = 'ADMINISTRATOR' AND deleted_at IS NULL",
+                vec![],
+            )
+            .await,
+            1
+        );
+    }
+}
