@@ -298,8 +298,26 @@ impl Db {
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
             .start()?;
+        if let Some(deadline) = deadline {
+            // Waits for row locks and statements end with the request: a
+            // write that could no longer commit does not hold a connection
+            // (and a blocking thread) for longer.
+            // Rounded up, so a timeout means the deadline has passed.
+            let ms = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                + 1;
+            tx.batch_execute(&format!(
+                "SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms}"
+            ))?;
+        }
         let mut pg = PgTx::new(&mut tx, statements, true);
-        let value = f(&mut pg)?;
+        let value = match f(&mut pg) {
+            Ok(value) => value,
+            // Cut off by the timeouts above: the request's own answer.
+            Err(_) if crate::deadline::passed(deadline) => return Err(late()),
+            Err(e) => return Err(e),
+        };
         let (enqueued, changed) = (pg.enqueued, pg.changed);
         if crate::deadline::passed(deadline) {
             // Dropping the transaction rolls it back.
