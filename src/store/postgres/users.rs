@@ -140,16 +140,17 @@ impl UserStore for PgTx<'_, '_> {
     }
 
     fn delete_examples(&mut self) -> DomainResult<DeletedExamples> {
+        // ILIKE: SQLite's LIKE ignores ASCII case, and so does this.
         let events = self.change(
-            "DELETE FROM event WHERE image_url LIKE 'https://example.com/%'",
+            "DELETE FROM event WHERE image_url ILIKE 'https://example.com/%'",
             &[],
         )? as usize;
         let users = self.change(
-            r#"DELETE FROM "user" WHERE email_key LIKE '%@example.com'"#,
+            r#"DELETE FROM "user" WHERE email_key ILIKE '%@example.com'"#,
             &[],
         )? as usize;
         self.change(
-            "DELETE FROM issued_registration WHERE email_key LIKE '%@example.com'",
+            "DELETE FROM issued_registration WHERE email_key ILIKE '%@example.com'",
             &[],
         )?;
         Ok(DeletedExamples { users, events })
