@@ -106,22 +106,6 @@ impl Store {
         })
     }
 
-    /// Applies pending migrations; returns how many were applied.
-    pub fn migrate(&self) -> anyhow::Result<usize> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.migrate(),
-            Backend::Postgres(db) => db.migrate(),
-        }
-    }
-
-    /// `"sqlite"` or `"postgres"` (logs, status).
-    pub fn backend_name(&self) -> &'static str {
-        match &self.backend {
-            Backend::Sqlite(_) => "sqlite",
-            Backend::Postgres(_) => "postgres",
-        }
-    }
-
     /// Runs `f` in a read-only view on the blocking pool.
     pub async fn read<T, F>(&self, f: F) -> DomainResult<T>
     where
