@@ -148,6 +148,80 @@ async fn fifty_users_race_for_ten_seats_through_two_instances() {
     );
 }
 
+/// A join through one instance shows in another instance's cached cards
+/// within a moment: the commit's `NOTIFY afisha_data` reaches the other
+/// instance's listener, which invalidates its snapshots. (Without it the
+/// other instance would answer from its cache until the 5 s bound, which
+/// the 2 s allowed here does not reach.)
+#[tokio::test]
+async fn a_join_through_one_instance_shows_in_the_others_cards() {
+    if !on_postgres() {
+        eprintln!(
+            "SKIPPED a_join_through_one_instance_shows_in_the_others_cards: several instances need PostgreSQL (make test-postgres)"
+        );
+        return;
+    }
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let user = srv.user().await;
+    let event = admin
+        .post(
+            "/events",
+            json!({
+                "name": "Seen everywhere",
+                "description": "D",
+                "starts_at": at(&srv, 48),
+                "ends_at": at(&srv, 50),
+                "image_url": "https://example.com/e.png",
+            }),
+        )
+        .await
+        .expect(201);
+    let eid = event["id"].as_i64().unwrap();
+    let key = std::fs::read(srv.dir.path().join("secret.key")).unwrap();
+    let url = srv.state.config.database.url.clone();
+    let mut a = Instance::start(&url, &key);
+    let mut b = Instance::start(&url, &key);
+    a.ready().await;
+    b.ready().await;
+    let through = |base: &str| {
+        let mut c = user.clone();
+        c.base = base.to_string();
+        c
+    };
+    let (via_a, via_b) = (through(&a.base), through(&b.base));
+    let count_on_b = async || {
+        let cards = via_b.get("/events/cards").await.expect(200);
+        cards
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"].as_i64() == Some(eid))
+            .map(|c| c["participants_count"].as_i64().unwrap())
+            .unwrap()
+    };
+    // B has its answer cached now.
+    assert_eq!(count_on_b().await, 0);
+    via_a
+        .put(
+            &format!("/events/{eid}/participants/me"),
+            json!({"status": "PARTICIPATING"}),
+        )
+        .await
+        .expect(204);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        if count_on_b().await == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B still answers from its cache"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// The `.eml` files the `file` mail backend wrote under a data dir.
 fn mail_files(data_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(data_dir.join("mail"))

@@ -28,6 +28,15 @@
 //! Reads run in a READ ONLY, REPEATABLE READ transaction: one snapshot for
 //! every query of the closure, as a SQLite read sees.
 //!
+//! **Other instances' writes.** A commit that changed domain data sends
+//! `NOTIFY afisha_data`, one that queued jobs `NOTIFY afisha_jobs`; every
+//! instance keeps one connection listening (a thread of its own) and bumps
+//! its [`Db::generation`] or wakes its job scheduler when one arrives, so
+//! cached answers and the queue follow writes made through any instance
+//! within milliseconds (not before the next request: delivery is
+//! asynchronous; the snapshots' 5 s bound still caps the staleness if the
+//! listener is down).
+//!
 //! **Migrations** (`migrations/postgres/*.pg.sql`, the same versions and
 //! tables as the SQLite ones) are applied at start-up under a session-level
 //! `pg_advisory_lock`, so several instances starting together apply them
@@ -173,7 +182,7 @@ impl Db {
         config
             .connect(NoTls)
             .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {}", describe(&e)))?;
-        let manager = Manager(PostgresConnectionManager::new(config, NoTls));
+        let manager = Manager(PostgresConnectionManager::new(config.clone(), NoTls));
         let pool = r2d2::Pool::builder()
             .max_size(16)
             .min_idle(Some(2))
@@ -186,6 +195,7 @@ impl Db {
             generation: Arc::new(AtomicU64::new(0)),
         };
         db.migrate()?;
+        listen(config, &db.generation, &db.jobs_enqueued);
         Ok(db)
     }
 
@@ -323,6 +333,14 @@ impl Db {
             // Dropping the transaction rolls it back.
             return Err(late());
         }
+        // Delivered to every instance's listener when (and only if) the
+        // transaction commits.
+        match (changed, enqueued) {
+            (true, true) => tx.batch_execute("NOTIFY afisha_data; NOTIFY afisha_jobs")?,
+            (true, false) => tx.batch_execute("NOTIFY afisha_data")?,
+            (false, true) => tx.batch_execute("NOTIFY afisha_jobs")?,
+            (false, false) => {}
+        }
         tx.commit()?;
         if changed {
             self.generation.fetch_add(1, Ordering::AcqRel);
@@ -331,6 +349,74 @@ impl Db {
             self.jobs_enqueued.notify_one();
         }
         Ok(value)
+    }
+}
+
+/// Starts the thread that listens for other instances' commits (see the
+/// module doc). It holds the counters weakly and ends once the `Db` is gone.
+fn listen(config: postgres::Config, generation: &Arc<AtomicU64>, jobs: &Arc<Notify>) {
+    let generation = Arc::downgrade(generation);
+    let jobs = Arc::downgrade(jobs);
+    let spawned = std::thread::Builder::new()
+        .name("afisha-pg-listen".into())
+        .spawn(move || {
+            let mut client: Option<postgres::Client> = None;
+            loop {
+                let (Some(generation), Some(jobs)) = (generation.upgrade(), jobs.upgrade()) else {
+                    return;
+                };
+                let Some(c) = client.as_mut().filter(|c| !c.is_closed()) else {
+                    match config.connect(NoTls).and_then(|mut c| {
+                        c.batch_execute("LISTEN afisha_data; LISTEN afisha_jobs")?;
+                        Ok(c)
+                    }) {
+                        Ok(c) => {
+                            client = Some(c);
+                            // Whatever was sent while nobody listened.
+                            generation.fetch_add(1, Ordering::AcqRel);
+                            jobs.notify_one();
+                        }
+                        Err(e) => {
+                            tracing::warn!(
+                                "listening for other instances' writes: {}",
+                                describe(&e)
+                            );
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
+                    }
+                    continue;
+                };
+                let failed = drain(c, &generation, &jobs);
+                if failed {
+                    client = None;
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the PostgreSQL listener: {e}");
+    }
+}
+
+/// Handles the notifications that arrive within a second (then returns, so
+/// the caller sees whether the `Db` is still there); `true` when the
+/// connection failed.
+fn drain(client: &mut postgres::Client, generation: &AtomicU64, jobs: &Notify) -> bool {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut notifications = client.notifications();
+    let mut pending = notifications.timeout_iter(Duration::from_secs(1));
+    loop {
+        match pending.next() {
+            Ok(Some(n)) if n.channel() == "afisha_jobs" => jobs.notify_one(),
+            Ok(Some(_)) => {
+                generation.fetch_add(1, Ordering::AcqRel);
+            }
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!("listening for other instances' writes: {}", describe(&e));
+                return true;
+            }
+        }
     }
 }
 
