@@ -19,10 +19,16 @@
 //! `ring` provider, never `aws-lc-rs`) through `postgres-rustls`.
 //!
 //! **Isolation.** Writes run at READ COMMITTED, and rules that count rows
-//! another writer may change lock what they count first (a participation
-//! write locks its event row with `SELECT … FOR UPDATE`, see
-//! [`crate::store::EventStore::lock_event`]; the job claim skips rows another
-//! instance holds with `FOR UPDATE SKIP LOCKED`). SERIALIZABLE would need
+//! another writer may change lock what they count first, where SQLite's
+//! single writer made them safe for free: capacity locks the event row
+//! ([`crate::store::EventStore::lock_event`]), the upload quota and rate the
+//! user's row (`lock_user`), the last-administrator rule the administrators'
+//! rows (`lock_administrators`); a registration or recovery token read in a
+//! write is held `FOR UPDATE` (codes counted and tokens used one request at
+//! a time); the job claim and the reminder scan take their rows with
+//! `FOR UPDATE SKIP LOCKED` (each job and reminder once, across instances).
+//! Writes past the request's deadline stop waiting (`lock_timeout`,
+//! `statement_timeout`). SERIALIZABLE would need
 //! every write retried on a serialisation failure, and the service closures
 //! are `FnOnce` (they move their inputs in), so they cannot be re-run.
 //! Reads run in a READ ONLY, REPEATABLE READ transaction: one snapshot for
