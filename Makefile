@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test lint fmt build release frontend frontend-check e2e bench demo clean fuzz crash-test hardening
+.PHONY: run test test-postgres lint fmt build release frontend frontend-check e2e bench demo clean fuzz crash-test hardening
 
 ## Build and start the server with working defaults (http://127.0.0.1:8080).
 run:
@@ -17,6 +17,12 @@ test:
 	MOTO_SERVER="$$(scripts/install-test-deps.sh)" \
 	LITESTREAM_BIN="$$(scripts/install-test-deps.sh litestream)" \
 	$(CARGO) nextest run --no-fail-fast
+
+## The same tests against a real PostgreSQL (a throwaway cluster from
+## Debian's postgresql package: scripts/test-postgres.sh).
+test-postgres:
+	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
+	MOTO_SERVER="$$(scripts/install-test-deps.sh)" scripts/test-postgres.sh --no-fail-fast
 
 lint:
 	$(CARGO) fmt --check

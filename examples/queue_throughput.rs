@@ -71,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
             .svc
             .store
             .sqlite()
+            .expect("a SQLite store")
             .read(|c| {
                 Ok(c.query_row(
                     "SELECT count(*) FROM job WHERE done_at IS NOT NULL",

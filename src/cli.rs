@@ -12,7 +12,6 @@ use crate::config::{Config, EmailBackend, Overrides, StorageBackend};
 use crate::domain::user::Role;
 use crate::domain::user::UserStatus;
 use crate::http::error::AppError;
-use crate::store::sqlite::Db;
 use crate::store::users::UserFilter;
 
 #[derive(Parser, Debug)]
@@ -28,6 +27,10 @@ pub struct Cli {
     /// Data directory (database, images, mail); overrides `data_dir`.
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Database: empty = SQLite in the data dir, or a postgres://… URL;
+    /// overrides `database.url`.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "AFISHA_LOG_FORMAT")]
     pub log_format: LogFormat,
@@ -175,6 +178,7 @@ fn overrides(cli: &Cli, serve: Option<&ServeArgs>) -> Overrides {
     Overrides {
         config_file: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
         bind: serve.and_then(|s| s.bind.clone()),
         public_url: serve.and_then(|s| s.public_url.clone()),
         debug: serve.is_some_and(|s| s.debug),
@@ -199,19 +203,25 @@ pub fn init_logging(format: LogFormat) {
     }
 }
 
+/// The PostgreSQL driver logs every statement's parameters (session token
+/// digests, sealed codes, password hashes) at `debug`: it never logs below
+/// `info`, whatever `AFISHA_LOG` asks.
+const DRIVER_CAP: &str = "tokio_postgres=info";
+
 fn log_filter(directives: Option<&str>) -> tracing_subscriber::EnvFilter {
-    let given = directives.unwrap_or("").trim();
-    let has_level = given
+    let mut parts: Vec<&str> = directives
+        .unwrap_or("")
         .split(',')
-        .any(|d| !d.trim().is_empty() && !d.contains('='));
-    let text = if has_level {
-        given.to_string()
-    } else {
-        format!("info,{given}")
-    };
-    tracing_subscriber::EnvFilter::try_new(text.trim_end_matches(',')).unwrap_or_else(|e| {
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && !d.starts_with("tokio_postgres"))
+        .collect();
+    if !parts.iter().any(|d| !d.contains('=')) {
+        parts.insert(0, "info");
+    }
+    parts.push(DRIVER_CAP);
+    tracing_subscriber::EnvFilter::try_new(parts.join(",")).unwrap_or_else(|e| {
         eprintln!("afisha: AFISHA_LOG is not a valid filter ({e}); logging at info");
-        tracing_subscriber::EnvFilter::new("info")
+        tracing_subscriber::EnvFilter::new(format!("info,{DRIVER_CAP}"))
     })
 }
 
@@ -220,7 +230,7 @@ fn log_filter(directives: Option<&str>) -> tracing_subscriber::EnvFilter {
 pub fn startup_summary(config: &Config) -> Vec<(&'static str, String)> {
     let mut lines = vec![
         ("data dir", config.data_dir.display().to_string()),
-        ("database", config.database_path().display().to_string()),
+        ("database", database_name(config)),
     ];
     lines.push((
         "storage",
@@ -351,13 +361,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Migrate => {
             let config = Config::load(&overrides(&cli, None))?;
-            let db = Db::open(&config.database_path())?;
-            let applied = db.migrate()?;
-            println!(
-                "database {} is up to date",
-                config.database_path().display()
-            );
-            let _ = applied;
+            crate::store::Store::open(&config)?;
+            println!("database {} is up to date", database_name(&config));
             Ok(())
         }
         Command::User(cmd) => {
@@ -366,6 +371,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Backup { file } => {
             let config = Config::load(&overrides(&cli, None))?;
+            refuse_on_postgres(&config)?;
             let bytes = crate::store::sqlite::backup_file::backup(&config.database_path(), file)?;
             println!(
                 "backed up {} to {} ({bytes} bytes, integrity ok)",
@@ -382,6 +388,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Restore { file, force } => {
             let config = Config::load(&overrides(&cli, None))?;
+            refuse_on_postgres(&config)?;
             crate::store::sqlite::backup_file::restore(
                 file,
                 &config.data_dir,
@@ -438,6 +445,31 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let config = Config::load(&overrides(&cli, None))?;
             Ok(crate::jobs::cli::run(&config, cmd)?)
         }
+    }
+}
+
+/// The database as a person would name it: the SQLite file, or the
+/// PostgreSQL URL without its password.
+fn database_name(config: &Config) -> String {
+    match config.postgres_url() {
+        None => config.database_path().display().to_string(),
+        Some(url) => match url::Url::parse(url) {
+            Ok(mut parsed) => {
+                if parsed.password().is_some() {
+                    let _ = parsed.set_password(Some("***"));
+                }
+                parsed.to_string()
+            }
+            Err(_) => "PostgreSQL (database.url)".into(),
+        },
+    }
+}
+
+/// `backup` and `restore` work on the SQLite file only.
+fn refuse_on_postgres(config: &Config) -> Result<(), Failure> {
+    match config.postgres_url() {
+        Some(_) => Err(Failure::runtime(crate::store::USE_PG_DUMP)),
+        None => Ok(()),
     }
 }
 
@@ -644,15 +676,37 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
 mod log_tests {
     use super::log_filter;
 
+    /// The directives of a filter, sorted.
+    fn directives(given: Option<&str>) -> Vec<String> {
+        let mut d: Vec<String> = log_filter(given)
+            .to_string()
+            .split(',')
+            .map(String::from)
+            .collect();
+        d.sort();
+        d
+    }
+
     #[test]
     fn afisha_log_keeps_info_unless_it_names_a_level() {
-        assert_eq!(log_filter(None).to_string(), "info");
-        let quiet = log_filter(Some("afisha::access=off")).to_string();
-        assert!(
-            quiet.contains("afisha::access=off") && quiet.contains("info"),
-            "{quiet}"
+        assert_eq!(directives(None), ["info", "tokio_postgres=info"]);
+        assert_eq!(
+            directives(Some("afisha::access=off")),
+            ["afisha::access=off", "info", "tokio_postgres=info"]
         );
-        assert_eq!(log_filter(Some("warn")).to_string(), "warn");
-        assert_eq!(log_filter(Some("not a = filter")).to_string(), "info");
+        assert_eq!(directives(Some("warn")), ["tokio_postgres=info", "warn"]);
+        assert_eq!(
+            directives(Some("not a = filter")),
+            ["info", "tokio_postgres=info"]
+        );
+    }
+
+    #[test]
+    fn the_database_driver_never_logs_statement_parameters() {
+        assert_eq!(directives(Some("debug")), ["debug", "tokio_postgres=info"]);
+        assert_eq!(
+            directives(Some("trace,tokio_postgres=trace")),
+            ["tokio_postgres=info", "trace"]
+        );
     }
 }

@@ -111,6 +111,7 @@ config_enum! {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub auth: AuthConfig,
     pub email: EmailConfig,
@@ -293,6 +294,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            database: DatabaseConfig::default(),
             server: ServerConfig::default(),
             auth: AuthConfig::default(),
             email: EmailConfig::default(),
@@ -424,6 +426,43 @@ impl Default for JobsConfig {
     }
 }
 
+// ---------------------------------------------------------------- database
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `None` = SQLite at `<data_dir>/afisha.db`; `postgres://…` =
+    /// PostgreSQL.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub url: Option<String>,
+}
+
+impl Config {
+    /// The PostgreSQL URL, or `None` for the SQLite file in the data dir.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.database.url.as_deref().map(str::trim)
+    }
+
+    fn validate_database(&self) -> Result<(), ConfigError> {
+        let Some(url) = self.postgres_url() else {
+            return Ok(());
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::new(
+                "database.url",
+                "must be empty (SQLite in the data dir) or a postgres://… URL",
+            ));
+        }
+        if self.backup.schedule.is_some() {
+            return Err(ConfigError::new(
+                "backup.schedule",
+                "scheduled backups copy the SQLite file; with database.url on PostgreSQL leave it empty and back up with pg_dump",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for BackupConfig {
     fn default() -> Self {
         Self {
@@ -529,6 +568,7 @@ impl Config {
 pub struct Overrides {
     pub config_file: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub bind: Option<String>,
     pub public_url: Option<String>,
     pub debug: bool,
@@ -570,6 +610,9 @@ impl Config {
 
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir.display().to_string()));
+        }
+        if let Some(url) = &overrides.database_url {
+            figment = figment.merge(Serialized::default("database.url", url));
         }
         if let Some(bind) = &overrides.bind {
             figment = figment.merge(Serialized::default("server.bind", bind));
@@ -735,6 +778,7 @@ impl Config {
             ));
         }
         self.validate_backup()?;
+        self.validate_database()?;
         Ok(())
     }
 
@@ -1265,6 +1309,38 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.key.ends_with("missing.toml"));
+    }
+
+    #[test]
+    fn database_url_is_empty_or_postgres() {
+        let url = |value: &str| {
+            load_with(&[("AFISHA_DATABASE__URL", value)], no_file()).map_err(|e| e.key)
+        };
+        assert_eq!(url("").unwrap().postgres_url(), None);
+        assert_eq!(
+            url("postgres://afisha@db/afisha").unwrap().postgres_url(),
+            Some("postgres://afisha@db/afisha")
+        );
+        assert!(url("postgresql://db/afisha").is_ok());
+        assert_eq!(url("mysql://db/afisha").unwrap_err(), "database.url");
+        assert_eq!(url("/srv/afisha.db").unwrap_err(), "database.url");
+        let flag = load_with(
+            &[("AFISHA_DATABASE__URL", "postgres://env/afisha")],
+            Overrides {
+                database_url: Some("postgres://flag/afisha".into()),
+                ..no_file()
+            },
+        )
+        .unwrap();
+        assert_eq!(flag.postgres_url(), Some("postgres://flag/afisha"));
+        let scheduled = load_with(
+            &[
+                ("AFISHA_DATABASE__URL", "postgres://env/afisha"),
+                ("AFISHA_BACKUP__SCHEDULE", "daily 03:00"),
+            ],
+            no_file(),
+        );
+        assert_eq!(scheduled.unwrap_err().key, "backup.schedule");
     }
 
     #[test]

@@ -203,19 +203,11 @@ async fn existing_email_any_case_is_refused_before_the_rate_limit() {
     }
     srv.clock.advance(Duration::seconds(3601));
     // Soft-deleted users keep their address too.
-    srv.state
-        .svc
-        .store
-        .sqlite()
-        .write({
-            let email = email.clone();
-            move |tx| {
-                tx.execute("UPDATE user SET deleted_at = 1 WHERE email = ?1", [email])?;
-                Ok(())
-            }
-        })
-        .await
-        .unwrap();
+    srv.sql_exec(
+        "UPDATE user SET deleted_at = 1 WHERE email = ?1",
+        vec![email.clone().into()],
+    )
+    .await;
     c.post(
         "/register",
         json!({"email": email, "password": PASSWORD, "full_name": "B"}),
@@ -624,16 +616,11 @@ async fn sessions_expire_after_ttl_without_use_and_deleted_users_are_locked_out(
 
     let other = srv.user().await;
     let id = other.user_id;
-    srv.state
-        .svc
-        .store
-        .sqlite()
-        .write(move |tx| {
-            tx.execute("UPDATE user SET deleted_at = 1 WHERE id = ?1", [id])?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    srv.sql_exec(
+        "UPDATE user SET deleted_at = 1 WHERE id = ?1",
+        vec![id.into()],
+    )
+    .await;
     other
         .get("/login")
         .await
@@ -821,34 +808,21 @@ async fn weaker_hashes_are_upgraded_at_login() {
     .await
     .unwrap();
     // A hash made with weaker parameters, as an older configuration left it.
-    srv.state
-        .svc
-        .store
-        .sqlite()
-        .write(move |tx| {
-            tx.execute(
-                "UPDATE user SET password_hash = ?2 WHERE id = ?1",
-                rusqlite::params![user.id, hash],
-            )?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    srv.sql_exec(
+        "UPDATE user SET password_hash = ?2 WHERE id = ?1",
+        vec![user.id.into(), hash.into()],
+    )
+    .await;
     login(&srv.anon(), "weak@example.com", PASSWORD).await;
-    let stored: String = srv
-        .state
-        .svc
-        .store
-        .sqlite()
-        .read(|c| {
-            Ok(c.query_row(
-                "SELECT password_hash FROM user WHERE email = 'weak@example.com'",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .await
-        .unwrap();
+    let stored = srv
+        .sql_rows(
+            "SELECT password_hash FROM user WHERE email = 'weak@example.com'",
+            vec![],
+        )
+        .await[0][0]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(stored.contains("m=2048"), "{stored}");
     login(&srv.anon(), "weak@example.com", PASSWORD).await;
 }
@@ -965,6 +939,7 @@ fn serve_in(dir: tempfile::TempDir, debug: bool) -> Served {
         "--data-dir",
     ])
     .arg(dir.path())
+    .envs(backend_env(dir.path()))
     .env("AFISHA_EMAIL__BACKEND", "file")
     .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
     .env("AFISHA_AUTH__ARGON2__ITERATIONS", "1")
@@ -1087,6 +1062,7 @@ async fn serve_prints_no_setup_link_when_an_administrator_exists() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -1192,24 +1168,24 @@ async fn codes_and_tokens_are_not_stored_in_clear() {
     let srv = TestServer::start().await;
     let c = srv.anon();
     let secrets = secret_journey(&c).await;
-    let (codes, tokens): (Vec<String>, Vec<String>) = srv
-        .state
-        .svc
-        .store
-        .sqlite()
-        .read(|c| {
-            let codes = c
-                .prepare("SELECT * FROM issued_registration")?
-                .query_map([], row_text)?
-                .collect::<Result<Vec<_>, _>>()?;
-            let tokens = c
-                .prepare("SELECT * FROM issued_login_recovery")?
-                .query_map([], row_text)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((codes, tokens))
-        })
-        .await
-        .unwrap();
+    let as_text = |rows: Vec<Vec<Value>>| -> Vec<String> {
+        rows.iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    };
+    let codes = as_text(
+        srv.sql_rows("SELECT * FROM issued_registration", vec![])
+            .await,
+    );
+    let tokens = as_text(
+        srv.sql_rows("SELECT * FROM issued_login_recovery", vec![])
+            .await,
+    );
     assert_eq!(codes.len(), 2);
     assert_eq!(tokens.len(), 1);
     for row in codes.iter().chain(&tokens) {
@@ -1227,6 +1203,12 @@ async fn codes_and_tokens_are_not_stored_in_clear() {
 /// and link until the sealed outbox lands; then drop the `ignore`.
 #[tokio::test]
 async fn no_secret_in_the_database_its_wal_or_a_backup() {
+    if sqlite_only(
+        "no_secret_in_the_database_its_wal_or_a_backup",
+        "reads the SQLite file, its WAL and an `afisha backup` copy",
+    ) {
+        return;
+    }
     let srv = serve_binary(true);
     let c = srv.ready().await;
     let secrets = secret_journey(&c).await;
@@ -1287,6 +1269,7 @@ fn migration_v2_voids_clear_codes_and_tokens() {
     let store = afisha::store::Store::open_sqlite(&path).unwrap();
     let counts = store
         .sqlite()
+        .expect("a SQLite store")
         .read_blocking(|c| {
             Ok(c.query_row(
                 "SELECT (SELECT count(*) FROM issued_registration),
@@ -1306,6 +1289,7 @@ fn migration_v2_voids_clear_codes_and_tokens() {
     assert_eq!(counts, (0, 0, 1), "pending rows voided, users kept");
     store
         .sqlite()
+        .expect("a SQLite store")
         .read_blocking(|c| {
             c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             Ok(())
@@ -1645,17 +1629,4 @@ async fn sessions_have_an_absolute_lifetime_however_often_used() {
     user.get("/login")
         .await
         .expect_detail(401, "Invalid login session");
-}
-
-/// Every column of a row as debug text joined with `|` (to grep stored
-/// values).
-fn row_text(r: &rusqlite::Row) -> rusqlite::Result<String> {
-    Ok((0..r.as_ref().column_count())
-        .map(|i| {
-            r.get::<_, rusqlite::types::Value>(i)
-                .map(|v| format!("{v:?}"))
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join("|"))
 }

@@ -50,20 +50,16 @@ async fn every_secured_operation_by_every_kind_of_caller() {
     let expired = srv.user_with("expired@matrix.test", "Expired", false).await;
     let (deleted_id, expired_uid) = (deleted.user_id, expired.uid());
     let long_ago = (srv.now().0 - chrono::Duration::days(31)).timestamp_micros();
-    srv.state
-        .svc
-        .store
-        .sqlite()
-        .write(move |tx| {
-            tx.execute("UPDATE user SET deleted_at = 1 WHERE id = ?1", [deleted_id])?;
-            tx.execute(
-                "UPDATE login_session SET last_seen_at = ?2 WHERE uid = ?1",
-                rusqlite::params![expired_uid, long_ago],
-            )?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    srv.sql_exec(
+        "UPDATE user SET deleted_at = 1 WHERE id = ?1",
+        vec![deleted_id.into()],
+    )
+    .await;
+    srv.sql_exec(
+        "UPDATE login_session SET last_seen_at = ?2 WHERE uid = ?1",
+        vec![expired_uid.to_string().into(), long_ago.into()],
+    )
+    .await;
 
     let doc: Value = admin.get("/openapi.json").await.expect(200);
     let mut checked = 0;

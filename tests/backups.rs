@@ -51,6 +51,12 @@ fn integrity(path: &std::path::Path) -> String {
 
 #[tokio::test]
 async fn daily_backup_at_the_due_time_then_only_keep_remain() {
+    if sqlite_only(
+        "daily_backup_at_the_due_time_then_only_keep_remain",
+        "scheduled backups copy the SQLite file (refused on PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let keep = 3;
     let srv = TestServer::with(|c| {
         c.backup.schedule = Some("daily 03:00".into());
@@ -144,6 +150,12 @@ async fn daily_backup_at_the_due_time_then_only_keep_remain() {
 
 #[tokio::test]
 async fn a_failing_backup_dir_is_counted_and_shown_to_administrators() {
+    if sqlite_only(
+        "a_failing_backup_dir_is_counted_and_shown_to_administrators",
+        "scheduled backups copy the SQLite file (refused on PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let outside = tempfile::tempdir().unwrap();
     // A file where a directory should be: fails even for root, which a
     // read-only directory would not.
@@ -200,6 +212,12 @@ async fn a_failing_backup_dir_is_counted_and_shown_to_administrators() {
 
 #[tokio::test]
 async fn a_restart_remembers_the_last_run_and_catches_up_a_missed_one() {
+    if sqlite_only(
+        "a_restart_remembers_the_last_run_and_catches_up_a_missed_one",
+        "scheduled backups copy the SQLite file (refused on PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let srv = TestServer::with(|c| c.backup.schedule = Some("daily 03:00".into())).await;
     let admin = srv.admin().await;
     let first = next_run(&srv, &admin).await;
@@ -223,4 +241,41 @@ async fn a_restart_remembers_the_last_run_and_catches_up_a_missed_one() {
     .await;
     assert_eq!(v["backups"].as_array().unwrap().len(), 2, "{v:#}");
     assert_eq!(ts(&v["next_at"]), Ts(tomorrow + chrono::Duration::days(2)));
+}
+
+/// On PostgreSQL Afisha's backups refuse clearly: `afisha backup` and
+/// `afisha restore` name pg_dump, and a backup schedule is a configuration
+/// error naming the key. (Neither connects, so this runs on both backends.)
+#[test]
+fn backups_refuse_on_postgres_and_name_pg_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_afisha"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--database-url", "postgres://afisha@127.0.0.1:1/afisha"])
+            .envs(env.iter().copied())
+            .env_remove("AFISHA_CONFIG")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let target = dir.path().join("copy.db");
+    let target = target.to_str().unwrap();
+    for args in [vec!["backup", target], vec!["restore", target, "--force"]] {
+        let (code, err) = run(&args, &[]);
+        assert_ne!(code, Some(0), "{args:?}");
+        assert!(err.contains("pg_dump"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    let (code, err) = run(&["migrate"], &[("AFISHA_BACKUP__SCHEDULE", "daily 03:00")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("backup.schedule") && err.contains("pg_dump"),
+        "{err}"
+    );
 }

@@ -16,27 +16,27 @@ type EventRow = (i64, Option<String>, Option<i64>, i64, i64, i64);
 async fn demo_notifications_agree_with_its_events() {
     let srv = TestServer::start().await;
     assert!(afisha::demo::seed(&srv.state).await.unwrap());
-    let events = srv
-        .state
-        .svc
-        .store
-        .sqlite()
-        .read(|c| {
-            let events = c
-                .prepare(
-                    "SELECT e.id, e.payment_info, e.max_participants_count, e.created_at, e.starts_at,
-                            (SELECT count(*) FROM event_participant p
-                              WHERE p.event_id = e.id AND p.status = 'PARTICIPATING')
-                     FROM event e ORDER BY e.id",
-                )?
-                .query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-                })?
-                .collect::<Result<Vec<EventRow>, _>>()?;
-            Ok(events)
-        })
+    let events: Vec<EventRow> = srv
+        .sql_rows(
+            "SELECT e.id, e.payment_info, e.max_participants_count, e.created_at, e.starts_at,
+                    (SELECT count(*) FROM event_participant p
+                      WHERE p.event_id = e.id AND p.status = 'PARTICIPATING')
+             FROM event e ORDER BY e.id",
+            vec![],
+        )
         .await
-        .unwrap();
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].as_i64().unwrap(),
+                r[1].as_str().map(str::to_string),
+                r[2].as_i64(),
+                r[3].as_i64().unwrap(),
+                r[4].as_i64().unwrap(),
+                r[5].as_i64().unwrap(),
+            )
+        })
+        .collect();
     // Every person's in-app notifications, as they read them:
     // (type, content, cta_url, role).
     let mut notes: Vec<(String, String, Option<String>, &str)> = Vec::new();

@@ -544,16 +544,8 @@ async fn update_dates_against_created_at_and_reminder_reset() {
     assert_eq!(ts(&now["starts_at"]), start);
 
     // Mark the reminder as sent, then move the event: the mark is cleared.
-    srv.state
-        .svc
-        .store
-        .sqlite()
-        .write(move |tx| {
-            tx.execute("UPDATE event_participant SET reminder_sent_at = 1", [])?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    srv.sql_exec("UPDATE event_participant SET reminder_sent_at = 1", vec![])
+        .await;
     let reminded = "SELECT count(*) FROM event_participant WHERE reminder_sent_at IS NOT NULL";
     admin
         .put(&path, json!({"name": "Same time"}))

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use afisha::config::Config;
-use afisha::domain::time::Ts;
 use common::*;
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
@@ -743,21 +742,19 @@ async fn unreferenced_uploads_are_deleted_by_the_clean_up_after_the_grace_period
     let unused = upload_ok(&user, png(), &base, "png").await;
     let now = srv.now();
     let image = used.clone();
-    srv.state
-        .svc
-        .store
-        .sqlite()
-        .write(move |tx| {
-            tx.execute(
-                "INSERT INTO event (name, name_fold, description, starts_at, ends_at, image_url, location,
-                                    max_participants_count, created_at)
-                 VALUES ('E', 'e', 'D', ?1, ?2, ?3, 'L', 10, ?1)",
-                rusqlite::params![now, Ts(now.0 + chrono::Duration::hours(2)), image],
-            )?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    srv.sql_exec(
+        "INSERT INTO event (name, name_fold, description, starts_at, ends_at, image_url, location,
+                            max_participants_count, created_at)
+         VALUES ('E', 'e', 'D', ?1, ?2, ?3, 'L', 10, ?1)",
+        vec![
+            now.micros().into(),
+            (now.0 + chrono::Duration::hours(2))
+                .timestamp_micros()
+                .into(),
+            image.into(),
+        ],
+    )
+    .await;
     let key = |url: &str| url.rsplit_once("/media/").unwrap().1.to_string();
     let (used_key, unused_key) = (key(&used), key(&unused));
     assert_eq!(media_files(&srv), {

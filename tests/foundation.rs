@@ -167,6 +167,7 @@ fn user_create_then_list_shows_the_administrator() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -189,6 +190,7 @@ fn user_create_then_list_shows_the_administrator() {
     let out = bin()
         .args(["user", "list", "--data-dir"])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -213,6 +215,7 @@ fn user_create_then_list_shows_the_administrator() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -235,6 +238,7 @@ fn user_create_then_list_shows_the_administrator() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -255,6 +259,7 @@ fn user_create_then_list_shows_the_administrator() {
             .args(["user", "set-role", "--email", email, "--role", role])
             .arg("--data-dir")
             .arg(dir.path())
+            .envs(backend_env(dir.path()))
             .output()
             .unwrap()
     };
@@ -268,6 +273,7 @@ fn user_create_then_list_shows_the_administrator() {
     let out = bin()
         .args(["user", "list", "--data-dir"])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .output()
         .unwrap();
     let list = String::from_utf8_lossy(&out.stdout);
@@ -290,6 +296,7 @@ fn user_create_then_list_shows_the_administrator() {
             "--data-dir",
         ])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -314,6 +321,7 @@ fn user_create_then_list_shows_the_administrator() {
     let out = bin()
         .args(["user", "list", "--data-dir"])
         .arg(dir.path())
+        .envs(backend_env(dir.path()))
         .output()
         .unwrap();
     let list = String::from_utf8_lossy(&out.stdout);

@@ -40,6 +40,7 @@ fn serve(args: &[&str], env: &[(&str, &str)]) -> Served {
             "--data-dir",
         ])
         .arg(dir.path().join("data"))
+        .envs(backend_env(dir.path()))
         .env_remove("AFISHA_LOG")
         .env_remove("AFISHA_LOG_FORMAT")
         .env_remove("NO_COLOR")
@@ -159,7 +160,12 @@ async fn text_logs_have_no_colour_codes_off_a_terminal_and_one_startup_block() {
         block.contains(&format!("data dir: {}", srv.data_dir())),
         "{block}"
     );
-    assert!(block.contains("afisha.db"), "{block}");
+    let database = if on_postgres() {
+        "database: postgres://"
+    } else {
+        "afisha.db"
+    };
+    assert!(block.contains(database), "{block}");
     assert!(block.contains("storage: fs, images in"), "{block}");
     assert!(
         block.contains("mail: console backend — emails are printed to the log, not sent"),

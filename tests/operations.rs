@@ -227,6 +227,12 @@ fn restore(file: &std::path::Path, dir: &std::path::Path, force: bool) -> std::p
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn backup_during_write_load_is_consistent_and_restores() {
+    if sqlite_only(
+        "backup_during_write_load_is_consistent_and_restores",
+        "afisha backup/restore copy the SQLite file (refused on PostgreSQL: pg_dump)",
+    ) {
+        return;
+    }
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     // Writers keep going while the backup runs.
@@ -434,6 +440,7 @@ async fn secrets_never_appear_in_logs() {
             "--data-dir",
         ])
         .arg(dir.path().join("data"))
+        .envs(backend_env(dir.path()))
         .env("AFISHA_LOG", "debug")
         .env("AFISHA_EMAIL__BACKEND", "file")
         .env("AFISHA_AUTH__ARGON2__MEMORY_KIB", "1024")

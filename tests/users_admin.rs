@@ -66,19 +66,14 @@ async fn mail_jobs(srv: &TestServer, kind: &str, to: &str) -> i64 {
 }
 
 async fn stored_hash(srv: &TestServer, user_id: i64) -> String {
-    srv.state
-        .svc
-        .store
-        .sqlite()
-        .read(move |c| {
-            Ok(c.query_row(
-                "SELECT password_hash FROM user WHERE id = ?1",
-                [user_id],
-                |r| r.get(0),
-            )?)
-        })
-        .await
+    srv.sql_rows(
+        "SELECT password_hash FROM user WHERE id = ?1",
+        vec![user_id.into()],
+    )
+    .await[0][0]
+        .as_str()
         .unwrap()
+        .to_string()
 }
 
 async fn email_of(client: &Client, admin: &Client) -> String {
@@ -367,23 +362,17 @@ async fn name_and_q_search_fold_cyrillic_case() {
     assert_eq!(q("пётр").await, [petrov.user_id]);
     assert!(q("nobody-here").await.is_empty());
     // The folded columns stay in sync with the originals.
-    let (key, name_fold): (String, String) = srv
-        .state
-        .svc
-        .store
-        .sqlite()
-        .read({
-            let id = ivanov.user_id;
-            move |c| {
-                Ok(c.query_row(
-                    "SELECT email_key, full_name_fold FROM user WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?)
-            }
-        })
+    let row = srv
+        .sql_rows(
+            "SELECT email_key, full_name_fold FROM user WHERE id = ?1",
+            vec![ivanov.user_id.into()],
+        )
         .await
-        .unwrap();
+        .remove(0);
+    let (key, name_fold) = (
+        row[0].as_str().unwrap().to_string(),
+        row[1].as_str().unwrap().to_string(),
+    );
     assert_eq!(key, email_key("Ivan.Petrovich@Example.com"));
     assert_eq!(name_fold, fold("Иванов Иван"));
 }
@@ -883,4 +872,51 @@ async fn reset_password_errors() {
         0,
         "nothing queued"
     );
+}
+
+/// Two administrators stepping down at the same moment: one of them stays
+/// (on PostgreSQL the rule locks the administrators' rows; on SQLite the
+/// single writer serialises). Repeated to give a race room to show.
+#[tokio::test]
+async fn two_administrators_stepping_down_at_once_leave_one() {
+    let srv = TestServer::start().await;
+    for _ in 0..10 {
+        let a = srv.admin().await;
+        let b = srv.admin().await;
+        // Only these two are active administrators in this round.
+        for other in srv
+            .sql_rows(
+                "SELECT id FROM user WHERE role = 'ADMINISTRATOR' AND deleted_at IS NULL
+                   AND id <> ?1 AND id <> ?2",
+                vec![json!(a.user_id), json!(b.user_id)],
+            )
+            .await
+        {
+            a.put(
+                &format!("/users/{}", other[0].as_i64().unwrap()),
+                json!({"role": "USER"}),
+            )
+            .await
+            .expect(200);
+        }
+        let step_down = |c: &Client| {
+            let c = c.clone();
+            async move {
+                c.put(&format!("/users/{}", c.user_id), json!({"role": "USER"}))
+                    .await
+            }
+        };
+        let (ra, rb) = tokio::join!(step_down(&a), step_down(&b));
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 400], "{} / {}", ra.text(), rb.text());
+        assert_eq!(
+            srv.query_i64(
+                "SELECT count(*) FROM user WHERE role = 'ADMINISTRATOR' AND deleted_at IS NULL",
+                vec![],
+            )
+            .await,
+            1
+        );
+    }
 }

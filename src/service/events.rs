@@ -145,6 +145,8 @@ pub async fn update(
         .clone()
         .write(move |tx| {
             let now = svc.now();
+            // The capacity check below must see concurrent joins.
+            tx.lock_event(id)?;
             let old = require(tx, id)?;
             let new_ids = participant_ids.map(|ids| dedup_ids(&ids));
             if let Some(ids) = &new_ids {

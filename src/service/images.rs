@@ -30,6 +30,9 @@ pub async fn upload(svc: &Services, user_id: i64, bytes: Bytes) -> DomainResult<
         let key = key.clone();
         svc.store
             .write(move |tx| {
+                // Concurrent uploads of the user queue here, so each counts
+                // the ones committed before it.
+                tx.lock_user(user_id)?;
                 let hour_ago = Ts(now.0 - Duration::hours(1));
                 let usage = tx.upload_usage(user_id, hour_ago)?;
                 if usage.recent >= per_hour {

@@ -60,7 +60,7 @@ impl Services {
         let (store, secrets) = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || {
-                let store = Store::open_sqlite(&config.database_path())?;
+                let store = Store::open(&config)?;
                 let secrets = crate::secrets::Secrets::open(&config.data_dir)?;
                 anyhow::Ok((store, secrets))
             })

@@ -20,6 +20,9 @@ pub async fn set_mine(
     store
         .write(move |tx| {
             let now = svc.now();
+            // Concurrent joins (through any instance) queue here, so the
+            // capacity check below counts every earlier commit.
+            tx.lock_event(event_id)?;
             let event = tx
                 .event(event_id)?
                 .filter(|e| e.rejected_at.is_none())

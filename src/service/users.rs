@@ -19,7 +19,12 @@ pub const USE_DELETE: &str = "Use DELETE to delete a user";
 /// The last-administrator rule: a change that takes `user` out of the
 /// active administrators is refused when no other active one remains.
 fn keep_an_administrator(tx: &mut dyn Tx, user: &User) -> DomainResult<()> {
-    if user.is_active_admin() && tx.active_admin_ids()? == [user.id] {
+    if !user.is_active_admin() {
+        return Ok(());
+    }
+    // Concurrent demotions (through any instance) queue here.
+    tx.lock_administrators()?;
+    if tx.active_admin_ids()? == [user.id] {
         return Err(DomainError::rule(messages::LAST_ADMIN));
     }
     Ok(())

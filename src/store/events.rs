@@ -32,6 +32,12 @@ pub struct CardRow {
 pub trait EventStore {
     /// The event by id, cancelled or not.
     fn event(&mut self, id: i64) -> DomainResult<Option<Event>>;
+    /// Holds the event's row for the rest of this write transaction, so that
+    /// rules counting its participants (capacity) see every concurrent
+    /// writer's commit: call it before reading what the rule counts.
+    /// PostgreSQL: `SELECT … FOR UPDATE`; SQLite: nothing to do (its single
+    /// writer already serialises every write).
+    fn lock_event(&mut self, id: i64) -> DomainResult<()>;
     /// Inserts a new event created at `now`; returns its id.
     fn insert_event(&mut self, new: &NewEvent, now: Ts) -> DomainResult<i64>;
     /// Saves every field of `event` (by id).

@@ -3,9 +3,9 @@
 //! Services never see SQL: they ask a [`Store`] for a read or a write
 //! transaction and receive a `&mut dyn Tx`, whose methods (grouped per area
 //! in the traits re-exported here) are the only queries in the program.
-//! The SQLite backend implements every trait in `store::sqlite`; a second
-//! backend (PostgreSQL) is one more implementation of the same traits and
-//! one more arm of [`Store`], not a fork of the services.
+//! The SQLite backend implements every trait in `store::sqlite`, the
+//! PostgreSQL backend the same traits in `store::postgres`; [`Store`] picks
+//! one from `database.url` and the services do not know which.
 //!
 //! Rules of the interface:
 //! - a write runs as one transaction: it commits when the closure returns
@@ -18,6 +18,7 @@ pub mod backups;
 pub mod events;
 pub mod jobs;
 pub mod notifications;
+pub mod postgres;
 pub mod sqlite;
 pub mod uploads;
 pub mod users;
@@ -56,18 +57,52 @@ impl<
 {
 }
 
-/// The database: SQLite today (one file, one writer), a second backend later.
+/// Which database the store is on: `Sqlite` when `database.url` is empty
+/// (one file in the data dir, one process), `Postgres` for a `postgres://`
+/// URL (several instances may share it).
+///
+/// An enum rather than a boxed trait object: `read` and `write` are generic
+/// over the closure and its result (`FnOnce(&mut dyn Tx) -> DomainResult<T>`),
+/// which a `dyn` backend trait could not offer without boxing every closure
+/// and erasing `T`; with two backends known at compile time a `match` per
+/// call is simpler and costs nothing.
 #[derive(Clone)]
 pub struct Store {
-    db: sqlite::Db,
+    backend: Backend,
 }
 
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::Db),
+    Postgres(postgres::Db),
+}
+
+/// What `backup_to` answers on PostgreSQL.
+pub const USE_PG_DUMP: &str = "the database is PostgreSQL (database.url): Afisha's backups copy the SQLite file; back up PostgreSQL with pg_dump or your provider's backups";
+
 impl Store {
+    /// Opens the database `config` names (`database.url`) and applies
+    /// migrations. Blocking: call it on a blocking thread or at start-up.
+    pub fn open(config: &crate::config::Config) -> anyhow::Result<Store> {
+        match config.postgres_url() {
+            Some(url) => Self::open_postgres(url),
+            None => Self::open_sqlite(&config.database_path()),
+        }
+    }
+
     /// Opens (creating if needed) the SQLite database and applies migrations.
     /// Blocking: call it on a blocking thread or at start-up.
     pub fn open_sqlite(path: &Path) -> anyhow::Result<Store> {
         Ok(Store {
-            db: sqlite::Db::open(path)?,
+            backend: Backend::Sqlite(sqlite::Db::open(path)?),
+        })
+    }
+
+    /// Connects to PostgreSQL and applies migrations (under an advisory
+    /// lock). Blocking.
+    pub fn open_postgres(url: &str) -> anyhow::Result<Store> {
+        Ok(Store {
+            backend: Backend::Postgres(postgres::Db::open(url)?),
         })
     }
 
@@ -77,7 +112,10 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> DomainResult<T> + Send + 'static,
     {
-        self.db.read_tx(f).await
+        match &self.backend {
+            Backend::Sqlite(db) => db.read_tx(f).await,
+            Backend::Postgres(db) => db.read_tx(f).await,
+        }
     }
 
     /// Runs `f` in one write transaction on the blocking pool.
@@ -86,7 +124,10 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> DomainResult<T> + Send + 'static,
     {
-        self.db.write_tx(f).await
+        match &self.backend {
+            Backend::Sqlite(db) => db.write_tx(f).await,
+            Backend::Postgres(db) => db.write_tx(f).await,
+        }
     }
 
     /// [`Store::read`] for code already on a blocking thread (CLI, workers).
@@ -94,7 +135,10 @@ impl Store {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
     ) -> DomainResult<T> {
-        self.db.read_tx_blocking(f)
+        match &self.backend {
+            Backend::Sqlite(db) => db.read_tx_blocking(f),
+            Backend::Postgres(db) => db.read_tx_blocking(f),
+        }
     }
 
     /// [`Store::write`] for code already on a blocking thread.
@@ -102,44 +146,79 @@ impl Store {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
     ) -> DomainResult<T> {
-        self.db.write_tx_blocking(f)
+        match &self.backend {
+            Backend::Sqlite(db) => db.write_tx_blocking(f),
+            Backend::Postgres(db) => db.write_tx_blocking(f),
+        }
     }
 
     /// How many transactions that changed domain data have committed in this
     /// process (cached answers compare it; see `service::snapshot`).
     pub fn generation(&self) -> u64 {
-        self.db.generation()
+        match &self.backend {
+            Backend::Sqlite(db) => db.generation(),
+            Backend::Postgres(db) => db.generation(),
+        }
     }
 
     /// Woken after a commit that enqueued jobs.
     pub fn jobs_enqueued(&self) -> Arc<Notify> {
-        self.db.jobs_enqueued()
+        match &self.backend {
+            Backend::Sqlite(db) => db.jobs_enqueued(),
+            Backend::Postgres(db) => db.jobs_enqueued.clone(),
+        }
     }
 
-    /// Background housekeeping of the backend (SQLite: WAL checkpoints).
+    /// Background housekeeping of the backend (SQLite: WAL checkpoints;
+    /// PostgreSQL: nothing, autovacuum does its own).
     pub async fn maintain(&self) -> DomainResult<()> {
-        self.db.checkpoint().await
+        match &self.backend {
+            Backend::Sqlite(db) => db.checkpoint().await,
+            Backend::Postgres(_) => Ok(()),
+        }
     }
 
     /// A consistent online copy of the database at `target` (checked before
     /// it gets its final name); returns its size in bytes. Blocking.
+    /// PostgreSQL: refused ([`USE_PG_DUMP`]).
     pub fn backup_to(&self, target: &Path) -> anyhow::Result<u64> {
-        sqlite::backup_file::backup(self.db.path(), target)
+        match &self.backend {
+            Backend::Sqlite(db) => sqlite::backup_file::backup(db.path(), target),
+            Backend::Postgres(_) => Err(anyhow::anyhow!(USE_PG_DUMP)),
+        }
     }
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> DomainResult<()> {
-        self.db.ping().await
+        match &self.backend {
+            Backend::Sqlite(db) => db.ping().await,
+            Backend::Postgres(db) => db.ping().await,
+        }
     }
 
     /// Connections in use and idle (metrics).
     pub fn pool_state(&self) -> (u32, u32) {
-        let s = self.db.pool().state();
+        let s = match &self.backend {
+            Backend::Sqlite(db) => db.pool().state(),
+            Backend::Postgres(db) => db.pool().state(),
+        };
         (s.connections - s.idle_connections, s.idle_connections)
     }
 
-    /// The SQLite backend, for backups and the transition of old modules.
-    pub fn sqlite(&self) -> &sqlite::Db {
-        &self.db
+    /// The SQLite backend, when the store is on SQLite (its own tools such
+    /// as backups, and tests that inspect the file).
+    pub fn sqlite(&self) -> Option<&sqlite::Db> {
+        match &self.backend {
+            Backend::Sqlite(db) => Some(db),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL backend, when the store is on PostgreSQL.
+    pub fn postgres(&self) -> Option<&postgres::Db> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(db) => Some(db),
+        }
     }
 }

@@ -63,6 +63,15 @@ pub trait UserStore {
     fn user_by_email(&mut self, email: &str) -> DomainResult<Option<User>>;
     /// Whether another user (not `except`) has this email, any case.
     fn email_in_use(&mut self, email: &str, except: Option<i64>) -> DomainResult<bool>;
+    /// Holds the user's row for the rest of this write transaction, so that
+    /// rules counting the user's rows (the upload quota and rate) see every
+    /// concurrent writer's commit. PostgreSQL: `SELECT … FOR UPDATE`;
+    /// SQLite: nothing to do (its single writer serialises every write).
+    fn lock_user(&mut self, id: i64) -> DomainResult<()>;
+    /// Holds the rows of the active administrators for the rest of this
+    /// write transaction (the last-administrator rule: two administrators
+    /// demoted at once must not both pass). SQLite: nothing to do.
+    fn lock_administrators(&mut self) -> DomainResult<()>;
     /// Whether any user exists at all.
     fn has_users(&mut self) -> DomainResult<bool>;
     fn list_users(&mut self, filter: &UserFilter) -> DomainResult<Vec<User>>;

@@ -43,7 +43,76 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     // The disk reserve for uploads has its own test; elsewhere the free
     // space of the machine running the tests must not matter.
     c.storage.min_free_bytes = 0;
+    if on_postgres() {
+        let url = new_pg_database();
+        // The CLI run in the data dir (`afisha jobs …` in tests/jobs.rs)
+        // reads ./afisha.toml, and so finds the same database.
+        std::fs::write(
+            dir.join("afisha.toml"),
+            format!("[database]\nurl = \"{url}\"\n"),
+        )
+        .expect("write afisha.toml");
+        c.database.url = Some(url);
+    }
     c
+}
+
+/// Whether this run uses PostgreSQL (`AFISHA_TEST_DB=postgres`, set by
+/// `scripts/test-postgres.sh` with `AFISHA_TEST_PG_URL`) instead of SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("AFISHA_TEST_DB").is_ok_and(|v| v == "postgres")
+}
+
+/// Creates an empty database `t_<random>` on the run's PostgreSQL cluster
+/// and returns its URL.
+pub fn new_pg_database() -> String {
+    let admin = std::env::var("AFISHA_TEST_PG_URL")
+        .expect("AFISHA_TEST_DB=postgres needs AFISHA_TEST_PG_URL: run scripts/test-postgres.sh");
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut url = url::Url::parse(&admin).expect("AFISHA_TEST_PG_URL is a URL");
+    url.set_path(&name);
+    // The blocking client runs a runtime of its own: not on a tokio thread.
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .expect("connect to the test PostgreSQL cluster");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create a test database");
+    })
+    .join()
+    .expect("create database thread");
+    url.to_string()
+}
+
+/// The environment that points a spawned `afisha` at this run's backend for
+/// the data dir `dir`: nothing on SQLite (the file in the data dir); on
+/// PostgreSQL `AFISHA_DATABASE__URL` of a database made for `dir` on first
+/// use (remembered in the dir, so every command over it shares it).
+pub fn backend_env(dir: &std::path::Path) -> Vec<(String, String)> {
+    if !on_postgres() {
+        return Vec::new();
+    }
+    let remembered = dir.join(".test-database-url");
+    let url = match std::fs::read_to_string(&remembered) {
+        Ok(url) => url,
+        Err(_) => {
+            let url = new_pg_database();
+            std::fs::create_dir_all(dir).expect("data dir");
+            std::fs::write(&remembered, &url).expect("remember the database");
+            url
+        }
+    };
+    vec![("AFISHA_DATABASE__URL".into(), url)]
+}
+
+/// On PostgreSQL, says why a test that checks something SQLite-specific
+/// (the file, WAL, `integrity_check`, file backups) does not run, and
+/// returns `true`; the caller returns.
+pub fn sqlite_only(test: &str, why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("SKIPPED on PostgreSQL {test}: {why}");
+    }
+    on_postgres()
 }
 
 impl TestServer {
@@ -200,28 +269,269 @@ impl TestServer {
         }
     }
 
-    /// Runs a read against the server's database.
+    /// Runs a query that returns one integer against the server's database
+    /// (SQL as [`sql_rows`] takes it).
     pub async fn query_i64(&self, sql: &'static str, params: Vec<Value>) -> i64 {
-        self.state
-            .svc
-            .store
-            .sqlite()
-            .read(move |c| {
-                let params: Vec<Box<dyn rusqlite::ToSql>> = params
-                    .into_iter()
-                    .map(|v| -> Box<dyn rusqlite::ToSql> {
-                        match v {
-                            Value::Number(n) => Box::new(n.as_i64().unwrap_or_default()),
-                            Value::String(s) => Box::new(s),
-                            other => Box::new(other.to_string()),
-                        }
-                    })
+        let rows = sql_rows(&self.state.svc.store, sql, params).await;
+        rows[0][0].as_i64().expect("an integer")
+    }
+
+    /// [`sql_rows`] on this server's database.
+    pub async fn sql_rows(&self, sql: &str, params: Vec<Value>) -> Vec<Vec<Value>> {
+        sql_rows(&self.state.svc.store, sql, params).await
+    }
+
+    /// [`sql_exec`] on this server's database.
+    pub async fn sql_exec(&self, sql: &str, params: Vec<Value>) -> u64 {
+        sql_exec_all(&self.state.svc.store, vec![(sql.to_string(), params)]).await
+    }
+
+    /// Runs statements (as [`sql_rows`] takes them) in one transaction, so
+    /// that the server's background work sees all of them or none.
+    pub async fn sql_exec_all(&self, statements: Vec<(String, Vec<Value>)>) -> u64 {
+        sql_exec_all(&self.state.svc.store, statements).await
+    }
+}
+
+/// Runs one statement against either backend and returns its rows as JSON
+/// values (integers and 0/1 for booleans, text, null), for tests that look
+/// at or set up rows the API does not show. The SQL is written once for
+/// both: `?1`-style parameters and the table `user` unquoted; on PostgreSQL
+/// they become `$1` and `"user"`. Parameters are JSON numbers, strings or
+/// null.
+pub async fn sql_rows(
+    store: &afisha::store::Store,
+    sql: &str,
+    params: Vec<Value>,
+) -> Vec<Vec<Value>> {
+    let sql = sql.to_string();
+    if let Some(db) = store.postgres() {
+        let sql = pg_dialect(&sql);
+        return db
+            .raw(move |c| {
+                let params: Vec<PgParam> = params.into_iter().map(PgParam).collect();
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
                     .collect();
-                Ok(c.query_row(sql, rusqlite::params_from_iter(params.iter()), |r| r.get(0))?)
+                let rows = c.query(&sql, &refs).map_err(|e| {
+                    afisha::domain::error::DomainError::internal(format!(
+                        "{}: {sql}",
+                        afisha::store::postgres::describe(&e)
+                    ))
+                })?;
+                Ok(rows.iter().map(pg_row).collect())
             })
             .await
-            .expect("query")
+            .unwrap_or_else(|e| panic!("{e}"));
     }
+    store
+        .sqlite()
+        .expect("a store")
+        .read(move |w| {
+            let mut stmt = w.prepare(&sql)?;
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(sqlite_params(params)), |r| {
+                    (0..columns)
+                        .map(|i| {
+                            Ok(match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Null => Value::Null,
+                                rusqlite::types::ValueRef::Integer(n) => json!(n),
+                                rusqlite::types::ValueRef::Real(f) => json!(f),
+                                rusqlite::types::ValueRef::Text(t) => {
+                                    json!(String::from_utf8_lossy(t))
+                                }
+                                rusqlite::types::ValueRef::Blob(b) => json!(hex_of(b)),
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<Value>>>()
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs statements that return no rows (SQL as [`sql_rows`] takes it) in
+/// one transaction; returns how many rows they changed.
+pub async fn sql_exec_all(
+    store: &afisha::store::Store,
+    statements: Vec<(String, Vec<Value>)>,
+) -> u64 {
+    if let Some(db) = store.postgres() {
+        return db
+            .raw(move |c| {
+                let mut tx = c.transaction()?;
+                let mut changed = 0;
+                for (sql, params) in statements {
+                    let sql = pg_dialect(&sql);
+                    let params: Vec<PgParam> = params.into_iter().map(PgParam).collect();
+                    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                        .iter()
+                        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                        .collect();
+                    changed += tx.execute(&sql, &refs).map_err(|e| {
+                        afisha::domain::error::DomainError::internal(format!(
+                            "{}: {sql}",
+                            afisha::store::postgres::describe(&e)
+                        ))
+                    })?;
+                }
+                tx.commit()?;
+                Ok(changed)
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    store
+        .sqlite()
+        .expect("a store")
+        .write(move |w| {
+            let mut changed = 0;
+            for (sql, params) in statements {
+                changed +=
+                    w.execute(&sql, rusqlite::params_from_iter(sqlite_params(params)))? as u64;
+            }
+            Ok(changed)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sqlite_params(params: Vec<Value>) -> Vec<rusqlite::types::Value> {
+    params
+        .into_iter()
+        .map(|v| match v {
+            Value::Null => rusqlite::types::Value::Null,
+            Value::Bool(b) => rusqlite::types::Value::Integer(b as i64),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => rusqlite::types::Value::Integer(i),
+                None => rusqlite::types::Value::Real(n.as_f64().unwrap_or_default()),
+            },
+            Value::String(s) => rusqlite::types::Value::Text(s),
+            other => rusqlite::types::Value::Text(other.to_string()),
+        })
+        .collect()
+}
+
+/// `?N` parameters become `$N`; the table `user` (a reserved word in
+/// PostgreSQL) is quoted after FROM, JOIN, INTO and UPDATE.
+pub fn pg_dialect(sql: &str) -> String {
+    let sql = &pg_json_extract(sql);
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    let mut quoted = String::with_capacity(out.len());
+    let words: Vec<&str> = out.split_inclusive(|c: char| c.is_whitespace()).collect();
+    let mut previous = "";
+    for word in words {
+        let bare = word.trim_end();
+        let rest = &word[bare.len()..];
+        let keyword = matches!(
+            previous.to_ascii_uppercase().as_str(),
+            "FROM" | "JOIN" | "INTO" | "UPDATE"
+        );
+        if keyword && (bare == "user" || bare.starts_with("user(") || bare.starts_with("user,")) {
+            quoted.push_str(&bare.replacen("user", "\"user\"", 1));
+            quoted.push_str(rest);
+        } else {
+            quoted.push_str(word);
+        }
+        if !bare.is_empty() {
+            previous = bare;
+        }
+    }
+    quoted
+}
+
+/// `json_extract(x, '$.a.b')` becomes `(x::jsonb #>> '{a,b}')` (as text).
+fn pg_json_extract(sql: &str) -> String {
+    let mut out = String::new();
+    let mut rest = sql;
+    while let Some(at) = rest.find("json_extract(") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "json_extract(".len()..];
+        let comma = after.find(", '$.").expect("json_extract(x, '$.path')");
+        let column = &after[..comma];
+        let path_start = comma + ", '$.".len();
+        let path_len = after[path_start..].find("')").expect("a closed path");
+        let path = after[path_start..path_start + path_len].replace('.', ",");
+        out.push_str(&format!("({column}::jsonb #>> '{{{path}}}')"));
+        rest = &after[path_start + path_len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A JSON parameter bound as whatever type PostgreSQL expects there.
+#[derive(Debug)]
+struct PgParam(Value);
+
+impl postgres::types::ToSql for PgParam {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use postgres::types::Type;
+        match &self.0 {
+            Value::Null => Ok(postgres::types::IsNull::Yes),
+            Value::Bool(b) if *ty == Type::BOOL => b.to_sql(ty, out),
+            Value::Bool(b) => (*b as i64).to_sql(ty, out),
+            Value::Number(n) if *ty == Type::BOOL => (n.as_i64() != Some(0)).to_sql(ty, out),
+            Value::Number(n) if *ty == Type::INT4 => {
+                (n.as_i64().unwrap_or_default() as i32).to_sql(ty, out)
+            }
+            Value::Number(n) if *ty == Type::FLOAT8 => {
+                n.as_f64().unwrap_or_default().to_sql(ty, out)
+            }
+            Value::Number(n) if *ty == Type::TEXT => n.to_string().to_sql(ty, out),
+            Value::Number(n) => n.as_i64().unwrap_or_default().to_sql(ty, out),
+            Value::String(s) => s.as_str().to_sql(ty, out),
+            other => other.to_string().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn pg_row(r: &postgres::Row) -> Vec<Value> {
+    use postgres::types::Type;
+    (0..r.len())
+        .map(|i| {
+            let ty = r.columns()[i].type_().clone();
+            let value = if ty == Type::INT8 {
+                r.get::<_, Option<i64>>(i).map(|n| json!(n))
+            } else if ty == Type::INT4 {
+                r.get::<_, Option<i32>>(i).map(|n| json!(n))
+            } else if ty == Type::INT2 {
+                r.get::<_, Option<i16>>(i).map(|n| json!(n))
+            } else if ty == Type::BOOL {
+                r.get::<_, Option<bool>>(i).map(|b| json!(b as i64))
+            } else if ty == Type::FLOAT8 {
+                r.get::<_, Option<f64>>(i).map(|f| json!(f))
+            } else {
+                r.get::<_, Option<String>>(i).map(|s| json!(s))
+            };
+            value.unwrap_or(Value::Null)
+        })
+        .collect()
 }
 
 impl Drop for TestServer {

@@ -83,6 +83,12 @@ impl EventStore for SqliteTx<'_> {
             .optional()?)
     }
 
+    fn lock_event(&mut self, _id: i64) -> DomainResult<()> {
+        // `BEGIN IMMEDIATE` and the in-process writer lock already make
+        // this transaction the only writer.
+        Ok(())
+    }
+
     fn insert_event(&mut self, e: &NewEvent, now: Ts) -> DomainResult<i64> {
         write_event(
             self.conn,

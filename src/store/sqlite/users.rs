@@ -59,6 +59,15 @@ impl UserStore for SqliteTx<'_> {
             .is_some())
     }
 
+    fn lock_user(&mut self, _id: i64) -> DomainResult<()> {
+        // The single writer already serialises every write.
+        Ok(())
+    }
+
+    fn lock_administrators(&mut self) -> DomainResult<()> {
+        Ok(())
+    }
+
     fn has_users(&mut self) -> DomainResult<bool> {
         Ok(self
             .conn

@@ -1,0 +1,584 @@
+//! PostgreSQL access (13+): one connection pool, read and write
+//! transactions run on tokio's blocking pool — the same shape as the SQLite
+//! backend, so [`crate::store::Store`] hands services the same `&mut dyn Tx`.
+//!
+//! **Driver and pool.** The store interface is closure-based:
+//! `Store::write(|tx: &mut dyn Tx| …)` runs a synchronous closure on the
+//! blocking pool and every trait method takes `&mut self`. The blocking
+//! [`postgres`] crate with an [`r2d2`] pool (`r2d2_postgres`) mirrors that
+//! exactly: one pooled `postgres::Client`, one `postgres::Transaction` per
+//! closure, no async inside the store, and the same `r2d2` pool the SQLite
+//! backend uses (one set of pool metrics). Each pooled [`Connection`]
+//! keeps the statements it has prepared, by query text. An async driver
+//! (`tokio-postgres` with `deadpool`) would need the traits to become async
+//! or a `block_on` per query on a blocking thread, for no gain while the
+//! closures block.
+//!
+//! **TLS.** Connections use `NoTls` for now: keep the database on a private
+//! network or a unix socket. A later change can add `rustls` (with the
+//! `ring` provider, never `aws-lc-rs`) through `postgres-rustls`.
+//!
+//! **Isolation.** Writes run at READ COMMITTED, and rules that count rows
+//! another writer may change lock what they count first, where SQLite's
+//! single writer made them safe for free: capacity locks the event row
+//! ([`crate::store::EventStore::lock_event`]), the upload quota and rate the
+//! user's row (`lock_user`), the last-administrator rule the administrators'
+//! rows (`lock_administrators`); a registration or recovery token read in a
+//! write is held `FOR UPDATE` (codes counted and tokens used one request at
+//! a time); the job claim and the reminder scan take their rows with
+//! `FOR UPDATE SKIP LOCKED` (each job and reminder once, across instances).
+//! Writes past the request's deadline stop waiting (`lock_timeout`,
+//! `statement_timeout`). SERIALIZABLE would need
+//! every write retried on a serialisation failure, and the service closures
+//! are `FnOnce` (they move their inputs in), so they cannot be re-run.
+//! Reads run in a READ ONLY, REPEATABLE READ transaction: one snapshot for
+//! every query of the closure, as a SQLite read sees.
+//!
+//! **Other instances' writes.** A commit that changed domain data sends
+//! `NOTIFY afisha_data`, one that queued jobs `NOTIFY afisha_jobs`; every
+//! instance keeps one connection listening (a thread of its own) and bumps
+//! its [`Db::generation`] or wakes its job scheduler when one arrives, so
+//! cached answers and the queue follow writes made through any instance
+//! within milliseconds (not before the next request: delivery is
+//! asynchronous; the snapshots' 5 s bound still caps the staleness if the
+//! listener is down).
+//!
+//! **Migrations** (`migrations/postgres/*.pg.sql`, the same versions and
+//! tables as the SQLite ones) are applied at start-up under a session-level
+//! `pg_advisory_lock`, so several instances starting together apply them
+//! once, one after the other.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use postgres::types::ToSql;
+use postgres::{IsolationLevel, NoTls, Row, Statement};
+use r2d2_postgres::PostgresConnectionManager;
+use tokio::sync::Notify;
+
+use crate::domain::error::{DomainError, DomainResult};
+use crate::store::Tx;
+use crate::store::sqlite::run_blocking;
+
+pub mod accounts;
+pub mod backups;
+pub mod events;
+pub mod jobs;
+pub mod notifications;
+pub mod types;
+pub mod uploads;
+pub mod users;
+
+/// Why a write past its request's deadline was rolled back.
+const TIMED_OUT: &str = "Request timed out";
+
+/// The advisory lock key migrations run under (any fixed number; this is
+/// "afisha" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6166_6973_6861;
+
+/// The PostgreSQL migrations, in order: (refinery name, SQL). The files are
+/// named `*.pg.sql` so that the SQLite migrations' embedding (which walks
+/// `migrations/` recursively for `V<n>__<name>.sql`) does not take them.
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "V1__initial",
+        include_str!("../../../migrations/postgres/V1__initial.pg.sql"),
+    ),
+    (
+        "V2__account_secrets",
+        include_str!("../../../migrations/postgres/V2__account_secrets.pg.sql"),
+    ),
+    (
+        "V3__outbox",
+        include_str!("../../../migrations/postgres/V3__outbox.pg.sql"),
+    ),
+    (
+        "V4__guess_caps",
+        include_str!("../../../migrations/postgres/V4__guess_caps.pg.sql"),
+    ),
+    (
+        "V5__uploads_and_coalescing",
+        include_str!("../../../migrations/postgres/V5__uploads_and_coalescing.pg.sql"),
+    ),
+    (
+        "V6__backup_status",
+        include_str!("../../../migrations/postgres/V6__backup_status.pg.sql"),
+    ),
+];
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// A pooled connection with the statements it has prepared: each query
+/// text is parsed and planned once per connection, and later runs are one
+/// round trip (bind + execute) instead of two.
+pub struct Connection {
+    client: postgres::Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Makes [`Connection`]s (connecting through `r2d2_postgres`).
+pub struct Manager(PostgresConnectionManager<NoTls>);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Connection, postgres::Error> {
+        Ok(Connection {
+            client: self.0.connect()?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), postgres::Error> {
+        self.0.is_valid(&mut conn.client)
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+/// Most distinct statements one connection keeps prepared (the store's
+/// queries are a fixed set well below this; the bound only guards memory).
+const STATEMENT_CACHE: usize = 256;
+
+#[derive(Clone)]
+pub struct Db {
+    pool: Arc<PoolHolder>,
+    /// Woken after a commit that enqueued jobs.
+    pub jobs_enqueued: Arc<Notify>,
+    /// Incremented after every commit that changed domain data.
+    generation: Arc<AtomicU64>,
+}
+
+/// Owns the pool and closes it off the async workers: the blocking driver
+/// closes a connection by running a small runtime of its own, which tokio
+/// forbids on a thread that drives async tasks (a server shutting down
+/// drops its store there).
+struct PoolHolder(Option<Pool>);
+
+impl std::ops::Deref for PoolHolder {
+    type Target = Pool;
+    fn deref(&self) -> &Pool {
+        self.0.as_ref().expect("pool present until drop")
+    }
+}
+
+impl Drop for PoolHolder {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            std::thread::spawn(move || drop(pool));
+        }
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`postgres://…`) and applies pending migrations.
+    pub fn open(url: &str) -> anyhow::Result<Db> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("database.url: not a PostgreSQL URL: {e}"))?;
+        // One connection first, for a precise error (the pool only says it
+        // timed out) and without waiting for the pool's timeout.
+        config
+            .connect(NoTls)
+            .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {}", describe(&e)))?;
+        let manager = Manager(PostgresConnectionManager::new(config.clone(), NoTls));
+        let pool = r2d2::Pool::builder()
+            .max_size(16)
+            .min_idle(Some(2))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
+        let db = Db {
+            pool: Arc::new(PoolHolder(Some(pool))),
+            jobs_enqueued: Arc::new(Notify::new()),
+            generation: Arc::new(AtomicU64::new(0)),
+        };
+        db.migrate()?;
+        listen(config, &db.generation, &db.jobs_enqueued);
+        Ok(db)
+    }
+
+    /// Applies pending migrations under an advisory lock (one instance at a
+    /// time); returns how many were applied.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut pooled = self.pool.get()?;
+        let conn = &mut pooled.client;
+        conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(name, sql)| refinery::Migration::unapplied(name, sql))
+            .collect::<Result<Vec<_>, _>>();
+        let outcome = migrations
+            .map_err(anyhow::Error::from)
+            .and_then(|m| Ok(refinery::Runner::new(&m).run(conn)?));
+        // The lock is the session's: release it even when a migration failed
+        // (the connection goes back to the pool).
+        conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+        Ok(outcome?.applied_migrations().len())
+    }
+
+    /// Runs `SELECT 1`.
+    pub async fn ping(&self) -> DomainResult<()> {
+        let pool = self.pool.clone();
+        run_blocking(move || {
+            pool.get()?.client.simple_query("SELECT 1")?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// See [`crate::store::Store::generation`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool. Raw
+    /// connections are for this backend's own tools and for tests that
+    /// inspect what was stored; services use the store traits.
+    pub async fn raw<T, F>(&self, f: F) -> DomainResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut postgres::Client) -> DomainResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        run_blocking(move || f(&mut pool.get()?.client)).await
+    }
+
+    pub async fn read_tx<T, F>(&self, f: F) -> DomainResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> DomainResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || db.read_tx_blocking(f)).await
+    }
+
+    pub async fn write_tx<T, F>(&self, f: F) -> DomainResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> DomainResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        let deadline = crate::deadline::current();
+        run_blocking(move || db.write_until(deadline, f)).await
+    }
+
+    pub fn read_tx_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
+    ) -> DomainResult<T> {
+        let mut conn = self.pool.get()?;
+        let Connection { client, statements } = &mut *conn;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let value = f(&mut PgTx::new(&mut tx, statements, false))?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    pub fn write_tx_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
+    ) -> DomainResult<T> {
+        self.write_until(None, f)
+    }
+
+    /// A write that refuses to start, and rolls back instead of committing,
+    /// once `deadline` has passed (the request already answered 503).
+    fn write_until<T>(
+        &self,
+        deadline: Option<Instant>,
+        f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
+    ) -> DomainResult<T> {
+        let late = || DomainError::Unavailable(TIMED_OUT.into());
+        let mut conn = self.pool.get()?;
+        if crate::deadline::passed(deadline) {
+            return Err(late());
+        }
+        let Connection { client, statements } = &mut *conn;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()?;
+        if let Some(deadline) = deadline {
+            // Waits for row locks and statements end with the request: a
+            // write that could no longer commit does not hold a connection
+            // (and a blocking thread) for longer.
+            // Rounded up, so a timeout means the deadline has passed.
+            let ms = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                + 1;
+            tx.batch_execute(&format!(
+                "SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms}"
+            ))?;
+        }
+        let mut pg = PgTx::new(&mut tx, statements, true);
+        let value = match f(&mut pg) {
+            Ok(value) => value,
+            // Cut off by the timeouts above: the request's own answer.
+            Err(_) if crate::deadline::passed(deadline) => return Err(late()),
+            Err(e) => return Err(e),
+        };
+        let (enqueued, changed) = (pg.enqueued, pg.changed);
+        if crate::deadline::passed(deadline) {
+            // Dropping the transaction rolls it back.
+            return Err(late());
+        }
+        // Delivered to every instance's listener when (and only if) the
+        // transaction commits.
+        match (changed, enqueued) {
+            (true, true) => tx.batch_execute("NOTIFY afisha_data; NOTIFY afisha_jobs")?,
+            (true, false) => tx.batch_execute("NOTIFY afisha_data")?,
+            (false, true) => tx.batch_execute("NOTIFY afisha_jobs")?,
+            (false, false) => {}
+        }
+        tx.commit()?;
+        if changed {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        if enqueued {
+            self.jobs_enqueued.notify_one();
+        }
+        Ok(value)
+    }
+}
+
+/// Starts the thread that listens for other instances' commits (see the
+/// module doc). It holds the counters weakly and ends once the `Db` is gone.
+fn listen(config: postgres::Config, generation: &Arc<AtomicU64>, jobs: &Arc<Notify>) {
+    let generation = Arc::downgrade(generation);
+    let jobs = Arc::downgrade(jobs);
+    let spawned = std::thread::Builder::new()
+        .name("afisha-pg-listen".into())
+        .spawn(move || {
+            let mut client: Option<postgres::Client> = None;
+            loop {
+                let (Some(generation), Some(jobs)) = (generation.upgrade(), jobs.upgrade()) else {
+                    return;
+                };
+                let Some(c) = client.as_mut().filter(|c| !c.is_closed()) else {
+                    match config.connect(NoTls).and_then(|mut c| {
+                        c.batch_execute("LISTEN afisha_data; LISTEN afisha_jobs")?;
+                        Ok(c)
+                    }) {
+                        Ok(c) => {
+                            client = Some(c);
+                            // Whatever was sent while nobody listened.
+                            generation.fetch_add(1, Ordering::AcqRel);
+                            jobs.notify_one();
+                        }
+                        Err(e) => {
+                            tracing::warn!(
+                                "listening for other instances' writes: {}",
+                                describe(&e)
+                            );
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
+                    }
+                    continue;
+                };
+                let failed = drain(c, &generation, &jobs);
+                if failed {
+                    client = None;
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the PostgreSQL listener: {e}");
+    }
+}
+
+/// Handles the notifications that arrive within a second (then returns, so
+/// the caller sees whether the `Db` is still there); `true` when the
+/// connection failed.
+fn drain(client: &mut postgres::Client, generation: &AtomicU64, jobs: &Notify) -> bool {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut notifications = client.notifications();
+    let mut pending = notifications.timeout_iter(Duration::from_secs(1));
+    loop {
+        match pending.next() {
+            Ok(Some(n)) if n.channel() == "afisha_jobs" => jobs.notify_one(),
+            Ok(Some(_)) => {
+                generation.fetch_add(1, Ordering::AcqRel);
+            }
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!("listening for other instances' writes: {}", describe(&e));
+                return true;
+            }
+        }
+    }
+}
+
+impl From<postgres::Error> for DomainError {
+    fn from(e: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        let unavailable = match e.code() {
+            // Connection exceptions, insufficient resources, operator
+            // intervention (shutdown), lock and serialisation conflicts.
+            Some(code) => {
+                let class = &code.code()[..2];
+                matches!(class, "08" | "53" | "57")
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED
+                    || *code == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *code == SqlState::LOCK_NOT_AVAILABLE
+            }
+            // No server answer: the connection is gone.
+            None => e.is_closed() || std::error::Error::source(&e).is_some(),
+        };
+        if unavailable {
+            DomainError::Unavailable(format!("database: {}", describe(&e)))
+        } else {
+            DomainError::internal(describe(&e))
+        }
+    }
+}
+
+/// The error with the server's message, detail and SQLSTATE (the driver's
+/// `Display` says only "db error").
+pub fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("PostgreSQL {}: {}", db.code().code(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" ({detail})"));
+            }
+            text
+        }
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+/// Whether `e` is a unique-constraint violation.
+pub(crate) fn is_unique_violation(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+/// One transaction as the store traits see it.
+pub struct PgTx<'a, 'c> {
+    tx: &'a mut postgres::Transaction<'c>,
+    /// The connection's prepared statements, by query text.
+    statements: &'a mut HashMap<String, Statement>,
+    write: bool,
+    /// A job was inserted: wake the scheduler after the commit.
+    enqueued: bool,
+    /// Domain data changed (anything but job bookkeeping and session
+    /// touches): cached answers must be recomputed after the commit.
+    changed: bool,
+}
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+impl<'a, 'c> PgTx<'a, 'c> {
+    fn new(
+        tx: &'a mut postgres::Transaction<'c>,
+        statements: &'a mut HashMap<String, Statement>,
+        write: bool,
+    ) -> Self {
+        PgTx {
+            tx,
+            statements,
+            write,
+            enqueued: false,
+            changed: false,
+        }
+    }
+
+    /// `FOR UPDATE` in a write transaction (rows read there are held until
+    /// the commit), nothing in a read.
+    pub(crate) fn for_update(&self) -> &'static str {
+        if self.write { "FOR UPDATE" } else { "" }
+    }
+
+    /// Records that a job was inserted. Enqueueing in a read is a defect.
+    pub(crate) fn mark_enqueued(&mut self) -> DomainResult<()> {
+        if !self.write {
+            return Err(DomainError::internal("a job was enqueued in a read"));
+        }
+        self.enqueued = true;
+        Ok(())
+    }
+
+    /// The prepared statement for `sql` (prepared on first use on this
+    /// connection). A statement prepared inside a transaction that then
+    /// rolls back stays prepared: statements belong to the session.
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql)?;
+        if self.statements.len() >= STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+
+    pub(crate) fn try_rows(
+        &mut self,
+        sql: &str,
+        params: Params,
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query(&statement, params)
+    }
+
+    pub(crate) fn rows(&mut self, sql: &str, params: Params) -> DomainResult<Vec<Row>> {
+        Ok(self.try_rows(sql, params)?)
+    }
+
+    pub(crate) fn opt(&mut self, sql: &str, params: Params) -> DomainResult<Option<Row>> {
+        let statement = self.statement(sql)?;
+        Ok(self.tx.query_opt(&statement, params)?)
+    }
+
+    pub(crate) fn one(&mut self, sql: &str, params: Params) -> DomainResult<Row> {
+        let statement = self.statement(sql)?;
+        Ok(self.tx.query_one(&statement, params)?)
+    }
+
+    /// A statement that changes only bookkeeping (the job queue, session
+    /// touches): cached answers stay valid.
+    pub(crate) fn exec(&mut self, sql: &str, params: Params) -> DomainResult<u64> {
+        let statement = self.statement(sql)?;
+        Ok(self.tx.execute(&statement, params)?)
+    }
+
+    /// A statement that changes domain data (see `changed`).
+    pub(crate) fn change(&mut self, sql: &str, params: Params) -> DomainResult<u64> {
+        let n = self.exec(sql, params)?;
+        self.changed |= n > 0;
+        Ok(n)
+    }
+
+    /// [`PgTx::change`] for a statement returning rows (`RETURNING …`).
+    pub(crate) fn change_rows(&mut self, sql: &str, params: Params) -> DomainResult<Vec<Row>> {
+        let rows = self.rows(sql, params)?;
+        self.changed |= !rows.is_empty();
+        Ok(rows)
+    }
+}
