@@ -578,3 +578,33 @@ fn db_copy_refuses_a_wrong_target_or_a_missing_database() {
         "no empty database was created"
     );
 }
+
+/// A table in the SQLite file that the PostgreSQL schema does not have
+/// (say, from a migration that exists for SQLite only) stops the copy,
+/// naming it, and leaves the target without rows.
+#[test]
+fn a_table_the_copy_does_not_know_stops_it() {
+    if !on_postgres() {
+        eprintln!(
+            "SKIPPED a_table_the_copy_does_not_know_stops_it: the copy needs PostgreSQL (make test-postgres)"
+        );
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    create_user(dir, "admin@example.com", "Admin", true);
+    rusqlite::Connection::open(dir.join("afisha.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE poll (id INTEGER PRIMARY KEY); INSERT INTO poll VALUES (1);")
+        .unwrap();
+    let target = new_pg_database();
+    let out = run(afisha(dir), &["db", "copy", "--to", &target], dir);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("table poll"), "{err}");
+    assert!(
+        pg_counts(&target).values().all(|n| *n == 0),
+        "no rows copied"
+    );
+}
