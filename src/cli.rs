@@ -85,7 +85,8 @@ pub enum DbCommand {
     /// Copy this data dir's SQLite database into an empty PostgreSQL
     /// database, in one transaction: every table, ids kept, sequences
     /// restarted after the highest id, row counts checked. Stop the server
-    /// first (it holds the data dir); the SQLite file is left as it was.
+    /// first (it holds the data dir); the SQLite file is kept (only migrated,
+    /// as `serve` would).
     Copy {
         /// The target database: postgres://user:password@host:5432/dbname
         /// (empty; its schema is created if missing).
