@@ -1,4 +1,4 @@
-//! The command line: `afisha serve`, `migrate`, `user …`.
+//! The command line: `afisha serve`, `migrate`, `user …`, `db copy`, ….
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -75,6 +75,24 @@ pub enum Command {
     /// Move images between storage back-ends.
     #[command(subcommand)]
     Storage(StorageCommand),
+    /// Move the data between database back-ends.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Copy this data dir's SQLite database into an empty PostgreSQL
+    /// database, in one transaction: every table, ids kept, sequences
+    /// restarted after the highest id, row counts checked. Stop the server
+    /// first (it holds the data dir); the SQLite file is kept (only migrated,
+    /// as `serve` would).
+    Copy {
+        /// The target database: postgres://user:password@host:5432/dbname
+        /// (empty; its schema is created if missing).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -445,7 +463,109 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let config = Config::load(&overrides(&cli, None))?;
             Ok(crate::jobs::cli::run(&config, cmd)?)
         }
+        Command::Db(DbCommand::Copy { to }) => {
+            let config = Config::load(&overrides(&cli, None))?;
+            db_copy(&config, to.trim())
+        }
     }
+}
+
+/// `afisha db copy --to URL`: refuses (one line, nothing written) a target
+/// that is not a PostgreSQL URL, a data dir a server is using, a missing
+/// SQLite file and a target with rows; otherwise copies and prints the
+/// counts and what to do next.
+fn db_copy(config: &Config, to: &str) -> Result<(), Failure> {
+    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+        return Err(Failure::usage(
+            "db copy: --to must be the target PostgreSQL database as a postgres://… URL",
+        ));
+    }
+    let source = config.database_path();
+    if !source.exists() {
+        return Err(Failure::runtime(format!(
+            "db copy: no SQLite database at {} (is --data-dir right?)",
+            source.display()
+        )));
+    }
+    // Held until the copy is done: no server starts on the data dir meanwhile.
+    let _lock = crate::store::sqlite::backup_file::DataDirLock::acquire(&config.data_dir)
+        .map_err(|e| Failure::runtime(format!("db copy: {e}; stop the server first")))?;
+    let target = redacted(to);
+    let report = crate::store::copy::sqlite_to_postgres(&source, to)
+        .map_err(|e| Failure::runtime(format!("db copy: {e:#}; nothing was copied")))?;
+    println!(
+        "Copied {} into {target} (schema version {}) in one transaction; row counts match:",
+        source.display(),
+        report.schema_version
+    );
+    let width = report
+        .tables
+        .iter()
+        .map(|t| t.table.len())
+        .max()
+        .unwrap_or(0)
+        .max("TABLE".len());
+    println!("  {:<width$}  {:>10}", "TABLE", "ROWS");
+    for t in &report.tables {
+        println!("  {:<width$}  {:>10}", t.table, t.rows);
+    }
+    let total: u64 = report.tables.iter().map(|t| t.rows).sum();
+    println!("  {:<width$}  {:>10}", "total", total);
+    println!(
+        "  ({} id sequences restart after the highest copied id)",
+        report.sequences
+    );
+    for (n, step) in db_copy_next_steps(config, &target).iter().enumerate() {
+        if n == 0 {
+            println!("Next steps:");
+        }
+        println!("  {}. {step}", n + 1);
+    }
+    Ok(())
+}
+
+/// What to do after `db copy`, in order.
+fn db_copy_next_steps(config: &Config, target: &str) -> Vec<String> {
+    let password = if target.contains(":***@") {
+        " (with the real password)"
+    } else {
+        ""
+    };
+    let mut steps = vec![format!(
+        "Point Afisha at PostgreSQL: database.url = \"{target}\"{password} in afisha.toml, \
+         or AFISHA_DATABASE__URL, or --database-url; on every instance."
+    )];
+    steps.push(format!(
+        "Keep {}: it stays in the data dir and is still needed (sessions and the sealed \
+         codes of queued emails are checked with it); every instance needs the same file.",
+        config.data_dir.join("secret.key").display()
+    ));
+    steps.push(match config.storage.backend {
+        StorageBackend::Fs => format!(
+            "Images stay in {} (storage.backend = \"fs\"): fine for one instance; for several, \
+             move them to S3 with `afisha storage copy` and set storage.backend = \"s3\".",
+            config.media_root().display()
+        ),
+        StorageBackend::S3 => {
+            "Images are already in S3 (storage.backend = \"s3\"): nothing to move.".into()
+        }
+    });
+    if config.backup.schedule.is_some() {
+        steps.push(
+            "Clear backup.schedule (scheduled backups copy the SQLite file) and back up \
+             PostgreSQL with pg_dump or your provider's backups."
+                .into(),
+        );
+    }
+    steps.push(format!(
+        "Start the server: afisha serve --database-url {target} (or with database.url set)."
+    ));
+    steps.push(format!(
+        "Keep {} until the site checks out: starting without database.url goes back to it \
+         (writes made on PostgreSQL meanwhile stay there).",
+        config.database_path().display()
+    ));
+    steps
 }
 
 /// The database as a person would name it: the SQLite file, or the
@@ -453,15 +573,20 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 fn database_name(config: &Config) -> String {
     match config.postgres_url() {
         None => config.database_path().display().to_string(),
-        Some(url) => match url::Url::parse(url) {
-            Ok(mut parsed) => {
-                if parsed.password().is_some() {
-                    let _ = parsed.set_password(Some("***"));
-                }
-                parsed.to_string()
+        Some(url) => redacted(url),
+    }
+}
+
+/// A PostgreSQL URL with its password (if any) replaced by `***`.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
             }
-            Err(_) => "PostgreSQL (database.url)".into(),
-        },
+            parsed.to_string()
+        }
+        Err(_) => "PostgreSQL (database.url)".into(),
     }
 }
 

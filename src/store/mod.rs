@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod backups;
+pub mod copy;
 pub mod events;
 pub mod jobs;
 pub mod notifications;
