@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod backups;
 pub mod events;
 pub mod jobs;
+pub mod limits;
 pub mod notifications;
 pub mod postgres;
 pub mod sqlite;
@@ -32,6 +33,7 @@ pub use accounts::AccountStore;
 pub use backups::BackupStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
+pub use limits::LimitStore;
 pub use notifications::NotificationStore;
 pub use uploads::UploadStore;
 pub use users::UserStore;
@@ -40,7 +42,14 @@ use crate::domain::error::DomainResult;
 
 /// Everything one transaction can do.
 pub trait Tx:
-    AccountStore + BackupStore + EventStore + JobStore + NotificationStore + UploadStore + UserStore
+    AccountStore
+    + BackupStore
+    + EventStore
+    + JobStore
+    + LimitStore
+    + NotificationStore
+    + UploadStore
+    + UserStore
 {
 }
 
@@ -49,6 +58,7 @@ impl<
         + BackupStore
         + EventStore
         + JobStore
+        + LimitStore
         + NotificationStore
         + UploadStore
         + UserStore
