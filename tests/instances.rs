@@ -295,6 +295,56 @@ async fn the_login_guard_counts_attempts_across_instances() {
         .expect_detail(429, "Too many login attempts, try later");
 }
 
+/// Guesses arriving at once through both instances are reserved in the
+/// database before any password is checked: of 16 simultaneous wrong
+/// passwords for one email, exactly 5 are evaluated (401) and the rest
+/// refused (429), however they are split between A and B.
+#[tokio::test]
+async fn simultaneous_guesses_through_two_instances_get_five_evaluated() {
+    if !on_postgres() {
+        eprintln!(
+            "SKIPPED simultaneous_guesses_through_two_instances_get_five_evaluated: several instances need PostgreSQL (make test-postgres)"
+        );
+        return;
+    }
+    let srv = TestServer::start().await;
+    // A hashing budget large enough that none of them is refused for it.
+    let (a, b) = two_instances(
+        &srv,
+        &[
+            ("AFISHA_AUTH__HASH_QUEUE", "64"),
+            ("AFISHA_AUTH__HASH_PER_CLIENT", "64"),
+        ],
+    )
+    .await;
+    const GUESSES: usize = 16;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(GUESSES));
+    let mut tasks = Vec::new();
+    for n in 0..GUESSES {
+        let via = Client::new(if n % 2 == 0 { &a.base } else { &b.base });
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            via.post(
+                "/login",
+                json!({"email": "burst@example.com", "password": format!("wrong-{n}")}),
+            )
+            .await
+        }));
+    }
+    let (mut evaluated, mut refused) = (0, 0);
+    for task in tasks {
+        let r = task.await.unwrap();
+        if r.status == 401 {
+            evaluated += 1;
+        } else {
+            r.expect_detail(429, "Too many login attempts, try later");
+            refused += 1;
+        }
+    }
+    assert_eq!((evaluated, refused), (5, GUESSES - 5));
+}
+
 /// The per-client registration limit counts registrations made through
 /// any instance: 3 an hour, the fourth is refused whichever instance gets
 /// it.
