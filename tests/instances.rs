@@ -20,6 +20,11 @@ struct Instance {
 
 impl Instance {
     fn start(database_url: &str, key: &[u8]) -> Instance {
+        Instance::start_with(database_url, key, &[])
+    }
+
+    /// [`Instance::start`] with extra environment (configuration keys).
+    fn start_with(database_url: &str, key: &[u8], env: &[(&str, &str)]) -> Instance {
         let dir = tempfile::tempdir().unwrap();
         // Sessions and sealed secrets are checked with the data dir's key:
         // every instance of one install has the same one.
@@ -37,6 +42,7 @@ impl Instance {
             .env_remove("AFISHA_CONFIG")
             .env("AFISHA_EMAIL__BACKEND", "file")
             .env("AFISHA_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -234,6 +240,185 @@ async fn a_join_through_one_instance_shows_in_the_others_cards() {
     }
 }
 
+/// Two instances (A and B) on the test server's PostgreSQL database.
+async fn two_instances(srv: &TestServer, env: &[(&str, &str)]) -> (Instance, Instance) {
+    let key = std::fs::read(srv.dir.path().join("secret.key")).unwrap();
+    let url = srv
+        .state
+        .config
+        .database
+        .url
+        .clone()
+        .expect("a PostgreSQL run");
+    let mut a = Instance::start_with(&url, &key, env);
+    let mut b = Instance::start_with(&url, &key, env);
+    a.ready().await;
+    b.ready().await;
+    (a, b)
+}
+
+/// The login guard counts wrong passwords made through any instance: five
+/// failures, alternating between A and B, lock the email on both (with
+/// per-process counters A would have seen three and B two, and both would
+/// still let guesses through).
+#[tokio::test]
+async fn the_login_guard_counts_attempts_across_instances() {
+    if !on_postgres() {
+        eprintln!(
+            "SKIPPED the_login_guard_counts_attempts_across_instances: several instances need PostgreSQL (make test-postgres)"
+        );
+        return;
+    }
+    let srv = TestServer::start().await;
+    let (a, b) = two_instances(&srv, &[]).await;
+    let (via_a, via_b) = (Client::new(&a.base), Client::new(&b.base));
+    let body = |password: &str| json!({"email": "Target@example.com", "password": password});
+    for n in 0..5 {
+        let via = if n % 2 == 0 { &via_a } else { &via_b };
+        via.post("/login", body(&format!("wrong-{n}")))
+            .await
+            .expect_detail(401, "Invalid email or password");
+    }
+    for via in [&via_a, &via_b] {
+        let r = via.post("/login", body("wrong-again")).await;
+        r.expect_detail(429, "Too many login attempts, try later");
+        let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=900).contains(&retry), "Retry-After {retry}");
+    }
+    // The key is the lower-cased email, whichever instance is asked.
+    via_a
+        .post(
+            "/login",
+            json!({"email": "target@EXAMPLE.com", "password": "x-wrong"}),
+        )
+        .await
+        .expect_detail(429, "Too many login attempts, try later");
+}
+
+/// Guesses arriving at once through both instances are reserved in the
+/// database before any password is checked: of 16 simultaneous wrong
+/// passwords for one email, exactly 5 are evaluated (401) and the rest
+/// refused (429), however they are split between A and B.
+#[tokio::test]
+async fn simultaneous_guesses_through_two_instances_get_five_evaluated() {
+    if !on_postgres() {
+        eprintln!(
+            "SKIPPED simultaneous_guesses_through_two_instances_get_five_evaluated: several instances need PostgreSQL (make test-postgres)"
+        );
+        return;
+    }
+    let srv = TestServer::start().await;
+    // A hashing budget large enough that none of them is refused for it.
+    let (a, b) = two_instances(
+        &srv,
+        &[
+            ("AFISHA_AUTH__HASH_QUEUE", "64"),
+            ("AFISHA_AUTH__HASH_PER_CLIENT", "64"),
+        ],
+    )
+    .await;
+    const GUESSES: usize = 16;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(GUESSES));
+    let mut tasks = Vec::new();
+    for n in 0..GUESSES {
+        let via = Client::new(if n % 2 == 0 { &a.base } else { &b.base });
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            via.post(
+                "/login",
+                json!({"email": "burst@example.com", "password": format!("wrong-{n}")}),
+            )
+            .await
+        }));
+    }
+    let (mut evaluated, mut refused) = (0, 0);
+    for task in tasks {
+        let r = task.await.unwrap();
+        if r.status == 401 {
+            evaluated += 1;
+        } else {
+            r.expect_detail(429, "Too many login attempts, try later");
+            refused += 1;
+        }
+    }
+    assert_eq!((evaluated, refused), (5, GUESSES - 5));
+}
+
+/// The per-client registration limit counts registrations made through
+/// any instance: 3 an hour, the fourth is refused whichever instance gets
+/// it.
+#[tokio::test]
+async fn registrations_per_client_are_counted_across_instances() {
+    if !on_postgres() {
+        eprintln!(
+            "SKIPPED registrations_per_client_are_counted_across_instances: several instances need PostgreSQL (make test-postgres)"
+        );
+        return;
+    }
+    let srv = TestServer::start().await;
+    let (a, b) = two_instances(
+        &srv,
+        &[("AFISHA_AUTH__REGISTRATIONS_PER_CLIENT_PER_HOUR", "3")],
+    )
+    .await;
+    let (via_a, via_b) = (Client::new(&a.base), Client::new(&b.base));
+    let body = |n: usize| json!({"email": format!("new{n}@example.com"), "password": PASSWORD, "full_name": "New"});
+    for n in 0..3 {
+        let via = if n % 2 == 0 { &via_a } else { &via_b };
+        via.post("/register", body(n)).await.expect(201);
+    }
+    for (n, via) in [(3, &via_b), (4, &via_a)] {
+        via.post("/register", body(n))
+            .await
+            .expect_detail(429, "Too many verification requests, try later");
+    }
+}
+
+/// The first-run setup link works through any instance: the token is
+/// stored (as a digest) in the database, not in the memory of the process
+/// that printed it; once used, every instance says setup is complete.
+#[tokio::test]
+async fn a_setup_link_works_through_any_instance() {
+    if !on_postgres() {
+        eprintln!(
+            "SKIPPED a_setup_link_works_through_any_instance: several instances need PostgreSQL (make test-postgres)"
+        );
+        return;
+    }
+    let srv = TestServer::start().await;
+    // The link the test server's process would print.
+    let link = afisha::service::setup::prepare(&srv.state.svc)
+        .await
+        .unwrap()
+        .expect("no administrator yet: a link");
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    let (a, b) = two_instances(&srv, &[]).await;
+    let (via_a, via_b) = (Client::new(&a.base), Client::new(&b.base));
+    for via in [&via_a, &via_b] {
+        assert_eq!(
+            via.get("/setup").await.expect(200),
+            json!({"required": true})
+        );
+    }
+    let body = |token: &str| json!({"token": token, "email": "root@example.org", "full_name": "Root", "password": PASSWORD});
+    via_a
+        .post("/setup", body("0123456789abcdef"))
+        .await
+        .expect_detail(400, "Invalid setup token");
+    let user = via_b.post("/setup", body(&token)).await.expect(201);
+    assert_eq!(user["role"], json!("ADMINISTRATOR"));
+    for via in [&via_a, &via_b] {
+        via.post("/setup", body(&token))
+            .await
+            .expect_detail(400, "Setup already completed");
+        assert_eq!(
+            via.get("/setup").await.expect(200),
+            json!({"required": false})
+        );
+    }
+}
+
 /// The `.eml` files the `file` mail backend wrote under a data dir.
 fn mail_files(data_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(data_dir.join("mail"))
@@ -388,7 +573,7 @@ fn instances_starting_together_migrate_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(applied, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(applied, [1, 2, 3, 4, 5, 6, 7]);
     let tables: Vec<String> = client
         .query(
             "SELECT table_name::TEXT FROM information_schema.tables
@@ -411,6 +596,8 @@ fn instances_starting_together_migrate_once() {
             "issued_registration",
             "job",
             "login_session",
+            "rate_limit",
+            "setup_token",
             "upload",
             "user"
         ],

@@ -1283,6 +1283,10 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
     ] {
         rows.push((job.into(), params));
     }
+    // Rate-limit states: one lapsed an hour ago, one in force for two more.
+    let limit = "INSERT INTO rate_limit (key, count, expires_at) VALUES (?1, 1, ?2)";
+    rows.push((limit.into(), vec!["lapsed".into(), ago(Duration::hours(1))]));
+    rows.push((limit.into(), vec!["live".into(), ago(Duration::hours(-2))]));
     srv.sql_exec_all(rows).await;
 
     // The hour passes; the scheduler's clean-up runs.
@@ -1308,6 +1312,11 @@ async fn the_hourly_clean_up_deletes_only_what_is_dead() {
         }
     };
     assert_eq!(tokens("issued_registration", "token").await, ["reg-fresh"]);
+    assert_eq!(
+        tokens("rate_limit", "key").await,
+        ["live"],
+        "lapsed rate-limit states go"
+    );
     assert_eq!(
         tokens("issued_login_recovery", "token_hash").await,
         ["rec-expired", "rec-fresh"],

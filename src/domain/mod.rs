@@ -9,6 +9,7 @@ pub mod account;
 pub mod backup;
 pub mod error;
 pub mod event;
+pub mod limits;
 pub mod notice;
 pub mod statistics;
 pub mod time;

@@ -22,17 +22,17 @@ use crate::domain::notice::{Notice, To};
 use crate::domain::time::Ts;
 use crate::domain::user::Role;
 use crate::secrets::{constant_time_eq, token_digest};
-use crate::service::{Services, outbox};
+use crate::service::{Services, limits, outbox};
 use crate::store::Tx;
 use crate::store::accounts::{NewRegistration, NewUser, Recovery, SessionInfo};
 
 /// What the accounts area keeps in memory only, never on disk.
 #[derive(Default)]
 pub struct Volatile {
-    /// The pending first-run setup token (see `service::setup`).
-    pub(crate) setup_token: Mutex<Option<String>>,
     /// The newest recovery token issued by this process; kept only when
     /// `server.debug` is on, for `GET /debug/intercept-recovery-token`.
+    /// Per instance by design: a debug aid for tests on one instance (the
+    /// database keeps only the token's digest).
     newest_recovery: Mutex<Option<Uuid>>,
 }
 
@@ -47,9 +47,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Counts an attempt on a backoff key (API.md rate limits).
-fn limited(svc: &Services, kind: &str, email: &str, message: &'static str) -> DomainResult<()> {
-    svc.limiter
-        .attempt(&format!("{kind}:{}", email_key(email)))
+async fn limited(
+    svc: &Services,
+    kind: &str,
+    email: &str,
+    message: &'static str,
+) -> DomainResult<()> {
+    limits::attempt(svc, &format!("{kind}:{}", email_key(email)))
+        .await?
         .map_err(|secs| DomainError::rate_limited(message, secs))
 }
 
@@ -136,22 +141,23 @@ pub async fn register(
     // keeps it before the per-email limit.
     if let Some(ip) = client {
         let per_hour = svc.config.auth.registrations_per_client_per_hour;
-        svc.limiter
-            .window(
-                &format!(
-                    "register-client:{}",
-                    crate::auth::password::client_group(ip)
-                ),
-                per_hour,
-                chrono::Duration::hours(1),
-            )
-            .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_VERIFICATIONS, secs))?;
+        limits::window(
+            svc,
+            &format!(
+                "register-client:{}",
+                crate::auth::password::client_group(ip)
+            ),
+            per_hour,
+            chrono::Duration::hours(1),
+        )
+        .await?
+        .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_VERIFICATIONS, secs))?;
     }
     let lookup = email.clone();
     if svc.store.read(move |tx| tx.email_taken(&lookup)).await? {
         return Err(DomainError::rule(messages::EMAIL_EXISTS));
     }
-    limited(svc, "registration", &email, m::TOO_MANY_VERIFICATIONS)?;
+    limited(svc, "registration", &email, m::TOO_MANY_VERIFICATIONS).await?;
     let admitted = svc.passwords.admit(client)?;
     let hash = svc.passwords.hash(password).await?;
     drop(admitted);
@@ -201,7 +207,7 @@ pub async fn verify_registration(svc: &Services, token: Uuid, code: i64) -> Doma
         .read(move |tx| tx.registration(token))
         .await?
         .ok_or_else(invalid_code)?;
-    limited(svc, "verification", &found.email, m::TOO_MANY_VERIFICATIONS)?;
+    limited(svc, "verification", &found.email, m::TOO_MANY_VERIFICATIONS).await?;
     let svc = svc.clone();
     let store = svc.store.clone();
     let verified = store
@@ -253,7 +259,7 @@ pub async fn resend_code(svc: &Services, token: Uuid) -> DomainResult<()> {
             !r.used && !token_expired(r.created_at, now) && r.failed_attempts < MAX_CODE_FAILURES
         })
         .ok_or_else(invalid_code)?;
-    limited(svc, "registration", &reg.email, m::TOO_MANY_VERIFICATIONS)?;
+    limited(svc, "registration", &reg.email, m::TOO_MANY_VERIFICATIONS).await?;
     let code = code_of(svc, &reg.code_sealed).ok_or_else(invalid_code)?;
     let svc = svc.clone();
     let store = svc.store.clone();
@@ -289,9 +295,8 @@ pub async fn login(
 ) -> DomainResult<NewSession> {
     let admitted = svc.passwords.admit(client)?;
     let key = format!("login:{}", email_key(&email));
-    let guess = svc
-        .limiter
-        .reserve_guess(&key)
+    let guess = limits::reserve_guess(svc, &key)
+        .await?
         .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_LOGINS, secs))?;
     let account = svc
         .store
@@ -302,11 +307,11 @@ pub async fn login(
     let user_id = match account {
         Some(a) if !a.deleted && verified.ok => a.user_id,
         _ => {
-            guess.failed();
+            guess.failed().await?;
             return Err(DomainError::Unauthenticated(m::INVALID_CREDENTIALS.into()));
         }
     };
-    guess.succeeded();
+    guess.succeeded().await?;
     drop(admitted);
     let rehash = if verified.needs_rehash {
         Some(svc.passwords.hash(password).await?)
@@ -423,7 +428,7 @@ pub async fn revoke_session(svc: &Services, me: &SessionUser, uid: Uuid) -> Doma
 
 /// Emails a single-use reset link valid for 24 h (PASSWORD_RESET_LINK).
 pub async fn request_recovery(svc: &Services, email: String) -> DomainResult<()> {
-    limited(svc, "recovery", &email, m::TOO_MANY_RECOVERIES)?;
+    limited(svc, "recovery", &email, m::TOO_MANY_RECOVERIES).await?;
     let token = Uuid::new_v4();
     let digest = token_digest(&token.to_string());
     let inner = svc.clone();
@@ -508,16 +513,15 @@ pub async fn change_password(
     let id = me.id;
     let keep = me.session_uid;
     let admitted = svc.passwords.admit(client)?;
-    let guess = svc
-        .limiter
-        .reserve_guess(&format!("password:{id}"))
+    let guess = limits::reserve_guess(svc, &format!("password:{id}"))
+        .await?
         .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_LOGINS, secs))?;
     let stored = svc.store.read(move |tx| tx.password_hash(id)).await?;
     if !svc.passwords.verify(current, stored).await?.ok {
-        guess.failed();
+        guess.failed().await?;
         return Err(DomainError::rule(m::INVALID_PASSWORD));
     }
-    guess.succeeded();
+    guess.succeeded().await?;
     let hash = svc.passwords.hash(new).await?;
     drop(admitted);
     let svc = svc.clone();

@@ -37,7 +37,8 @@ impl fmt::Display for Swept {
 /// ones have expired, used ones are spent), used recovery tokens and expired
 /// ones past the grace period, sessions idle longer than
 /// `auth.session_ttl_days`, done jobs older than `jobs.retention_days`, and
-/// uploaded images no event references after `storage.orphan_grace_hours`.
+/// uploaded images no event references after `storage.orphan_grace_hours`,
+/// and rate-limit states that have lapsed.
 /// Failed jobs stay until retried.
 pub async fn run(svc: &Services) -> DomainResult<Swept> {
     let now = svc.now();
@@ -48,7 +49,15 @@ pub async fn run(svc: &Services) -> DomainResult<Swept> {
         sessions: before(Duration::days(svc.config.auth.session_ttl_days)),
         done_jobs: before(Duration::days(svc.config.jobs.retention_days)),
     };
-    let mut swept = svc.store.write(move |tx| tx.sweep(&sweep)).await?;
+    let mut swept = svc
+        .store
+        .write(move |tx| {
+            let swept = tx.sweep(&sweep)?;
+            // Lapsed rate-limit states (not reported: they are not data).
+            tx.sweep_limits(now)?;
+            Ok(swept)
+        })
+        .await?;
     // Image storage being away must not hide the rows swept above.
     match crate::service::images::delete_orphans(svc).await {
         Ok(n) => swept.images = n,

@@ -12,6 +12,7 @@ pub mod cleanup;
 pub mod events;
 pub mod images;
 pub mod jobs;
+pub mod limits;
 pub mod notifications;
 pub mod outbox;
 pub mod participation;
@@ -24,27 +25,26 @@ pub mod users;
 use std::sync::Arc;
 
 use crate::auth::password::Passwords;
-use crate::auth::ratelimit::RateLimiter;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::domain::time::Ts;
 use crate::store::Store;
 
 /// What every service needs: configuration, the store, the clock and the
-/// shared infrastructure (password hashing, rate limits, caches).
+/// shared infrastructure (password hashing, caches). Rate limits are in
+/// the database (`service::limits`).
 #[derive(Clone)]
 pub struct Services {
     pub config: Arc<Config>,
     pub store: Store,
     pub clock: SharedClock,
     pub passwords: Passwords,
-    pub limiter: Arc<RateLimiter>,
     pub caches: Arc<crate::service::snapshot::Caches>,
     /// Event images (fs or S3), checked at start-up.
     pub storage: crate::storage::Storage,
     /// Seals and hashes secrets at rest (key file in the data dir).
     pub secrets: crate::secrets::Secrets,
-    /// In-memory state of the accounts area (setup token, debug recovery).
+    /// In-memory state of the accounts area (the debug recovery token).
     pub volatile: Arc<accounts::Volatile>,
     /// This server's metrics registry (jobs, emails and backups count here).
     pub metrics: crate::metrics::Metrics,
@@ -69,7 +69,6 @@ impl Services {
         Ok(Services {
             passwords: Passwords::new(config.auth.argon2)?
                 .with_budget(config.auth.hash_queue, config.auth.hash_per_client),
-            limiter: Arc::new(RateLimiter::new(clock.clone())),
             caches: Default::default(),
             volatile: Default::default(),
             metrics: Default::default(),

@@ -137,4 +137,13 @@ pub trait AccountStore {
     fn void_recoveries(&mut self, user_id: i64) -> DomainResult<usize>;
     /// Sets a recovery's creation time; `false` when the digest is unknown.
     fn set_recovery_created(&mut self, token_hash: &str, at: Ts) -> DomainResult<bool>;
+
+    /// Adds a pending first-run setup token (its digest).
+    fn insert_setup_token(&mut self, token_hash: &str, now: Ts) -> DomainResult<()>;
+    /// The digests of the pending setup tokens.
+    fn setup_tokens(&mut self) -> DomainResult<Vec<String>>;
+    /// Deletes every pending setup token and returns their digests. Of two
+    /// writers taking them at once, the second waits for the first's commit
+    /// and then finds none (or, if it rolled back, all of them).
+    fn take_setup_tokens(&mut self) -> DomainResult<Vec<String>>;
 }

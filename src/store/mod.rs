@@ -18,6 +18,7 @@ pub mod backups;
 pub mod copy;
 pub mod events;
 pub mod jobs;
+pub mod limits;
 pub mod notifications;
 pub mod postgres;
 pub mod sqlite;
@@ -33,6 +34,7 @@ pub use accounts::AccountStore;
 pub use backups::BackupStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
+pub use limits::LimitStore;
 pub use notifications::NotificationStore;
 pub use uploads::UploadStore;
 pub use users::UserStore;
@@ -41,7 +43,14 @@ use crate::domain::error::DomainResult;
 
 /// Everything one transaction can do.
 pub trait Tx:
-    AccountStore + BackupStore + EventStore + JobStore + NotificationStore + UploadStore + UserStore
+    AccountStore
+    + BackupStore
+    + EventStore
+    + JobStore
+    + LimitStore
+    + NotificationStore
+    + UploadStore
+    + UserStore
 {
 }
 
@@ -50,6 +59,7 @@ impl<
         + BackupStore
         + EventStore
         + JobStore
+        + LimitStore
         + NotificationStore
         + UploadStore
         + UserStore

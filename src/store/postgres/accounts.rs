@@ -315,4 +315,27 @@ impl AccountStore for PgTx<'_, '_> {
             &[&token_hash, &at],
         )? > 0)
     }
+
+    fn insert_setup_token(&mut self, token_hash: &str, now: Ts) -> DomainResult<()> {
+        self.exec(
+            "INSERT INTO setup_token (token_hash, created_at) VALUES ($1, $2)
+             ON CONFLICT (token_hash) DO NOTHING",
+            &[&token_hash, &now],
+        )?;
+        Ok(())
+    }
+
+    fn setup_tokens(&mut self) -> DomainResult<Vec<String>> {
+        self.rows("SELECT token_hash FROM setup_token", &[])?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+
+    fn take_setup_tokens(&mut self) -> DomainResult<Vec<String>> {
+        self.rows("DELETE FROM setup_token RETURNING token_hash", &[])?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
 }

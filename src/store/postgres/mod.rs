@@ -66,6 +66,7 @@ pub mod accounts;
 pub mod backups;
 pub mod events;
 pub mod jobs;
+pub mod limits;
 pub mod notifications;
 pub mod types;
 pub mod uploads;
@@ -105,6 +106,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V6__backup_status",
         include_str!("../../../migrations/postgres/V6__backup_status.pg.sql"),
+    ),
+    (
+        "V7__shared_limits",
+        include_str!("../../../migrations/postgres/V7__shared_limits.pg.sql"),
     ),
 ];
 

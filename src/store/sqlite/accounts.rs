@@ -315,4 +315,29 @@ impl AccountStore for SqliteTx<'_> {
             .execute(params![token_hash, at])?
             > 0)
     }
+
+    fn insert_setup_token(&mut self, token_hash: &str, now: Ts) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO setup_token (token_hash, created_at) VALUES (?1, ?2)",
+            )?
+            .execute(params![token_hash, now])?;
+        Ok(())
+    }
+
+    fn setup_tokens(&mut self) -> DomainResult<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT token_hash FROM setup_token")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn take_setup_tokens(&mut self) -> DomainResult<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM setup_token RETURNING token_hash")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    }
 }

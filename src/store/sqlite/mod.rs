@@ -24,6 +24,7 @@ pub mod backup_file;
 pub mod backups;
 pub mod events;
 pub mod jobs;
+pub mod limits;
 pub mod notifications;
 pub mod types;
 pub mod uploads;
@@ -99,8 +100,9 @@ thread_local! {
 }
 
 /// Tables whose changes do not affect any cached answer: the job queue's
-/// bookkeeping and session `last_seen_at` touches.
-const BOOKKEEPING: &[&str] = &["job", "login_session"];
+/// bookkeeping, session `last_seen_at` touches, rate limits and setup
+/// tokens.
+const BOOKKEEPING: &[&str] = &["job", "login_session", "rate_limit", "setup_token"];
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.update_hook(Some(|_action, _db: &str, table: &str, _row| {
@@ -480,6 +482,8 @@ mod tests {
                 "issued_registration",
                 "job",
                 "login_session",
+                "rate_limit",
+                "setup_token",
                 "upload",
                 "user"
             ]
