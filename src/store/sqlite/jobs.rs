@@ -208,4 +208,29 @@ impl JobStore for SqliteTx<'_> {
             images: 0,
         })
     }
+
+    fn take_tick(
+        &mut self,
+        name: &str,
+        worker: &str,
+        now: Ts,
+        next: Ts,
+    ) -> DomainResult<Option<Ts>> {
+        let c = self.conn;
+        let taken = c.execute(
+            "INSERT INTO scan_tick (name, next_at, ran_by, ran_at) VALUES (?1, ?4, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE
+                SET next_at = excluded.next_at, ran_by = excluded.ran_by, ran_at = excluded.ran_at
+                WHERE scan_tick.next_at <= ?3 OR scan_tick.next_at > ?4",
+            params![name, worker, now, next],
+        )?;
+        if taken > 0 {
+            return Ok(None);
+        }
+        Ok(Some(c.query_row(
+            "SELECT next_at FROM scan_tick WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?))
+    }
 }

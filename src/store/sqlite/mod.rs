@@ -99,8 +99,9 @@ thread_local! {
 }
 
 /// Tables whose changes do not affect any cached answer: the job queue's
-/// bookkeeping and session `last_seen_at` touches.
-const BOOKKEEPING: &[&str] = &["job", "login_session"];
+/// bookkeeping, session `last_seen_at` touches and the recurring scans'
+/// ticks.
+const BOOKKEEPING: &[&str] = &["job", "login_session", "scan_tick"];
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.update_hook(Some(|_action, _db: &str, table: &str, _row| {
