@@ -234,3 +234,36 @@ impl JobStore for SqliteTx<'_> {
         )?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use crate::domain::time::Ts;
+    use crate::store::Store;
+
+    /// A tick is taken once: by the first caller at or after its due time,
+    /// not by a second one before the next, again by anyone once the next
+    /// is due, and at once when the clock was set back past a period.
+    #[test]
+    fn a_scan_tick_is_taken_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("afisha.db")).unwrap();
+        let t0 = Ts::parse("2026-05-01T10:00:00Z").unwrap();
+        let at = |mins: i64| Ts(t0.0 + Duration::minutes(mins));
+        let take = |worker: &str, now: Ts| {
+            store
+                .write_blocking(|tx| {
+                    tx.take_tick("cleanup", worker, now, Ts(now.0 + Duration::minutes(60)))
+                })
+                .unwrap()
+        };
+        assert_eq!(take("a", at(0)), None, "the first tick");
+        assert_eq!(take("b", at(0)), Some(at(60)), "taken by a");
+        assert_eq!(take("b", at(59)), Some(at(60)), "not due yet");
+        assert_eq!(take("b", at(60)), None, "the next tick");
+        assert_eq!(take("a", at(61)), Some(at(120)));
+        assert_eq!(take("a", at(-120)), None, "the clock was set back");
+        assert_eq!(take("b", at(-120)), Some(at(-60)));
+    }
+}

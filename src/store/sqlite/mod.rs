@@ -474,6 +474,7 @@ mod tests {
             tables,
             [
                 "backup_status",
+                "domain_version",
                 "event",
                 "event_participant",
                 "instant_notification",
@@ -481,6 +482,7 @@ mod tests {
                 "issued_registration",
                 "job",
                 "login_session",
+                "scan_tick",
                 "upload",
                 "user"
             ]
