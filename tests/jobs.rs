@@ -610,18 +610,22 @@ async fn a_job_fails_after_max_attempts_and_jobs_retry_revives_it() {
     assert!(line.contains("down@example.com"), "{line}");
     assert!(out.contains("last error: SMTP"), "{out}");
 
+    // The server comes back, then the job is retried.
+    smtp.restart().await;
     let (ok, _, err) = cli(&dir, &["jobs", "retry", &id.to_string()]);
     assert!(ok, "{err}");
     let state = job(&srv, id).await;
-    assert!(!state.failed && !state.done);
-    assert_eq!(state.attempts, 0);
+    assert!(!state.failed);
+    // On PostgreSQL the CLI's commit notifies the server (`NOTIFY
+    // afisha_jobs`), whose scheduler may have claimed the job already
+    // (attempt 1 of the fresh count); on SQLite nothing wakes it yet.
+    assert!(state.attempts <= 1, "attempts were reset: {state:?}");
     let (ok, out, _) = cli(&dir, &["jobs", "list", "--failed"]);
     assert!(ok);
     assert_eq!(out.trim(), "no failed jobs");
 
-    // The server comes back; a clock tick wakes the scheduler (another
-    // process changed the queue, so no in-process notification came).
-    smtp.restart().await;
+    // A clock tick wakes the scheduler (on SQLite another process changed
+    // the queue, so no in-process notification came).
     srv.clock.advance(Duration::seconds(1));
     let state = wait_job(&srv, id, |j| j.done).await;
     assert_eq!(state.attempts, 1);
