@@ -229,7 +229,7 @@ impl JobStore for PgTx<'_, '_> {
             "INSERT INTO scan_tick (name, next_at, ran_by, ran_at) VALUES ($1, $4, $2, $3)
              ON CONFLICT (name) DO UPDATE
                 SET next_at = EXCLUDED.next_at, ran_by = EXCLUDED.ran_by, ran_at = EXCLUDED.ran_at
-                WHERE scan_tick.next_at <= $3 OR scan_tick.next_at > $4",
+                WHERE scan_tick.next_at <= $3 OR scan_tick.ran_at > $4",
             &[&name, &worker, &now, &next],
         )?;
         if taken > 0 {

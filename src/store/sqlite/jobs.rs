@@ -221,7 +221,7 @@ impl JobStore for SqliteTx<'_> {
             "INSERT INTO scan_tick (name, next_at, ran_by, ran_at) VALUES (?1, ?4, ?2, ?3)
              ON CONFLICT (name) DO UPDATE
                 SET next_at = excluded.next_at, ran_by = excluded.ran_by, ran_at = excluded.ran_at
-                WHERE scan_tick.next_at <= ?3 OR scan_tick.next_at > ?4",
+                WHERE scan_tick.next_at <= ?3 OR scan_tick.ran_at > ?4",
             params![name, worker, now, next],
         )?;
         if taken > 0 {
@@ -243,8 +243,9 @@ mod tests {
     use crate::store::Store;
 
     /// A tick is taken once: by the first caller at or after its due time,
-    /// not by a second one before the next, again by anyone once the next
-    /// is due, and at once when the clock was set back past a period.
+    /// not by a second one before the next (even with a clock a little
+    /// behind the first one's), again by anyone once the next is due, and
+    /// at once when the clock was set back by more than a period.
     #[test]
     fn a_scan_tick_is_taken_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -263,6 +264,8 @@ mod tests {
         assert_eq!(take("b", at(59)), Some(at(60)), "not due yet");
         assert_eq!(take("b", at(60)), None, "the next tick");
         assert_eq!(take("a", at(61)), Some(at(120)));
+        // b's clock a minute behind the last run's: not taken again.
+        assert_eq!(take("b", at(59)), Some(at(120)), "clocks apart a little");
         assert_eq!(take("a", at(-120)), None, "the clock was set back");
         assert_eq!(take("b", at(-120)), Some(at(-60)));
     }
