@@ -21,6 +21,7 @@ const BUCKETS: [f64; 12] = [
 
 const HTTP_REQUESTS: &str = "afisha_http_requests_total";
 const HTTP_DURATION: &str = "afisha_http_request_duration_seconds";
+const SCANS: &str = "afisha_scans_total";
 
 /// The handles of the metrics without labels, registered (so shown, at
 /// zero) from the start.
@@ -95,6 +96,11 @@ impl Metrics {
             HTTP_DURATION.into(),
             Some(Unit::Seconds),
             "HTTP request latency by route template.".into(),
+        );
+        r.describe_counter(
+            SCANS.into(),
+            None,
+            "Ticks of the recurring scans (reminders, cleanup) this process ran, or skipped because another instance on the database ran them.".into(),
         );
         let fixed = Fixed {
             jobs_pending: gauge("afisha_jobs_pending", "Jobs waiting to run or running."),
@@ -181,6 +187,15 @@ impl Metrics {
 
     pub fn backup_failed(&self) {
         self.fixed.backups_failed.increment(1);
+    }
+
+    /// One tick of the recurring scan `scan`: run here (`ran`) or skipped
+    /// (another instance took it).
+    pub fn scan(&self, scan: &'static str, ran: bool) {
+        let outcome = if ran { "ran" } else { "skipped" };
+        metrics::with_local_recorder(self.recorder.as_ref(), || {
+            metrics::counter!(SCANS, "scan" => scan, "outcome" => outcome).increment(1);
+        });
     }
 
     /// Folds recorded latencies into the histograms. Run every few seconds

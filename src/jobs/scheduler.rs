@@ -1,6 +1,9 @@
 //! The scheduler: one tokio task in `afisha serve` that claims due jobs and
 //! runs them with bounded concurrency, and runs the recurring work (the
-//! reminder scan every minute, the clean-up every hour).
+//! reminder scan every minute, the clean-up every hour). Each tick of a
+//! recurring scan runs once across every process on the database: the
+//! scheduler takes the tick first (`service::jobs::take_tick`) and skips it
+//! when another instance already has.
 //!
 //! It sleeps until the earliest of: the next job's `run_at` (or lock
 //! expiry), the next recurring run, a commit that enqueued a job, a running
@@ -21,7 +24,7 @@ use futures_util::FutureExt;
 
 use crate::email::mailer::{Mailer, panic_message};
 use crate::email::{Mail, Renderer};
-use crate::service::jobs::{Claimed, Ended, Outcome};
+use crate::service::jobs::{Claimed, Ended, Outcome, Tick};
 use crate::service::outbox::{self, EMAIL, EmailJob};
 use crate::service::{Services, backups, cleanup, jobs, reminders};
 
@@ -32,6 +35,10 @@ pub const DEBUG_PANIC: &str = "debug-panic";
 pub const REMINDER_EVERY: Duration = Duration::minutes(1);
 /// How often the clean-up runs.
 pub const CLEANUP_EVERY: Duration = Duration::hours(1);
+/// The reminder scan's name (its tick row, its metric label).
+pub const REMINDERS: &str = "reminders";
+/// The clean-up's name.
+pub const CLEANUP: &str = "cleanup";
 /// The longest real-time sleep: a safety net that also picks up jobs another
 /// process (`afisha jobs retry`) put back in the queue.
 const MAX_SLEEP: StdDuration = StdDuration::from_secs(60);
@@ -217,22 +224,52 @@ impl Scheduler {
             self.next_cleanup = now;
         }
         if now >= self.next_reminders {
-            self.next_reminders = Ts(now.0 + REMINDER_EVERY);
-            match reminders::scan(self.svc()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!("sent {n} event reminder(s)"),
-                Err(e) => tracing::error!("reminder scan failed: {e}"),
+            let (run, next) = self.take_tick(REMINDERS, now, REMINDER_EVERY).await;
+            self.next_reminders = next;
+            if run {
+                match reminders::scan(self.svc()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("sent {n} event reminder(s)"),
+                    Err(e) => tracing::error!("reminder scan failed: {e}"),
+                }
             }
         }
         if now >= self.next_cleanup {
-            self.next_cleanup = Ts(now.0 + CLEANUP_EVERY);
-            match cleanup::run(self.svc()).await {
-                Ok(swept) if swept.total() > 0 => tracing::info!("clean-up: {swept}"),
-                Ok(_) => {}
-                Err(e) => tracing::error!("clean-up failed: {e}"),
+            let (run, next) = self.take_tick(CLEANUP, now, CLEANUP_EVERY).await;
+            self.next_cleanup = next;
+            if run {
+                match cleanup::run(self.svc()).await {
+                    Ok(swept) if swept.total() > 0 => tracing::info!("clean-up: {swept}"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("clean-up failed: {e}"),
+                }
             }
         }
         self.scheduled_backup(now).await;
+    }
+
+    /// Takes the tick of the scan `name` due at `now`: answers whether this
+    /// process runs it now, and when the scan is next due (one period on
+    /// when it runs here; when another process took the tick, the moment
+    /// that process set).
+    async fn take_tick(&self, name: &'static str, now: Ts, every: Duration) -> (bool, Ts) {
+        let next = Ts(now.0 + every);
+        match jobs::take_tick(self.svc(), name, now, every, &self.runner.worker).await {
+            Ok(Tick::Run) => {
+                self.svc().metrics.scan(name, true);
+                (true, next)
+            }
+            Ok(Tick::Taken(at)) => {
+                tracing::debug!(scan = name, "another instance runs this tick");
+                self.svc().metrics.scan(name, false);
+                (false, at)
+            }
+            // Tried again one period on, as a failed scan is.
+            Err(e) => {
+                tracing::error!("taking the {name} tick failed: {e}");
+                (false, next)
+            }
+        }
     }
 
     /// Starts a scheduled backup when one is due. It runs in its own task

@@ -258,7 +258,7 @@ pub async fn cards(svc: &Services, user_id: i64, filter: ListCards) -> DomainRes
         .caches
         .cards
         .get_or_compute(
-            || store.generation(),
+            || store.version(),
             now,
             // Card statuses follow the clock per request: only commits matter.
             || async {

@@ -124,6 +124,45 @@ pub async fn record_and_claim(
         .await
 }
 
+/// Whether this process runs a tick of a recurring scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tick {
+    /// This process took the tick: run the scan now; the next is due in
+    /// one period.
+    Run,
+    /// Another process (an instance on the same PostgreSQL database) took
+    /// it; the next tick is due at this moment.
+    Taken(Ts),
+}
+
+/// Takes the tick of the recurring scan `name` (run every `every`) due at
+/// `now`, for `worker`. Several processes on one database take each tick once
+/// between them: the first to move the scan's next run forward runs it,
+/// the others skip (see [`crate::store::JobStore::take_tick`]). A process
+/// that dies during its scan leaves the work to the next tick (the scans
+/// are idempotent: reminders are marked sent in the transaction that sends
+/// them, and the clean-up deletes what is still there).
+pub async fn take_tick(
+    svc: &Services,
+    name: &'static str,
+    now: Ts,
+    every: Duration,
+    worker: &str,
+) -> DomainResult<Tick> {
+    let next = Ts(now.0 + every);
+    let worker = worker.to_string();
+    let taken = svc
+        .store
+        .write(move |tx| tx.take_tick(name, &worker, now, next))
+        .await?;
+    Ok(match taken {
+        None => Tick::Run,
+        // Never later than one period from now (another process's clock
+        // may run ahead of ours).
+        Some(at) => Tick::Taken(at.min(next)),
+    })
+}
+
 /// The earliest moment after now at which a pending job becomes claimable.
 pub async fn next_due(svc: &Services) -> DomainResult<Option<Ts>> {
     let now = svc.now();

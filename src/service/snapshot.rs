@@ -1,10 +1,13 @@
 //! Exact read caching for hot, shared answers (event cards, statistics).
 //!
-//! A snapshot is reused only while no write transaction has committed since
-//! it was computed (the database's commit generation), before the moment
+//! A snapshot is reused only while no write transaction that changed domain
+//! data has committed since it was computed (the store's
+//! [`version`](crate::store::Store::version), read per request: on
+//! PostgreSQL it counts the commits of every instance), before the moment
 //! the answer could change with time alone (`valid_until`), and for at most
-//! [`MAX_AGE_SECS`] — the bound on staleness for writes made by another
-//! process (the CLI) on the same database file.
+//! [`MAX_AGE_SECS`] — the bound on staleness for writes the version does not
+//! see (another process, such as the CLI, on the same SQLite file; SQL run
+//! by hand).
 
 use std::sync::{Arc, Mutex};
 
@@ -52,21 +55,27 @@ impl<T> Snapshot<T> {
     /// The cached value, or the one `compute` makes (at most one runs at a
     /// time; the others wait and then take its result). `compute` returns
     /// the value and the moment it stops being valid by time alone.
-    pub async fn get_or_compute<F, Fut, E>(
+    ///
+    /// `version` reads the store's version; it is read before `compute`
+    /// runs (so a write during the computation makes the value stale at
+    /// once) and again after waiting for another request's computation.
+    pub async fn get_or_compute<V, VFut, F, Fut, E>(
         &self,
-        generation: impl Fn() -> u64,
+        version: V,
         now: Ts,
         compute: F,
     ) -> Result<Arc<T>, E>
     where
+        V: Fn() -> VFut,
+        VFut: std::future::Future<Output = Result<u64, E>>,
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<(T, Option<Ts>), E>>,
     {
-        if let Some(hit) = self.get(generation(), now) {
+        if let Some(hit) = self.get(version().await?, now) {
             return Ok(hit);
         }
         let _turn = self.computing.lock().await;
-        let current = generation();
+        let current = version().await?;
         if let Some(hit) = self.get(current, now) {
             return Ok(hit);
         }

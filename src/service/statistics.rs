@@ -27,7 +27,7 @@ pub async fn dashboard(svc: &Services) -> DomainResult<Arc<EventAggregates>> {
     svc.caches
         .statistics
         .get_or_compute(
-            || store.generation(),
+            || store.version(),
             now,
             || async {
                 let a = svc.store.read(move |tx| tx.event_aggregates(now)).await?;

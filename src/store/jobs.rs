@@ -119,4 +119,18 @@ pub trait JobStore {
     /// The clean-up's deletes (registrations, recovery tokens, sessions,
     /// done jobs).
     fn sweep(&mut self, before: &SweepBefore) -> DomainResult<Swept>;
+    /// Takes the tick of the recurring scan `name` for `worker`: when its
+    /// next run is due at `now` (or the last run is after `next`, one period
+    /// ahead: this clock was set back — a smaller lead is another
+    /// instance's clock running a little ahead, and waits), sets it to
+    /// `next` and answers `None` — the caller runs the scan;
+    /// otherwise (another process took this tick) answers when the next run
+    /// is due. Atomic across processes sharing the database.
+    fn take_tick(
+        &mut self,
+        name: &str,
+        worker: &str,
+        now: Ts,
+        next: Ts,
+    ) -> DomainResult<Option<Ts>>;
 }

@@ -163,12 +163,17 @@ impl Store {
         }
     }
 
-    /// How many transactions that changed domain data have committed in this
-    /// process (cached answers compare it; see `service::snapshot`).
-    pub fn generation(&self) -> u64 {
+    /// The version of the domain data that cached answers compare (see
+    /// `service::snapshot`): two reads give the same number only if no
+    /// transaction that changed domain data committed between them.
+    /// SQLite: the count of such commits in this process (the one writer;
+    /// free). PostgreSQL: the shared `domain_version` of every instance (one
+    /// small query), so a write through any instance is seen by the next
+    /// request through any other.
+    pub async fn version(&self) -> DomainResult<u64> {
         match &self.backend {
-            Backend::Sqlite(db) => db.generation(),
-            Backend::Postgres(db) => db.generation(),
+            Backend::Sqlite(db) => Ok(db.generation()),
+            Backend::Postgres(db) => db.version().await,
         }
     }
 

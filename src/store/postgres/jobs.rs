@@ -214,4 +214,30 @@ impl JobStore for PgTx<'_, '_> {
             images: 0,
         })
     }
+
+    fn take_tick(
+        &mut self,
+        name: &str,
+        worker: &str,
+        now: Ts,
+        next: Ts,
+    ) -> DomainResult<Option<Ts>> {
+        // The upsert locks the row and re-checks the condition on its latest
+        // version: of two instances taking the same tick, the second sees
+        // the first one's `next_at` and updates nothing.
+        let taken = self.exec(
+            "INSERT INTO scan_tick (name, next_at, ran_by, ran_at) VALUES ($1, $4, $2, $3)
+             ON CONFLICT (name) DO UPDATE
+                SET next_at = EXCLUDED.next_at, ran_by = EXCLUDED.ran_by, ran_at = EXCLUDED.ran_at
+                WHERE scan_tick.next_at <= $3 OR scan_tick.ran_at > $4",
+            &[&name, &worker, &now, &next],
+        )?;
+        if taken > 0 {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.one("SELECT next_at FROM scan_tick WHERE name = $1", &[&name])?
+                .try_get(0)?,
+        ))
+    }
 }

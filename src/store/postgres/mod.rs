@@ -34,14 +34,17 @@
 //! Reads run in a READ ONLY, REPEATABLE READ transaction: one snapshot for
 //! every query of the closure, as a SQLite read sees.
 //!
-//! **Other instances' writes.** A commit that changed domain data sends
-//! `NOTIFY afisha_data`, one that queued jobs `NOTIFY afisha_jobs`; every
-//! instance keeps one connection listening (a thread of its own) and bumps
-//! its [`Db::generation`] or wakes its job scheduler when one arrives, so
-//! cached answers and the queue follow writes made through any instance
-//! within milliseconds (not before the next request: delivery is
-//! asynchronous; the snapshots' 5 s bound still caps the staleness if the
-//! listener is down).
+//! **Other instances' writes.** Cached answers (`service::snapshot`) are
+//! checked on every request against [`Db::version`], the sum of the
+//! `domain_version` table: each write transaction that changed domain data
+//! adds 1 to one of its rows (the connection's slot, so concurrent writers
+//! seldom queue on one row lock) just before it commits, atomically with its
+//! changes. A write committed through any instance therefore shows through
+//! every instance on the next request, at the cost of one small query per
+//! cached request. A commit that queued jobs also sends `NOTIFY
+//! afisha_jobs`; every instance keeps one connection listening (a thread of
+//! its own) and wakes its job scheduler when one arrives, so a job queued
+//! through one instance starts within milliseconds wherever a slot is free.
 //!
 //! **Migrations** (`migrations/postgres/*.pg.sql`, the same versions and
 //! tables as the SQLite ones) are applied at start-up under a session-level
@@ -50,7 +53,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use postgres::types::ToSql;
@@ -111,7 +113,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V7__shared_limits",
         include_str!("../../../migrations/postgres/V7__shared_limits.pg.sql"),
     ),
+    (
+        "V8__domain_version",
+        include_str!("../../../migrations/postgres/V8__domain_version.pg.sql"),
+    ),
 ];
+
+/// How many rows of `domain_version` writers spread their increments over.
+const VERSION_SLOTS: i32 = 64;
 
 pub type Pool = r2d2::Pool<Manager>;
 
@@ -155,8 +164,6 @@ pub struct Db {
     pool: Arc<PoolHolder>,
     /// Woken after a commit that enqueued jobs.
     pub jobs_enqueued: Arc<Notify>,
-    /// Incremented after every commit that changed domain data.
-    generation: Arc<AtomicU64>,
 }
 
 /// Owns the pool and closes it off the async workers: the blocking driver
@@ -203,10 +210,9 @@ impl Db {
         let db = Db {
             pool: Arc::new(PoolHolder(Some(pool))),
             jobs_enqueued: Arc::new(Notify::new()),
-            generation: Arc::new(AtomicU64::new(0)),
         };
         db.migrate()?;
-        listen(config, &db.generation, &db.jobs_enqueued);
+        listen(config, &db.jobs_enqueued);
         Ok(db)
     }
 
@@ -239,9 +245,27 @@ impl Db {
         .await
     }
 
-    /// See [`crate::store::Store::generation`].
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// The domain version (see the module doc): equal for two reads only
+    /// if no domain change committed between them. One query on a pooled
+    /// connection, outside any transaction.
+    pub async fn version(&self) -> DomainResult<u64> {
+        let pool = self.pool.clone();
+        run_blocking(move || {
+            let mut conn = pool.get()?;
+            let Connection { client, statements } = &mut *conn;
+            const SQL: &str = "SELECT coalesce(sum(v), 0)::BIGINT FROM domain_version";
+            let statement = match statements.get(SQL) {
+                Some(statement) => statement.clone(),
+                None => {
+                    let statement = client.prepare(SQL)?;
+                    statements.insert(SQL.to_string(), statement.clone());
+                    statement
+                }
+            };
+            let v: i64 = client.query_one(&statement, &[])?.try_get(0)?;
+            Ok(v as u64)
+        })
+        .await
     }
 
     pub fn pool(&self) -> &Pool {
@@ -339,23 +363,26 @@ impl Db {
             Err(_) if crate::deadline::passed(deadline) => return Err(late()),
             Err(e) => return Err(e),
         };
-        let (enqueued, changed) = (pg.enqueued, pg.changed);
+        if pg.changed {
+            // Last, so the slot's row lock is held only for the commit;
+            // committed (or rolled back) with the changes it counts.
+            pg.exec(
+                "INSERT INTO domain_version (slot, v) VALUES (pg_backend_pid() % $1, 1)
+                 ON CONFLICT (slot) DO UPDATE SET v = domain_version.v + 1",
+                &[&VERSION_SLOTS],
+            )?;
+        }
+        let enqueued = pg.enqueued;
         if crate::deadline::passed(deadline) {
             // Dropping the transaction rolls it back.
             return Err(late());
         }
-        // Delivered to every instance's listener when (and only if) the
-        // transaction commits.
-        match (changed, enqueued) {
-            (true, true) => tx.batch_execute("NOTIFY afisha_data; NOTIFY afisha_jobs")?,
-            (true, false) => tx.batch_execute("NOTIFY afisha_data")?,
-            (false, true) => tx.batch_execute("NOTIFY afisha_jobs")?,
-            (false, false) => {}
+        if enqueued {
+            // Delivered to every instance's listener when (and only if) the
+            // transaction commits.
+            tx.batch_execute("NOTIFY afisha_jobs")?;
         }
         tx.commit()?;
-        if changed {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-        }
         if enqueued {
             self.jobs_enqueued.notify_one();
         }
@@ -363,28 +390,27 @@ impl Db {
     }
 }
 
-/// Starts the thread that listens for other instances' commits (see the
-/// module doc). It holds the counters weakly and ends once the `Db` is gone.
-fn listen(config: postgres::Config, generation: &Arc<AtomicU64>, jobs: &Arc<Notify>) {
-    let generation = Arc::downgrade(generation);
+/// Starts the thread that listens for other instances' queued jobs (see
+/// the module doc). It holds the waker weakly and ends once the `Db` is
+/// gone.
+fn listen(config: postgres::Config, jobs: &Arc<Notify>) {
     let jobs = Arc::downgrade(jobs);
     let spawned = std::thread::Builder::new()
         .name("afisha-pg-listen".into())
         .spawn(move || {
             let mut client: Option<postgres::Client> = None;
             loop {
-                let (Some(generation), Some(jobs)) = (generation.upgrade(), jobs.upgrade()) else {
+                let Some(jobs) = jobs.upgrade() else {
                     return;
                 };
                 let Some(c) = client.as_mut().filter(|c| !c.is_closed()) else {
                     match config.connect(NoTls).and_then(|mut c| {
-                        c.batch_execute("LISTEN afisha_data; LISTEN afisha_jobs")?;
+                        c.batch_execute("LISTEN afisha_jobs")?;
                         Ok(c)
                     }) {
                         Ok(c) => {
                             client = Some(c);
                             // Whatever was sent while nobody listened.
-                            generation.fetch_add(1, Ordering::AcqRel);
                             jobs.notify_one();
                         }
                         Err(e) => {
@@ -397,7 +423,7 @@ fn listen(config: postgres::Config, generation: &Arc<AtomicU64>, jobs: &Arc<Noti
                     }
                     continue;
                 };
-                let failed = drain(c, &generation, &jobs);
+                let failed = drain(c, &jobs);
                 if failed {
                     client = None;
                     std::thread::sleep(Duration::from_secs(1));
@@ -412,16 +438,13 @@ fn listen(config: postgres::Config, generation: &Arc<AtomicU64>, jobs: &Arc<Noti
 /// Handles the notifications that arrive within a second (then returns, so
 /// the caller sees whether the `Db` is still there); `true` when the
 /// connection failed.
-fn drain(client: &mut postgres::Client, generation: &AtomicU64, jobs: &Notify) -> bool {
+fn drain(client: &mut postgres::Client, jobs: &Notify) -> bool {
     use postgres::fallible_iterator::FallibleIterator;
     let mut notifications = client.notifications();
     let mut pending = notifications.timeout_iter(Duration::from_secs(1));
     loop {
         match pending.next() {
-            Ok(Some(n)) if n.channel() == "afisha_jobs" => jobs.notify_one(),
-            Ok(Some(_)) => {
-                generation.fetch_add(1, Ordering::AcqRel);
-            }
+            Ok(Some(_)) => jobs.notify_one(),
             Ok(None) => return false,
             Err(e) => {
                 tracing::warn!("listening for other instances' writes: {}", describe(&e));
@@ -492,7 +515,8 @@ pub struct PgTx<'a, 'c> {
     /// A job was inserted: wake the scheduler after the commit.
     enqueued: bool,
     /// Domain data changed (anything but job bookkeeping and session
-    /// touches): cached answers must be recomputed after the commit.
+    /// touches): the commit bumps the domain version, so cached answers
+    /// are recomputed.
     changed: bool,
 }
 

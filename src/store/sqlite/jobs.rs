@@ -208,4 +208,65 @@ impl JobStore for SqliteTx<'_> {
             images: 0,
         })
     }
+
+    fn take_tick(
+        &mut self,
+        name: &str,
+        worker: &str,
+        now: Ts,
+        next: Ts,
+    ) -> DomainResult<Option<Ts>> {
+        let c = self.conn;
+        let taken = c.execute(
+            "INSERT INTO scan_tick (name, next_at, ran_by, ran_at) VALUES (?1, ?4, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE
+                SET next_at = excluded.next_at, ran_by = excluded.ran_by, ran_at = excluded.ran_at
+                WHERE scan_tick.next_at <= ?3 OR scan_tick.ran_at > ?4",
+            params![name, worker, now, next],
+        )?;
+        if taken > 0 {
+            return Ok(None);
+        }
+        Ok(Some(c.query_row(
+            "SELECT next_at FROM scan_tick WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use crate::domain::time::Ts;
+    use crate::store::Store;
+
+    /// A tick is taken once: by the first caller at or after its due time,
+    /// not by a second one before the next (even with a clock a little
+    /// behind the first one's), again by anyone once the next is due, and
+    /// at once when the clock was set back by more than a period.
+    #[test]
+    fn a_scan_tick_is_taken_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("afisha.db")).unwrap();
+        let t0 = Ts::parse("2026-05-01T10:00:00Z").unwrap();
+        let at = |mins: i64| Ts(t0.0 + Duration::minutes(mins));
+        let take = |worker: &str, now: Ts| {
+            store
+                .write_blocking(|tx| {
+                    tx.take_tick("cleanup", worker, now, Ts(now.0 + Duration::minutes(60)))
+                })
+                .unwrap()
+        };
+        assert_eq!(take("a", at(0)), None, "the first tick");
+        assert_eq!(take("b", at(0)), Some(at(60)), "taken by a");
+        assert_eq!(take("b", at(59)), Some(at(60)), "not due yet");
+        assert_eq!(take("b", at(60)), None, "the next tick");
+        assert_eq!(take("a", at(61)), Some(at(120)));
+        // b's clock a minute behind the last run's: not taken again.
+        assert_eq!(take("b", at(59)), Some(at(120)), "clocks apart a little");
+        assert_eq!(take("a", at(-120)), None, "the clock was set back");
+        assert_eq!(take("b", at(-120)), Some(at(-60)));
+    }
 }

@@ -100,9 +100,15 @@ thread_local! {
 }
 
 /// Tables whose changes do not affect any cached answer: the job queue's
-/// bookkeeping, session `last_seen_at` touches, rate limits and setup
-/// tokens.
-const BOOKKEEPING: &[&str] = &["job", "login_session", "rate_limit", "setup_token"];
+/// bookkeeping, session `last_seen_at` touches, rate limits, setup tokens
+/// and the recurring scans' ticks.
+const BOOKKEEPING: &[&str] = &[
+    "job",
+    "login_session",
+    "rate_limit",
+    "scan_tick",
+    "setup_token",
+];
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.update_hook(Some(|_action, _db: &str, table: &str, _row| {
@@ -475,6 +481,7 @@ mod tests {
             tables,
             [
                 "backup_status",
+                "domain_version",
                 "event",
                 "event_participant",
                 "instant_notification",
@@ -484,6 +491,7 @@ mod tests {
                 "login_session",
                 "rate_limit",
                 "setup_token",
+                "scan_tick",
                 "upload",
                 "user"
             ]
