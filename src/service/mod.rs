@@ -66,13 +66,15 @@ impl Services {
             })
             .await??
         };
+        let metrics = crate::metrics::Metrics::new();
+        store.report_waits(metrics.db_waits());
         Ok(Services {
             passwords: Passwords::new(config.auth.argon2)?
                 .with_budget(config.auth.hash_queue, config.auth.hash_per_client),
             limiter: Arc::new(RateLimiter::new(clock.clone())),
             caches: Default::default(),
             volatile: Default::default(),
-            metrics: Default::default(),
+            metrics,
             storage,
             store,
             secrets,
