@@ -29,7 +29,6 @@ BENCH_BACKENDS (above), PG_BINDIR (PostgreSQL's binaries, default the newest
 /usr/lib/postgresql/*/bin).
 """
 
-import csv
 import json
 import os
 import platform
@@ -103,7 +102,10 @@ def free_port():
 
 
 def run(args, **kw):
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+    p = subprocess.run(args, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout}{p.stderr}")
+    return p
 
 
 def seed(data_dir):
@@ -238,6 +240,18 @@ def pg_bindir():
     return found[-1] if found else None
 
 
+def csv_field(v):
+    """One value for `COPY … (FORMAT csv)`: NULL is an empty unquoted field,
+    text is quoted (so an empty string stays one), numbers are bare."""
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, bytes):
+        v = "\\x" + v.hex()
+    return '"' + str(v).replace('"', '""') + '"'
+
+
 def pg_seed_sql(db_path, out_path):
     """Every seeded row of the SQLite file as `COPY … FROM STDIN` blocks for
     psql (the two schemas store the same values: README "PostgreSQL"), with
@@ -247,7 +261,10 @@ def pg_seed_sql(db_path, out_path):
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
         " AND name NOT LIKE 'refinery%' ORDER BY name")]
     with open(out_path, "w", newline="") as f:
-        f.write("BEGIN;\n")
+        # Tables in name order: foreign keys are not checked while loading
+        # (the rows come from a consistent database; the cluster's user is
+        # its superuser).
+        f.write("BEGIN;\nSET LOCAL session_replication_role = replica;\n")
         for table in tables:
             cols = [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
             quoted = ", ".join(f'"{c}"' for c in cols)
@@ -255,10 +272,8 @@ def pg_seed_sql(db_path, out_path):
             if not rows:
                 continue
             f.write(f'COPY "{table}" ({quoted}) FROM STDIN WITH (FORMAT csv);\n')
-            # Strings quoted, numbers bare, NULL as an empty unquoted field.
-            out = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
             for row in rows:
-                out.writerow(row)
+                f.write(",".join(csv_field(v) for v in row) + "\n")
             f.write("\\.\n")
             if "id" in cols:
                 f.write(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'),"
@@ -419,7 +434,11 @@ def side_by_side(runs):
         cells = []
         for _, results in runs:
             r = next((x for x in results if x["name"] == name), None)
-            cells.append("— | —" if r is None else f"{r['rps']:.0f} | {ms(r['p99'])}")
+            if r is None:
+                cells.append("— | —")
+            else:
+                errors = f" ({r['errors']} errors)" if r["errors"] else ""
+                cells.append(f"{r['rps']:.0f}{errors} | {ms(r['p99'])}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -443,12 +462,14 @@ def main():
             # Taken from the SQLite seed before any run changes it.
             seed_sql = os.path.join(scratch, "seed.sql")
             pg_seed_sql(os.path.join(data_dir, "afisha.db"), seed_sql)
-            cluster = os.path.join(scratch, "pg")
+            # Its own temp dir: as root the cluster runs as `postgres`, which
+            # cannot enter the (private) scratch dir.
+            cluster = tempfile.mkdtemp(prefix="afisha-bench-pg-")
             started = subprocess.run([os.path.join(ROOT, "scripts", "pg-cluster.sh"), "start", cluster, *PG_OPTIONS],
                                      check=True, stdout=subprocess.PIPE, text=True,
                                      env=dict(os.environ, PG_BINDIR=bindir))
             cluster_url = started.stdout.strip()
-            pg_version = run([os.path.join(bindir, "postgres"), "--version"]).stdout.split()[-1]
+            pg_version = run([os.path.join(bindir, "postgres"), "--version"]).stdout.split()[2]
             t0 = time.time()
             for b in wanted:
                 if b != "sqlite":

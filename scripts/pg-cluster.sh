@@ -11,7 +11,8 @@
 #
 # Needs Debian's PostgreSQL server binaries (apt-get install postgresql, or
 # set PG_BINDIR); PostgreSQL refuses to run as root, so as root the cluster
-# runs as the `postgres` user.
+# runs as the `postgres` user (DIR is given to it; its parent must be
+# enterable by it, e.g. a fresh `mktemp -d` under /tmp).
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop DIR [-c name=value ...]" >&2; exit 2; }
