@@ -67,7 +67,12 @@ impl Services {
             .await??
         };
         let metrics = crate::metrics::Metrics::new();
-        store.report_waits(metrics.db_waits());
+        // Only while metrics are on: the upkeep that folds samples into the
+        // histograms runs only then (app::observability), and unfolded
+        // samples would pile up in memory.
+        if config.metrics.enabled {
+            store.report_waits(metrics.db_waits());
+        }
         Ok(Services {
             passwords: Passwords::new(config.auth.argon2)?
                 .with_budget(config.auth.hash_queue, config.auth.hash_per_client),
