@@ -50,6 +50,8 @@ e2e: build
 	cd frontend && npm ci && AFISHA_BIN=$(CURDIR)/target/debug/afisha npm run e2e
 
 ## Throughput/latency/memory against the release binary; writes BENCHMARKS.md.
+## SQLite, then PostgreSQL with one and two instances when Debian's
+## postgresql binaries are installed (BENCH_BACKENDS=sqlite picks one).
 bench: release
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	python3 scripts/bench.py

@@ -8,10 +8,25 @@ scenario, and prints (and writes to BENCHMARKS.md) requests/s, latency
 percentiles, errors, the ratio to the `GET /api/health` ceiling of the same
 run, peak RSS, start-up time and binary size.
 
+Backends (BENCH_BACKENDS, comma-separated; default all three when Debian's
+PostgreSQL server binaries are installed, else `sqlite`):
+- `sqlite`: one instance on the seeded SQLite file (the default install);
+- `postgres`: one instance on PostgreSQL;
+- `postgres-x2`: two instances on one PostgreSQL database; each scenario
+  runs two `wrk` processes at once, one per instance with half the
+  connections, and their throughputs are added (latency percentiles: the
+  worse of the two).
+PostgreSQL runs on a throwaway cluster (scripts/pg-cluster.sh), seeded with
+the same rows: the SQLite seed is turned into `COPY` statements and loaded
+with `psql`. With more than one backend the side-by-side table is printed
+and added to BENCHMARKS.md under the SQLite one.
+
 Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 64),
 AFISHA_BIN (default target/release/afisha), BENCH_ONLY (comma-separated
 words; only scenarios whose name contains one run, the health ceiling always
-runs, and BENCHMARKS.md is left alone — for comparing two binaries).
+runs, and BENCHMARKS.md is left alone — for comparing two binaries),
+BENCH_BACKENDS (above), PG_BINDIR (PostgreSQL's binaries, default the newest
+/usr/lib/postgresql/*/bin).
 """
 
 import json
@@ -35,6 +50,11 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 ONLY = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
 THREADS = 2
+BACKEND_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL ×1", "postgres-x2": "PostgreSQL ×2"}
+# The benchmark cluster: durable as SQLite is here (fsync on, commits not
+# waited for: SQLite runs `synchronous = NORMAL` in WAL mode, which does not
+# sync each commit either), otherwise PostgreSQL's defaults.
+PG_OPTIONS = ["-c", "synchronous_commit=off", "-c", "max_connections=100"]
 PASSWORD = "bench-password-1"
 NOW_US = int(time.time() * 1_000_000)
 HOUR_US = 3_600_000_000
@@ -57,7 +77,8 @@ LUA_PARTICIPATION = r"""
 local ids = {}
 for id in string.gmatch(os.getenv("BENCH_EVENTS"), "%d+") do ids[#ids + 1] = id end
 local n = 0
-local offset = 0
+-- Each wrk thread (and each wrk process: BENCH_OFFSET) toggles its own events.
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
 setup = function(thread) thread:set("offset", offset); offset = offset + 1 end
 request = function()
   n = n + 1
@@ -81,7 +102,10 @@ def free_port():
 
 
 def run(args, **kw):
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+    p = subprocess.run(args, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout}{p.stderr}")
+    return p
 
 
 def seed(data_dir):
@@ -159,12 +183,12 @@ def peak_rss_kib(pid):
     return proc_kib(pid, "VmHWM")
 
 
-def wrk(base, path, script, env, seconds=SECONDS):
+def wrk(base, path, script, env, seconds=SECONDS, threads=THREADS, connections=CONNECTIONS):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA_COMMON + script)
         lua = f.name
     try:
-        p = subprocess.run(["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s",
+        p = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
                             "--timeout", "10s", "-s", lua, base + path],
                            capture_output=True, text=True, env=dict(os.environ, **env))
     finally:
@@ -177,79 +201,306 @@ def wrk(base, path, script, env, seconds=SECONDS):
     raise RuntimeError(f"wrk failed: {p.stdout}\n{p.stderr}")
 
 
-def ms(us):
-    return f"{us / 1000:.2f}"
+def wrk_all(bases, path, script, env, seconds=SECONDS):
+    """`wrk` against every instance at once, the connections and threads
+    split between them; throughputs and counts added, percentiles the worse
+    of the instances."""
+    if len(bases) == 1:
+        return wrk(bases[0], path, script, env, seconds)
+    share = len(bases)
+    out = [None] * share
+
+    def one(i):
+        # Thread offsets continue across the processes (BENCH_OFFSET).
+        out[i] = wrk(bases[i], path, script, dict(env, BENCH_OFFSET=str(i * max(1, THREADS // share))),
+                     seconds, max(1, THREADS // share), CONNECTIONS // share)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(share)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if any(r is None for r in out):
+        raise RuntimeError("a wrk process failed")
+    total = {k: sum(r[k] for r in out) for k in ("requests", "errors", "status_errors", "rps")}
+    total.update({k: max(r[k] for r in out) for k in ("p50", "p99", "p999", "duration_us")})
+    return total
 
 
-def main():
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed: apt-get install -y wrk")
-    data_dir = tempfile.mkdtemp(prefix="afisha-bench-")
-    t0 = time.time()
-    upcoming = seed(data_dir)
-    seed_secs = time.time() - t0
+def pg_bindir():
+    env = os.environ.get("PG_BINDIR")
+    if env:
+        return env if os.path.exists(os.path.join(env, "initdb")) else None
+    root = "/usr/lib/postgresql"
+    if not os.path.isdir(root):
+        return None
+    found = [os.path.join(root, v, "bin") for v in os.listdir(root)
+             if os.path.exists(os.path.join(root, v, "bin", "initdb"))]
+    found.sort(key=lambda p: [int(x) if x.isdigit() else x for x in p.split("/")[-2].split(".")])
+    return found[-1] if found else None
+
+
+def csv_field(v):
+    """One value for `COPY … (FORMAT csv)`: NULL is an empty unquoted field,
+    text is quoted (so an empty string stays one), numbers are bare."""
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, bytes):
+        v = "\\x" + v.hex()
+    return '"' + str(v).replace('"', '""') + '"'
+
+
+def pg_seed_sql(db_path, out_path):
+    """Every seeded row of the SQLite file as `COPY … FROM STDIN` blocks for
+    psql (the two schemas store the same values: README "PostgreSQL"), with
+    the identity sequences moved past the copied ids."""
+    db = sqlite3.connect(db_path)
+    tables = [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+        " AND name NOT LIKE 'refinery%' ORDER BY name")]
+    with open(out_path, "w", newline="") as f:
+        # Tables in name order: foreign keys are not checked while loading
+        # (the rows come from a consistent database; the cluster's user is
+        # its superuser).
+        f.write("BEGIN;\nSET LOCAL session_replication_role = replica;\n")
+        for table in tables:
+            cols = [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            rows = db.execute(f'SELECT {quoted} FROM "{table}"').fetchall()
+            if not rows:
+                continue
+            f.write(f'COPY "{table}" ({quoted}) FROM STDIN WITH (FORMAT csv);\n')
+            for row in rows:
+                f.write(",".join(csv_field(v) for v in row) + "\n")
+            f.write("\\.\n")
+            if "id" in cols:
+                f.write(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'),"
+                        f" (SELECT max(id) FROM \"{table}\"));\n")
+        f.write("COMMIT;\nANALYZE;\n")
+    db.close()
+
+
+def database_url(cluster_url, name):
+    return cluster_url.rsplit("/", 1)[0] + "/" + name
+
+
+def pg_database(bindir, cluster_url, name, seed_sql, scratch):
+    """A database `name` with the schema (`afisha migrate`) and the seed."""
+    psql = os.path.join(bindir, "psql")
+    run([psql, "-q", "-v", "ON_ERROR_STOP=1", "-d", cluster_url, "-c", f"CREATE DATABASE {name}"])
+    url = database_url(cluster_url, name)
+    run([BIN, "migrate", "--data-dir", scratch, "--database-url", url], env=dict(os.environ, AFISHA_LOG="warn"))
+    run([psql, "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", seed_sql])
+    return url
+
+
+def start_server(data_dir, backend, database=None):
+    """`afisha serve` on a free port; (process, base URL, ms to the first
+    200 of /api/health). Checks that health names the expected backend."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # All load comes from 127.0.0.1: lift the per-address connection cap.
     env = dict(os.environ, AFISHA_LOG="warn", AFISHA_EMAIL__BACKEND="console",
                AFISHA_SERVER__MAX_CONNECTIONS_PER_IP="4096")
+    args = [BIN, "serve", "--data-dir", data_dir, "--bind", f"127.0.0.1:{port}"]
+    if database:
+        args += ["--database-url", database]
     started = time.perf_counter()
-    server = subprocess.Popen([BIN, "serve", "--data-dir", data_dir, "--bind", f"127.0.0.1:{port}"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            status, body = http("GET", base + "/api/health")
+            if status == 200:
+                break
+        except Exception:
+            if server.poll() is not None:
+                sys.exit(f"the server exited ({server.returncode}): {' '.join(args)}")
+            time.sleep(0.002)
+        if time.perf_counter() - started > 30:
+            server.kill()
+            sys.exit("server did not start")
+    startup_ms = (time.perf_counter() - started) * 1000
+    reported = json.loads(body).get("database")
+    if reported != backend:
+        server.kill()
+        sys.exit(f"GET /api/health says database {reported!r}, expected {backend!r}")
+    return server, base, startup_ms
+
+
+def stop_server(server):
+    server.terminate()
     try:
-        while True:
-            try:
-                if http("GET", base + "/api/health")[0] == 200:
-                    break
-            except Exception:
-                time.sleep(0.002)
-            if time.perf_counter() - started > 30:
-                sys.exit("server did not start")
-        startup_ms = (time.perf_counter() - started) * 1000
-        admin = login(base, "admin@bench.local")
-        user = login(base, "user@bench.local")
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def ms(us):
+    return f"{us / 1000:.2f}"
+
+
+def scenarios(bases, servers, as_user, as_admin, upcoming):
+    """Every scenario against `bases` (one or two instances); the results,
+    with the largest RSS of the instances after each."""
+    results = []
+
+    def rss(field):
+        return max(proc_kib(p.pid, field) for p in servers) / 1024
+
+    def scenario(name, path, script, who, kind):
+        if ONLY and kind != "ceiling" and not any(w in name for w in ONLY):
+            return
+        r = wrk_all(bases, path, script, who)
+        r.update(name=name, kind=kind, rss=rss("VmRSS"), hwm=rss("VmHWM"))
+        results.append(r)
+        print(f"  {name:<44} {r['rps']:>9.0f} req/s  p99 {ms(r['p99'])} ms  rss {r['rss']:.0f} MiB (peak {r['hwm']:.0f})", flush=True)
+
+    scenario("GET /api/health (ceiling)", "/api/health", "", as_user, "ceiling")
+    scenario("GET /api/events/cards", "/api/events/cards", "", as_user, "read")
+    scenario("GET /api/login", "/api/login", "", as_user, "read")
+    scenario("GET /api/notifications/instant", "/api/notifications/instant", "", as_user, "read")
+    scenario("GET /api/statistics", "/api/statistics", "", as_admin, "read")
+    scenario("PUT /api/events/{id}/participants/me", "/api/events/0/participants/me",
+             LUA_PARTICIPATION, dict(as_user, BENCH_EVENTS=",".join(map(str, upcoming))), "write")
+    login_env = dict(as_user, BENCH_EMAIL="user@bench.local", BENCH_PASSWORD=PASSWORD)
+    if ONLY and not any(w in "POST /api/login (Argon2id)" for w in ONLY):
+        return results
+    # Logins saturated, and GET /api/login measured at the same time.
+    side = {}
+    t = threading.Thread(target=lambda: side.update(wrk_all(bases, "/api/login", "", as_user)))
+    t.start()
+    scenario("POST /api/login (Argon2id)", "/api/login", LUA_LOGIN, login_env, "argon2")
+    t.join()
+    side.update(name="GET /api/login while logins saturate", kind="read-under-login")
+    results.append(side)
+    print(f"  {side['name']:<44} {side['rps']:>9.0f} req/s  p99 {ms(side['p99'])} ms")
+    return results
+
+
+def run_backend(backend, instances, upcoming):
+    """Starts one server per (data dir, database URL) in `instances`, runs
+    every scenario against all of them, stops them; (results, start-up ms
+    of the first, peak RSS of the largest)."""
+    label = BACKEND_NAMES[backend]
+    engine = "sqlite" if backend == "sqlite" else "postgres"
+    servers, bases, startup_ms = [], [], None
+    try:
+        for data_dir, database in instances:
+            server, base, ms_ = start_server(data_dir, engine, database)
+            servers.append(server)
+            bases.append(base)
+            startup_ms = ms_ if startup_ms is None else startup_ms
+        # Sessions live in the database: one login serves every instance.
+        admin = login(bases[0], "admin@bench.local")
+        user = login(bases[-1], "user@bench.local")
         as_user = {"BENCH_UID": user[0], "BENCH_TOKEN": user[1]}
         as_admin = {"BENCH_UID": admin[0], "BENCH_TOKEN": admin[1]}
-        results = []
-
-        def scenario(name, path, script, who, kind):
-            if ONLY and kind != "ceiling" and not any(w in name for w in ONLY):
-                return
-            r = wrk(base, path, script, who)
-            r.update(name=name, kind=kind, rss=proc_kib(server.pid, "VmRSS") / 1024,
-                     hwm=proc_kib(server.pid, "VmHWM") / 1024)
-            results.append(r)
-            print(f"  {name:<44} {r['rps']:>9.0f} req/s  p99 {ms(r['p99'])} ms  rss {r['rss']:.0f} MiB (peak {r['hwm']:.0f})", flush=True)
-
-        print(f"seeded in {seed_secs:.1f}s; server up in {startup_ms:.0f} ms; {SECONDS}s per scenario, c={CONNECTIONS}")
-        scenario("GET /api/health (ceiling)", "/api/health", "", as_user, "ceiling")
-        scenario("GET /api/events/cards", "/api/events/cards", "", as_user, "read")
-        scenario("GET /api/login", "/api/login", "", as_user, "read")
-        scenario("GET /api/notifications/instant", "/api/notifications/instant", "", as_user, "read")
-        scenario("GET /api/statistics", "/api/statistics", "", as_admin, "read")
-        scenario("PUT /api/events/{id}/participants/me", "/api/events/0/participants/me",
-                 LUA_PARTICIPATION, dict(as_user, BENCH_EVENTS=",".join(map(str, upcoming))), "write")
-        login_env = dict(as_user, BENCH_EMAIL="user@bench.local", BENCH_PASSWORD=PASSWORD)
-        if ONLY and not any(w in "POST /api/login (Argon2id)" for w in ONLY):
-            return
-        # Logins saturated, and GET /api/login measured at the same time.
-        side = {}
-        t = threading.Thread(target=lambda: side.update(wrk(base, "/api/login", "", as_user)))
-        t.start()
-        scenario("POST /api/login (Argon2id)", "/api/login", LUA_LOGIN, login_env, "argon2")
-        t.join()
-        side.update(name="GET /api/login while logins saturate", kind="read-under-login")
-        results.append(side)
-        print(f"  {side['name']:<44} {side['rps']:>9.0f} req/s  p99 {ms(side['p99'])} ms")
-        rss_mib = peak_rss_kib(server.pid) / 1024
+        print(f"{label}: {len(servers)} instance(s) up, the first in {startup_ms:.0f} ms;"
+              f" {SECONDS}s per scenario, c={CONNECTIONS} in all")
+        results = scenarios(bases, servers, as_user, as_admin, upcoming)
+        rss_mib = max(peak_rss_kib(p.pid) for p in servers) / 1024
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        for server in servers:
+            stop_server(server)
+    return results, startup_ms, rss_mib
 
+
+def backends_wanted():
+    """The backends to run (BENCH_BACKENDS) and PostgreSQL's bin dir."""
+    bindir = pg_bindir()
+    asked = os.environ.get("BENCH_BACKENDS")
+    if asked:
+        wanted = [b.strip() for b in asked.split(",") if b.strip()]
+        unknown = [b for b in wanted if b not in BACKEND_NAMES]
+        if unknown:
+            sys.exit(f"BENCH_BACKENDS: unknown {unknown}; known: {', '.join(BACKEND_NAMES)}")
+        if any(b != "sqlite" for b in wanted) and not bindir:
+            sys.exit("PostgreSQL server binaries not found (apt-get install postgresql, or set PG_BINDIR)")
+        return wanted, bindir
+    if not bindir:
+        print("PostgreSQL server binaries not found: SQLite only (apt-get install postgresql for the rest)")
+        return ["sqlite"], None
+    return list(BACKEND_NAMES), bindir
+
+
+def side_by_side(runs):
+    """The scenarios as rows, req/s and p99 of each backend as columns."""
+    names = [r["name"] for r in runs[0][1]]
+    head = "| scenario | " + " | ".join(f"{BACKEND_NAMES[b]} req/s | p99 ms" for b, _ in runs) + " |"
+    lines = [head, "|---|" + "---:|---:|" * len(runs)]
+    for name in names:
+        cells = []
+        for _, results in runs:
+            r = next((x for x in results if x["name"] == name), None)
+            if r is None:
+                cells.append("— | —")
+            else:
+                errors = f" ({r['errors']} errors)" if r["errors"] else ""
+                cells.append(f"{r['rps']:.0f}{errors} | {ms(r['p99'])}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+    wanted, bindir = backends_wanted()
+    scratch = tempfile.mkdtemp(prefix="afisha-bench-")
+    data_dir = os.path.join(scratch, "sqlite")
+    os.makedirs(data_dir, mode=0o700)
+    t0 = time.time()
+    upcoming = seed(data_dir)
+    seed_secs = time.time() - t0
+    print(f"seeded in {seed_secs:.1f}s")
+    runs, facts_by = [], {}
+    cluster, pg_version = None, None
+    try:
+        pg_urls = {}
+        if any(b != "sqlite" for b in wanted):
+            # Taken from the SQLite seed before any run changes it.
+            seed_sql = os.path.join(scratch, "seed.sql")
+            pg_seed_sql(os.path.join(data_dir, "afisha.db"), seed_sql)
+            # Its own temp dir: as root the cluster runs as `postgres`, which
+            # cannot enter the (private) scratch dir.
+            cluster = tempfile.mkdtemp(prefix="afisha-bench-pg-")
+            started = subprocess.run([os.path.join(ROOT, "scripts", "pg-cluster.sh"), "start", cluster, *PG_OPTIONS],
+                                     check=True, stdout=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, PG_BINDIR=bindir))
+            cluster_url = started.stdout.strip()
+            pg_version = run([os.path.join(bindir, "postgres"), "--version"]).stdout.split()[2]
+            t0 = time.time()
+            for b in wanted:
+                if b != "sqlite":
+                    name = "bench_" + b.replace("-", "_")
+                    pg_urls[b] = pg_database(bindir, cluster_url, name, seed_sql, os.path.join(scratch, "migrate"))
+            print(f"PostgreSQL {pg_version}: seeded {len(pg_urls)} database(s) in {time.time() - t0:.1f}s")
+        # Every instance has the key of the seeded data dir (sessions and
+        # sealed secrets are checked with it) and a data dir of its own.
+        key = os.path.join(data_dir, "secret.key")
+        for b in wanted:
+            if b == "sqlite":
+                instances = [(data_dir, None)]
+            else:
+                instances = []
+                for i in range(2 if b == "postgres-x2" else 1):
+                    d = os.path.join(scratch, f"{b}-{i}")
+                    os.makedirs(d, mode=0o700)
+                    if os.path.exists(key):
+                        shutil.copy2(key, os.path.join(d, "secret.key"))
+                    instances.append((d, pg_urls[b]))
+            results, startup_ms, rss_mib = run_backend(b, instances, upcoming)
+            runs.append((b, results))
+            facts_by[b] = (startup_ms, rss_mib)
+    finally:
+        if cluster:
+            subprocess.run([os.path.join(ROOT, "scripts", "pg-cluster.sh"), "stop", cluster],
+                           env=dict(os.environ, PG_BINDIR=bindir or ""))
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    first, results = runs[0]
+    startup_ms, rss_mib = facts_by[first]
     ceiling = next(r for r in results if r["kind"] == "ceiling")["rps"]
     size_mib = os.path.getsize(BIN) / (1024 * 1024)
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
@@ -262,6 +513,7 @@ def main():
         lines.append(f"| {r['name']} | {r['rps']:.0f} | {ms(r['p50'])} | {ms(r['p99'])} | {ms(r['p999'])} | {r['errors']} | {ratio} |")
     table = "\n".join(lines)
     facts = textwrap.dedent(f"""\
+        - backend of the table above: **{BACKEND_NAMES[first]}**
         - peak RSS of the server: **{rss_mib:.1f} MiB**
         - start-up to first `200` of `/api/health`: **{startup_ms:.0f} ms** (migrations already applied)
         - release binary size: **{size_mib:.1f} MiB**
@@ -274,13 +526,33 @@ def main():
     print(table)
     print()
     print(facts)
+    both = ""
+    if len(runs) > 1:
+        extra = "\n".join(
+            f"- {BACKEND_NAMES[b]}: start-up {facts_by[b][0]:.0f} ms, peak RSS {facts_by[b][1]:.1f} MiB"
+            + (" (the larger instance)" if b == "postgres-x2" else "")
+            for b, _ in runs)
+        both = textwrap.dedent(f"""\
+
+            ## Backends side by side (the same run)
+
+            The same scenarios and data on each backend, one after the other.
+            PostgreSQL {pg_version or ""} is a throwaway local cluster on the same
+            machine (`scripts/pg-cluster.sh`; `synchronous_commit = off`, as
+            SQLite's `synchronous = NORMAL` does not sync each commit either;
+            otherwise defaults), so it shares the cores with Afisha and `wrk`.
+            "×2" is two instances on one database, each driven by its own `wrk`
+            with half the connections; req/s are added, p99 is the worse of the two.
+
+        """) + side_by_side(runs) + "\n\n" + extra + "\n"
+        print(both)
     if ONLY:
         return
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("# Benchmarks\n\nReproduce with `make bench` (builds the release binary, installs `wrk` "
                 "from apt if missing, seeds a fresh data dir, runs each scenario against `afisha serve` "
                 "on loopback). Figures below are from the last run on the machine described.\n\n")
-        f.write(table + "\n\n" + facts)
+        f.write(table + "\n\n" + facts + both)
         notes = os.path.join(ROOT, "docs", "benchmark-notes.md")
         if os.path.exists(notes):
             with open(notes) as n:

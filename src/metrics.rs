@@ -1,7 +1,8 @@
 //! Prometheus metrics (`GET /metrics` when `metrics.enabled`) through the
 //! `metrics` facade and `metrics-exporter-prometheus`: requests by route
 //! template and status, latency histograms, job queue depth, jobs, emails
-//! and backups done/failed, database pool usage.
+//! and backups done/failed, database pool usage and how long work waited
+//! for the database (a connection, the writer, row locks).
 //!
 //! The exporter is built without its HTTP listener and push gateway (no
 //! hyper server or client of its own): `/metrics` is one of our routes and
@@ -9,7 +10,7 @@
 
 use std::sync::Arc;
 
-use metrics::{Counter, Gauge, Key, Recorder, Unit};
+use metrics::{Counter, Gauge, Histogram, Key, Label, Recorder, Unit};
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
@@ -19,9 +20,20 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// Bucket upper bounds of the database waits, in seconds (most waits are
+/// far below a millisecond; the interesting ones are the long tail).
+const WAIT_BUCKETS: [f64; 15] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    10.0,
+];
+
 const HTTP_REQUESTS: &str = "afisha_http_requests_total";
 const HTTP_DURATION: &str = "afisha_http_request_duration_seconds";
 const SCANS: &str = "afisha_scans_total";
+const DB_INFO: &str = "afisha_db_info";
+const WAIT_CONNECTION: &str = "afisha_db_connection_wait_seconds";
+const WAIT_WRITE: &str = "afisha_db_write_wait_seconds";
+const WAIT_ROW_LOCK: &str = "afisha_db_row_lock_wait_seconds";
 
 /// The handles of the metrics without labels, registered (so shown, at
 /// zero) from the start.
@@ -37,6 +49,11 @@ struct Fixed {
     jobs_failed_now: Gauge,
     pool_open: Gauge,
     pool_in_use: Gauge,
+    pool_idle: Gauge,
+    pool_max: Gauge,
+    wait_connection: Histogram,
+    wait_write: Histogram,
+    wait_row_lock: Histogram,
 }
 
 /// One server's metrics registry; clones share it.
@@ -70,14 +87,23 @@ pub struct Gauges {
     pub jobs_failed_now: i64,
     pub pool_open: u32,
     pub pool_in_use: u32,
+    pub pool_idle: u32,
+    pub pool_max: u32,
+    /// `sqlite` or `postgres` (the `backend` label of `afisha_db_info`).
+    pub backend: &'static str,
 }
 
 impl Metrics {
     pub fn new() -> Self {
-        let recorder = PrometheusBuilder::new()
+        let mut builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), &BUCKETS)
-            .expect("the latency buckets are not empty")
-            .build_recorder();
+            .expect("the latency buckets are not empty");
+        for name in [WAIT_CONNECTION, WAIT_WRITE, WAIT_ROW_LOCK] {
+            builder = builder
+                .set_buckets_for_metric(Matcher::Full(name.into()), &WAIT_BUCKETS)
+                .expect("the wait buckets are not empty");
+        }
+        let recorder = builder.build_recorder();
         let r = &recorder;
         let counter = |name: &'static str, help: &'static str| {
             r.describe_counter(name.into(), None, help.into());
@@ -102,6 +128,15 @@ impl Metrics {
             None,
             "Ticks of the recurring scans (reminders, cleanup) this process ran, or skipped because another instance on the database ran them.".into(),
         );
+        r.describe_gauge(
+            DB_INFO.into(),
+            None,
+            "The database backend (label backend: sqlite or postgres); always 1.".into(),
+        );
+        let histogram = |name: &'static str, help: &'static str| {
+            r.describe_histogram(name.into(), Some(Unit::Seconds), help.into());
+            r.register_histogram(&Key::from_static_name(name), metadata())
+        };
         let fixed = Fixed {
             jobs_pending: gauge("afisha_jobs_pending", "Jobs waiting to run or running."),
             jobs_failed_now: gauge(
@@ -135,6 +170,26 @@ impl Metrics {
             ),
             pool_open: gauge("afisha_db_pool_connections", "Open database connections."),
             pool_in_use: gauge("afisha_db_pool_in_use", "Database connections in use."),
+            pool_idle: gauge(
+                "afisha_db_pool_idle",
+                "Open database connections waiting in the pool.",
+            ),
+            pool_max: gauge(
+                "afisha_db_pool_max",
+                "The most database connections the pool opens.",
+            ),
+            wait_connection: histogram(
+                WAIT_CONNECTION,
+                "Time spent waiting for a pooled database connection.",
+            ),
+            wait_write: histogram(
+                WAIT_WRITE,
+                "Time from asking for a write until its transaction began (SQLite: the single writer; PostgreSQL: a connection).",
+            ),
+            wait_row_lock: histogram(
+                WAIT_ROW_LOCK,
+                "PostgreSQL: time spent taking the row locks a rule counts under (capacity, quotas, last administrator).",
+            ),
         };
         Metrics {
             handle: recorder.handle(),
@@ -198,6 +253,16 @@ impl Metrics {
         });
     }
 
+    /// The histograms the store records its waits into (see
+    /// [`crate::store::Store::report_waits`]).
+    pub fn db_waits(&self) -> crate::store::WaitHistograms {
+        crate::store::WaitHistograms {
+            connection: self.fixed.wait_connection.clone(),
+            write: self.fixed.wait_write.clone(),
+            row_lock: self.fixed.wait_row_lock.clone(),
+        }
+    }
+
     /// Folds recorded latencies into the histograms. Run every few seconds
     /// while metrics are on: without it the samples of an unscraped server
     /// pile up in memory.
@@ -213,6 +278,12 @@ impl Metrics {
         self.fixed.jobs_failed_now.set(g.jobs_failed_now as f64);
         self.fixed.pool_open.set(g.pool_open);
         self.fixed.pool_in_use.set(g.pool_in_use);
+        self.fixed.pool_idle.set(g.pool_idle);
+        self.fixed.pool_max.set(g.pool_max);
+        if !g.backend.is_empty() {
+            let key = Key::from_parts(DB_INFO, vec![Label::new("backend", g.backend)]);
+            self.recorder.register_gauge(&key, metadata()).set(1.0);
+        }
         self.handle.render()
     }
 }
@@ -244,11 +315,15 @@ mod tests {
         m.record_request("GET", "/api/login", 401, 0.02);
         m.record_request("BREW", "/api/*", 404, 0.0001);
         m.job_done();
+        m.db_waits().write.record(0.003);
         let text = m.render(Gauges {
             jobs_pending: 2,
             jobs_failed_now: 0,
             pool_open: 3,
             pool_in_use: 1,
+            pool_idle: 2,
+            pool_max: 8,
+            backend: "sqlite",
         });
         for line in [
             "# HELP afisha_http_requests_total HTTP requests by route template and status.",
@@ -270,6 +345,17 @@ mod tests {
             "afisha_jobs_failed_current 0",
             "afisha_db_pool_connections 3",
             "afisha_db_pool_in_use 1",
+            "afisha_db_pool_idle 2",
+            "afisha_db_pool_max 8",
+            r#"afisha_db_info{backend="sqlite"} 1"#,
+            "# TYPE afisha_db_write_wait_seconds histogram",
+            "# HELP afisha_db_row_lock_wait_seconds PostgreSQL: time spent taking the row locks a rule counts under (capacity, quotas, last administrator).",
+            r#"afisha_db_write_wait_seconds_bucket{le="0.0001"} 0"#,
+            r#"afisha_db_write_wait_seconds_bucket{le="0.01"} 1"#,
+            r#"afisha_db_write_wait_seconds_bucket{le="+Inf"} 1"#,
+            "afisha_db_write_wait_seconds_count 1",
+            "afisha_db_row_lock_wait_seconds_count 0",
+            r#"afisha_db_connection_wait_seconds_bucket{le="+Inf"} 0"#,
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -66,6 +66,25 @@ async fn metrics_scrape_and_parse() {
     for _ in 0..3 {
         user.get("/login").await.expect(200);
     }
+    // A join to a limited event: on PostgreSQL it locks the event row.
+    let admin = srv.admin().await;
+    let event = admin
+        .post(
+            "/events",
+            json!({
+                "name": "Metrics", "description": "Waits",
+                "starts_at": at(&srv, 24), "ends_at": at(&srv, 26),
+                "image_url": "https://example.org/a.png", "max_participants_count": 5,
+            }),
+        )
+        .await
+        .expect(201);
+    user.put(
+        &format!("/events/{}/participants/me", event["id"]),
+        json!({"status": "PARTICIPATING"}),
+    )
+    .await
+    .expect(204);
     srv.anon().get("/login").await.expect(401);
     // Unmatched paths share one label; the raw path never becomes one.
     srv.anon().get("/no-such-route-3141").await.expect(404);
@@ -180,6 +199,36 @@ async fn metrics_scrape_and_parse() {
             "gauge",
             "Database connections in use.",
         ),
+        (
+            "afisha_db_pool_idle",
+            "gauge",
+            "Open database connections waiting in the pool.",
+        ),
+        (
+            "afisha_db_pool_max",
+            "gauge",
+            "The most database connections the pool opens.",
+        ),
+        (
+            "afisha_db_info",
+            "gauge",
+            "The database backend (label backend: sqlite or postgres); always 1.",
+        ),
+        (
+            "afisha_db_connection_wait_seconds",
+            "histogram",
+            "Time spent waiting for a pooled database connection.",
+        ),
+        (
+            "afisha_db_write_wait_seconds",
+            "histogram",
+            "Time from asking for a write until its transaction began (SQLite: the single writer; PostgreSQL: a connection).",
+        ),
+        (
+            "afisha_db_row_lock_wait_seconds",
+            "histogram",
+            "PostgreSQL: time spent taking the row locks a rule counts under (capacity, quotas, last administrator).",
+        ),
     ] {
         let lines: Vec<&str> = text.lines().collect();
         assert!(
@@ -191,12 +240,62 @@ async fn metrics_scrape_and_parse() {
             "{name} help missing:\n{text}"
         );
         assert!(
-            kind == "histogram" || name.starts_with("afisha_http") || samples.contains_key(name),
+            kind == "histogram"
+                || name.starts_with("afisha_http")
+                || name == "afisha_db_info"
+                || samples.contains_key(name),
             "{name} has no sample:\n{text}"
         );
     }
     // The pool gauges are read at scrape time: this scrape holds one.
     assert!(samples["afisha_db_pool_connections"] >= 1.0, "{text}");
+    assert_eq!(
+        samples["afisha_db_pool_in_use"] + samples["afisha_db_pool_idle"],
+        samples["afisha_db_pool_connections"],
+        "{text}"
+    );
+    // Per backend: its name, its pool's size, and where it waits.
+    let (backend, pool_max) = if on_postgres() {
+        ("postgres", 16.0)
+    } else {
+        ("sqlite", 8.0)
+    };
+    assert_eq!(
+        samples.get(&format!(r#"afisha_db_info{{backend="{backend}"}}"#)),
+        Some(&1.0),
+        "{text}"
+    );
+    assert_eq!(samples["afisha_db_pool_max"], pool_max, "{text}");
+    // Every read and write above took a connection, and the registrations,
+    // logins and the join were writes.
+    assert!(
+        samples["afisha_db_connection_wait_seconds_count"] >= 10.0,
+        "{text}"
+    );
+    assert!(
+        samples["afisha_db_write_wait_seconds_count"] >= 4.0,
+        "{text}"
+    );
+    for wait in [
+        "afisha_db_connection_wait_seconds",
+        "afisha_db_write_wait_seconds",
+        "afisha_db_row_lock_wait_seconds",
+    ] {
+        assert_eq!(
+            samples[&format!(r#"{wait}_bucket{{le="+Inf"}}"#)],
+            samples[&format!("{wait}_count")],
+            "{text}"
+        );
+        assert!(samples[&format!("{wait}_sum")] >= 0.0, "{text}");
+    }
+    // Row locks are PostgreSQL's: the join locked the event's row there;
+    // SQLite's single writer needs none.
+    let row_locks = samples["afisha_db_row_lock_wait_seconds_count"];
+    if on_postgres() {
+        assert!(row_locks >= 1.0, "{text}");
+    } else {
+        assert_eq!(row_locks, 0.0, "{text}");
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,9 @@ use crate::state::AppState;
 pub struct Health {
     /// Always `ok`.
     status: &'static str,
+    /// The database backend this instance runs on: `sqlite` or `postgres`.
+    #[schema(example = "sqlite")]
+    database: &'static str,
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,5 +33,8 @@ async fn health(State(state): State<AppState>) -> AppResult<Json<Health>> {
         .ping()
         .await
         .map_err(|_| AppError::status(StatusCode::SERVICE_UNAVAILABLE, "Database unavailable"))?;
-    Ok(Json(Health { status: "ok" }))
+    Ok(Json(Health {
+        status: "ok",
+        database: state.svc.store.backend_name(),
+    }))
 }

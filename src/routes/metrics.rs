@@ -22,6 +22,9 @@ pub async fn scrape(State(state): State<AppState>) -> AppResult<Response> {
         jobs_failed_now,
         pool_open: pool_in_use + idle,
         pool_in_use,
+        pool_idle: idle,
+        pool_max: state.svc.store.pool_max(),
+        backend: state.svc.store.backend_name(),
     };
     let metrics = state.svc.metrics.clone();
     let text = tokio::task::spawn_blocking(move || metrics.render(gauges))

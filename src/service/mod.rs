@@ -66,12 +66,19 @@ impl Services {
             })
             .await??
         };
+        let metrics = crate::metrics::Metrics::new();
+        // Only while metrics are on: the upkeep that folds samples into the
+        // histograms runs only then (app::observability), and unfolded
+        // samples would pile up in memory.
+        if config.metrics.enabled {
+            store.report_waits(metrics.db_waits());
+        }
         Ok(Services {
             passwords: Passwords::new(config.auth.argon2)?
                 .with_budget(config.auth.hash_queue, config.auth.hash_per_client),
             caches: Default::default(),
             volatile: Default::default(),
-            metrics: Default::default(),
+            metrics,
             storage,
             store,
             secrets,

@@ -26,7 +26,8 @@ pub mod uploads;
 pub mod users;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -66,6 +67,57 @@ impl<
         + ?Sized,
 > Tx for T
 {
+}
+
+/// Where a backend reports how long work waited for the database: the
+/// server's metrics histograms, handed over once by [`Store::report_waits`]
+/// (until then, and in the CLI, nothing is recorded). Clones share them.
+///
+/// The store knows only the `metrics` crate's handle type, not the
+/// registry that owns it (`crate::metrics`).
+#[derive(Clone, Default)]
+pub struct Waits(Arc<OnceLock<WaitHistograms>>);
+
+/// The histograms behind [`Waits`], in seconds.
+pub struct WaitHistograms {
+    /// Waiting for a pooled connection (reads and writes).
+    pub connection: metrics::Histogram,
+    /// From asking for a write until its transaction began: SQLite, the
+    /// group-commit queue or the writer lock (the single writer); PostgreSQL,
+    /// a pooled connection and `BEGIN`.
+    pub write: metrics::Histogram,
+    /// PostgreSQL: statements that only take the row locks a rule counts
+    /// under (an event's capacity, a user's quota, the last administrator),
+    /// so mostly the wait for another transaction to release them.
+    pub row_lock: metrics::Histogram,
+}
+
+impl Waits {
+    /// Connects these waits to `histograms` (the first call wins).
+    fn report_to(&self, histograms: WaitHistograms) {
+        let _ = self.0.set(histograms);
+    }
+
+    fn record(&self, which: fn(&WaitHistograms) -> &metrics::Histogram, since: Instant) {
+        if let Some(h) = self.0.get() {
+            which(h).record(since.elapsed().as_secs_f64());
+        }
+    }
+
+    /// A pooled connection was handed over; asked for at `since`.
+    pub(crate) fn connection(&self, since: Instant) {
+        self.record(|h| &h.connection, since);
+    }
+
+    /// A write transaction began; asked for at `since`.
+    pub(crate) fn write(&self, since: Instant) {
+        self.record(|h| &h.write, since);
+    }
+
+    /// A row-locking statement that started at `since` returned.
+    pub(crate) fn row_lock(&self, since: Instant) {
+        self.record(|h| &h.row_lock, since);
+    }
 }
 
 /// Which database the store is on: `Sqlite` when `database.url` is empty
@@ -219,6 +271,32 @@ impl Store {
             Backend::Postgres(db) => db.pool().state(),
         };
         (s.connections - s.idle_connections, s.idle_connections)
+    }
+
+    /// The most connections the pool opens (metrics).
+    pub fn pool_max(&self) -> u32 {
+        match &self.backend {
+            Backend::Sqlite(db) => db.pool().max_size(),
+            Backend::Postgres(db) => db.pool().max_size(),
+        }
+    }
+
+    /// From now on, record how long work waits for the database into
+    /// `histograms` (the server's metrics; see [`Waits`]).
+    pub fn report_waits(&self, histograms: WaitHistograms) {
+        match &self.backend {
+            Backend::Sqlite(db) => db.waits().report_to(histograms),
+            Backend::Postgres(db) => db.waits().report_to(histograms),
+        }
+    }
+
+    /// The backend's name as `GET /api/health` and the metrics give it:
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     /// The SQLite backend, when the store is on SQLite (its own tools such

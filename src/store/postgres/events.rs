@@ -58,8 +58,7 @@ impl EventStore for PgTx<'_, '_> {
         // Held until the commit: writers of the same event's participants
         // (other requests, other instances) queue here, so each one counts
         // what the previous one committed.
-        self.rows("SELECT 1 FROM event WHERE id = $1 FOR UPDATE", &[&id])?;
-        Ok(())
+        self.lock_rows("SELECT 1 FROM event WHERE id = $1 FOR UPDATE", &[&id])
     }
 
     fn insert_event(&mut self, new: &NewEvent, now: Ts) -> DomainResult<i64> {

@@ -61,8 +61,8 @@ use r2d2_postgres::PostgresConnectionManager;
 use tokio::sync::Notify;
 
 use crate::domain::error::{DomainError, DomainResult};
-use crate::store::Tx;
 use crate::store::sqlite::run_blocking;
+use crate::store::{Tx, Waits};
 
 pub mod accounts;
 pub mod backups;
@@ -164,6 +164,9 @@ pub struct Db {
     pool: Arc<PoolHolder>,
     /// Woken after a commit that enqueued jobs.
     pub jobs_enqueued: Arc<Notify>,
+    /// How long work waited for a connection, a write and row locks
+    /// (metrics).
+    waits: Waits,
 }
 
 /// Owns the pool and closes it off the async workers: the blocking driver
@@ -210,6 +213,7 @@ impl Db {
         let db = Db {
             pool: Arc::new(PoolHolder(Some(pool))),
             jobs_enqueued: Arc::new(Notify::new()),
+            waits: Waits::default(),
         };
         db.migrate()?;
         listen(config, &db.jobs_enqueued);
@@ -272,6 +276,19 @@ impl Db {
         &self.pool
     }
 
+    /// Where waits for a connection, a write and row locks are recorded.
+    pub fn waits(&self) -> &Waits {
+        &self.waits
+    }
+
+    /// A pooled connection, its wait recorded.
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, r2d2::Error> {
+        let asked = Instant::now();
+        let conn = self.pool.get()?;
+        self.waits.connection(asked);
+        Ok(conn)
+    }
+
     /// Runs `f` on a pooled connection on the blocking pool. Raw
     /// connections are for this backend's own tools and for tests that
     /// inspect what was stored; services use the store traits.
@@ -307,14 +324,14 @@ impl Db {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
     ) -> DomainResult<T> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.connection()?;
         let Connection { client, statements } = &mut *conn;
         let mut tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let value = f(&mut PgTx::new(&mut tx, statements, false))?;
+        let value = f(&mut PgTx::new(&mut tx, statements, &self.waits, false))?;
         tx.commit()?;
         Ok(value)
     }
@@ -334,7 +351,8 @@ impl Db {
         f: impl FnOnce(&mut dyn Tx) -> DomainResult<T>,
     ) -> DomainResult<T> {
         let late = || DomainError::Unavailable(TIMED_OUT.into());
-        let mut conn = self.pool.get()?;
+        let asked = Instant::now();
+        let mut conn = self.connection()?;
         if crate::deadline::passed(deadline) {
             return Err(late());
         }
@@ -343,6 +361,7 @@ impl Db {
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
             .start()?;
+        self.waits.write(asked);
         if let Some(deadline) = deadline {
             // Waits for row locks and statements end with the request: a
             // write that could no longer commit does not hold a connection
@@ -356,7 +375,7 @@ impl Db {
                 "SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms}"
             ))?;
         }
-        let mut pg = PgTx::new(&mut tx, statements, true);
+        let mut pg = PgTx::new(&mut tx, statements, &self.waits, true);
         let value = match f(&mut pg) {
             Ok(value) => value,
             // Cut off by the timeouts above: the request's own answer.
@@ -511,6 +530,8 @@ pub struct PgTx<'a, 'c> {
     tx: &'a mut postgres::Transaction<'c>,
     /// The connection's prepared statements, by query text.
     statements: &'a mut HashMap<String, Statement>,
+    /// Where [`PgTx::lock_rows`] records its waits.
+    waits: &'a Waits,
     write: bool,
     /// A job was inserted: wake the scheduler after the commit.
     enqueued: bool,
@@ -526,11 +547,13 @@ impl<'a, 'c> PgTx<'a, 'c> {
     fn new(
         tx: &'a mut postgres::Transaction<'c>,
         statements: &'a mut HashMap<String, Statement>,
+        waits: &'a Waits,
         write: bool,
     ) -> Self {
         PgTx {
             tx,
             statements,
+            waits,
             write,
             enqueued: false,
             changed: false,
@@ -578,6 +601,18 @@ impl<'a, 'c> PgTx<'a, 'c> {
 
     pub(crate) fn rows(&mut self, sql: &str, params: Params) -> DomainResult<Vec<Row>> {
         Ok(self.try_rows(sql, params)?)
+    }
+
+    /// A `SELECT … FOR UPDATE` that only takes the row locks a rule counts
+    /// under; its time (mostly waiting for another transaction holding
+    /// them) is recorded as a row-lock wait.
+    pub(crate) fn lock_rows(&mut self, sql: &str, params: Params) -> DomainResult<()> {
+        let statement = self.statement(sql)?;
+        let started = Instant::now();
+        let locked = self.tx.query(&statement, params);
+        self.waits.row_lock(started);
+        locked?;
+        Ok(())
     }
 
     pub(crate) fn opt(&mut self, sql: &str, params: Params) -> DomainResult<Option<Row>> {

@@ -55,19 +55,17 @@ impl UserStore for PgTx<'_, '_> {
     }
 
     fn lock_user(&mut self, id: i64) -> DomainResult<()> {
-        self.rows(r#"SELECT 1 FROM "user" WHERE id = $1 FOR UPDATE"#, &[&id])?;
-        Ok(())
+        self.lock_rows(r#"SELECT 1 FROM "user" WHERE id = $1 FOR UPDATE"#, &[&id])
     }
 
     fn lock_administrators(&mut self) -> DomainResult<()> {
         // A writer that waited here re-reads the rows once the other one
         // commits, so the next statement counts what it left.
-        self.rows(
+        self.lock_rows(
             r#"SELECT 1 FROM "user" WHERE deleted_at IS NULL AND role = 'ADMINISTRATOR'
                ORDER BY id FOR UPDATE"#,
             &[],
-        )?;
-        Ok(())
+        )
     }
 
     fn has_users(&mut self) -> DomainResult<bool> {

@@ -11,7 +11,7 @@
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -31,7 +31,7 @@ pub mod uploads;
 pub mod users;
 mod writer;
 
-use crate::store::Tx;
+use crate::store::{Tx, Waits};
 
 /// Why a write past its request's deadline was rolled back.
 const TIMED_OUT: &str = "Request timed out";
@@ -62,6 +62,18 @@ pub(crate) struct Shared {
     /// Incremented after every commit that changed domain data (see
     /// `service::snapshot`).
     generation: std::sync::atomic::AtomicU64,
+    /// How long work waited for a connection and for the writer (metrics).
+    waits: Waits,
+}
+
+impl Shared {
+    /// A pooled connection, its wait recorded.
+    fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, r2d2::Error> {
+        let asked = Instant::now();
+        let conn = self.pool.get()?;
+        self.waits.connection(asked);
+        Ok(conn)
+    }
 }
 
 /// A write transaction. Derefs to the rusqlite transaction.
@@ -156,6 +168,7 @@ impl Db {
             writer: std::sync::Mutex::new(()),
             jobs_enqueued: Arc::new(Notify::new()),
             generation: std::sync::atomic::AtomicU64::new(0),
+            waits: Waits::default(),
         });
         let (queue, queued) = std::sync::mpsc::channel();
         let db = Db {
@@ -236,6 +249,11 @@ impl Db {
         &self.shared.pool
     }
 
+    /// Where waits for a connection and for the writer are recorded.
+    pub fn waits(&self) -> &Waits {
+        &self.shared.waits
+    }
+
     /// Runs `f` on a pooled connection on the blocking pool. Raw
     /// connections are for this backend's own tools (backups, migrations)
     /// and for tests that inspect what was stored; services use
@@ -245,9 +263,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> DomainResult<T> + Send + 'static,
     {
-        let pool = self.shared.pool.clone();
+        let shared = self.shared.clone();
         run_blocking(move || {
-            let conn = pool.get().map_err(DomainError::from)?;
+            let conn = shared.connection().map_err(DomainError::from)?;
             f(&conn)
         })
         .await
@@ -266,7 +284,7 @@ impl Db {
         // would commit after it rolls back instead.
         let deadline = crate::deadline::current();
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job = writer::queue(f, deadline, move |result| {
+        let job = writer::queue(f, deadline, self.shared.waits.clone(), move |result| {
             let _ = answer.send(result);
         });
         self.queue
@@ -284,13 +302,15 @@ impl Db {
     where
         F: FnOnce(&Write) -> DomainResult<T>,
     {
-        let mut conn = self.shared.pool.get().map_err(DomainError::from)?;
+        let asked = Instant::now();
+        let mut conn = self.shared.connection().map_err(DomainError::from)?;
         let (value, enqueued) = {
             let _guard = self.shared.writer.lock().unwrap_or_else(|p| p.into_inner());
             DOMAIN_CHANGED.with(|c| c.set(false));
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(DomainError::from)?;
+            self.shared.waits.write(asked);
             let write = Write {
                 tx,
                 enqueued: std::cell::Cell::new(false),
@@ -317,7 +337,7 @@ impl Db {
     where
         F: FnOnce(&Connection) -> DomainResult<T>,
     {
-        let conn = self.shared.pool.get()?;
+        let conn = self.shared.connection()?;
         f(&conn)
     }
 }

@@ -24,6 +24,7 @@ use rusqlite::TransactionBehavior;
 
 use super::{DOMAIN_CHANGED, Shared, TIMED_OUT, Write};
 use crate::domain::error::{DomainError, DomainResult};
+use crate::store::Waits;
 
 /// The most writes one transaction takes (bounds how long one batch holds
 /// the lock and how much one failed commit can take down with it).
@@ -47,16 +48,20 @@ pub struct Ran {
     deliver: Deliver,
 }
 
-/// Wraps `f` for the queue; its answer goes to `answer`.
+/// Wraps `f` for the queue; its answer goes to `answer`. The time from now
+/// until `f` starts (behind the queue, the writer lock and the writes run
+/// before it in its batch) is recorded in `waits` as the write's wait.
 pub fn queue<T, F>(
     f: F,
     deadline: Option<Instant>,
+    waits: Waits,
     answer: impl FnOnce(DomainResult<T>) + Send + 'static,
 ) -> Queued
 where
     T: Send + 'static,
     F: FnOnce(&Write) -> DomainResult<T> + Send + 'static,
 {
+    let queued = Instant::now();
     Box::new(move |write: Option<&Write>| {
         let Some(write) = write else {
             return Ran {
@@ -69,6 +74,7 @@ where
                 }),
             };
         };
+        waits.write(queued);
         let late = || DomainError::Unavailable(TIMED_OUT.into());
         let outcome = if crate::deadline::passed(deadline) {
             Err(late())
@@ -119,7 +125,7 @@ pub fn run(shared: Arc<Shared>, queue: Receiver<Queued>) {
 /// Runs writes from `pending` in one transaction until it is empty or the
 /// transaction is lost, then commits and answers them.
 fn run_batch(shared: &Shared, pending: &mut std::vec::IntoIter<Queued>) {
-    let mut conn = match shared.pool.get() {
+    let mut conn = match shared.connection() {
         Ok(conn) => conn,
         Err(e) => return fail_all(pending, &DomainError::from(e)),
     };
