@@ -942,8 +942,8 @@ fn instances_starting_together_migrate_once() {
             "job",
             "login_session",
             "rate_limit",
-            "setup_token",
             "scan_tick",
+            "setup_token",
             "upload",
             "user"
         ],

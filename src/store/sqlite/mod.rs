@@ -510,8 +510,8 @@ mod tests {
                 "job",
                 "login_session",
                 "rate_limit",
-                "setup_token",
                 "scan_tick",
+                "setup_token",
                 "upload",
                 "user"
             ]
