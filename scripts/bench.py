@@ -322,7 +322,7 @@ def start_server(data_dir, backend, database=None):
             server.kill()
             sys.exit("server did not start")
     startup_ms = (time.perf_counter() - started) * 1000
-    reported = json.loads(body).get("database")
+    reported = json.loads(http("GET", base + "/api/health?details=true")[1]).get("database")
     if reported != backend:
         server.kill()
         sys.exit(f"GET /api/health says database {reported!r}, expected {backend!r}")

@@ -13,13 +13,15 @@ use serde_json::json;
 async fn health_and_error_format() {
     let srv = TestServer::start().await;
     let c = srv.anon();
-    // The backend is named (an operator checks which database an instance
-    // runs on); `status` stays as it was.
+    // The contract's body, exactly; with `details` the backend is named
+    // (an operator checks which database an instance runs on).
+    assert_eq!(c.get("/health").await.expect(200), json!({"status": "ok"}));
     let backend = if on_postgres() { "postgres" } else { "sqlite" };
     assert_eq!(
-        c.get("/health").await.expect(200),
+        c.get("/health?details=true").await.expect(200),
         json!({"status": "ok", "database": backend})
     );
+    c.get("/health?details=maybe").await.expect(422);
     c.post("/health", json!({}))
         .await
         .expect_detail(405, "Method Not Allowed");
