@@ -117,6 +117,10 @@ impl DomainError {
 /// The contract's texts, named once.
 pub mod messages {
     pub const INVALID_SESSION: &str = "Invalid login session";
+    /// A request past its deadline (`server.request_timeout_secs`): the
+    /// answer of the timeout itself, and of a write the store cut off at
+    /// the deadline (whichever comes first, the client reads the same).
+    pub const REQUEST_TIMED_OUT: &str = "Request timed out";
     pub const ADMIN_REQUIRED: &str = "Administrator role required";
     pub const EVENT_NOT_FOUND: &str = "Event not found";
     pub const USER_NOT_FOUND: &str = "User not found";

@@ -151,6 +151,16 @@ impl IntoResponse for DomainError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ValidationErrorBody { detail },
             ),
+            // The store cut a write off at the request's deadline: the same
+            // answer as the timeout's own, which it raced.
+            DomainError::Unavailable(cause)
+                if cause == crate::domain::error::messages::REQUEST_TIMED_OUT =>
+            {
+                detail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    crate::domain::error::messages::REQUEST_TIMED_OUT,
+                )
+            }
             DomainError::Unavailable(cause) => {
                 tracing::error!(%cause, "storage unavailable");
                 let mut r = detail(

@@ -212,7 +212,11 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(%method, %route, "request timed out");
-            AppError::status(StatusCode::SERVICE_UNAVAILABLE, "Request timed out").into_response()
+            AppError::status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::domain::error::messages::REQUEST_TIMED_OUT,
+            )
+            .into_response()
         }
     };
     let status = response.status().as_u16();

@@ -74,8 +74,7 @@ pub mod types;
 pub mod uploads;
 pub mod users;
 
-/// Why a write past its request's deadline was rolled back.
-const TIMED_OUT: &str = "Request timed out";
+use crate::domain::error::messages::REQUEST_TIMED_OUT as TIMED_OUT;
 
 /// The advisory lock key migrations run under (any fixed number; this is
 /// "afisha" in ASCII).

@@ -33,8 +33,7 @@ mod writer;
 
 use crate::store::{Tx, Waits};
 
-/// Why a write past its request's deadline was rolled back.
-const TIMED_OUT: &str = "Request timed out";
+use crate::domain::error::messages::REQUEST_TIMED_OUT as TIMED_OUT;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
