@@ -12,12 +12,15 @@ use crate::store::limits::LimitStore;
 
 impl LimitStore for PgTx<'_, '_> {
     fn limit_for_update(&mut self, key: &str) -> DomainResult<LimitState> {
-        self.exec(
-            "INSERT INTO rate_limit (key) VALUES ($1) ON CONFLICT (key) DO NOTHING",
-            &[&key],
-        )?;
+        // One statement that inserts or locks the row and returns it: with a
+        // separate `INSERT … DO NOTHING` and `SELECT … FOR UPDATE`, a
+        // clean-up committing its `DELETE` in between left the `SELECT`
+        // without a row (a 500 under load). `DO UPDATE` takes the row lock
+        // atomically, whatever commits meanwhile.
         let r = self.one(
-            "SELECT count, pending, reserved, expires_at FROM rate_limit WHERE key = $1 FOR UPDATE",
+            "INSERT INTO rate_limit (key) VALUES ($1)
+             ON CONFLICT (key) DO UPDATE SET key = excluded.key
+             RETURNING count, pending, reserved, expires_at",
             &[&key],
         )?;
         Ok(LimitState {
