@@ -80,10 +80,7 @@ impl Drop for Instance {
 
 #[tokio::test]
 async fn fifty_users_race_for_ten_seats_through_two_instances() {
-    if !on_postgres() {
-        eprintln!(
-            "SKIPPED fifty_users_race_for_ten_seats_through_two_instances: several instances need PostgreSQL (make test-postgres)"
-        );
+    if skipped_without_postgres("fifty_users_race_for_ten_seats_through_two_instances") {
         return;
     }
     let srv = TestServer::start().await;
@@ -168,10 +165,9 @@ async fn fifty_users_race_for_ten_seats_through_two_instances() {
 /// notification arrives, and some round sees the old count).
 #[tokio::test]
 async fn a_join_through_one_instance_shows_in_the_others_cards_on_the_next_request() {
-    if !on_postgres() {
-        eprintln!(
-            "SKIPPED a_join_through_one_instance_shows_in_the_others_cards_on_the_next_request: several instances need PostgreSQL (make test-postgres)"
-        );
+    if skipped_without_postgres(
+        "a_join_through_one_instance_shows_in_the_others_cards_on_the_next_request",
+    ) {
         return;
     }
     const ROUNDS: i64 = 50;
@@ -264,10 +260,7 @@ async fn two_instances(srv: &TestServer, env: &[(&str, &str)]) -> (Instance, Ins
 /// still let guesses through).
 #[tokio::test]
 async fn the_login_guard_counts_attempts_across_instances() {
-    if !on_postgres() {
-        eprintln!(
-            "SKIPPED the_login_guard_counts_attempts_across_instances: several instances need PostgreSQL (make test-postgres)"
-        );
+    if skipped_without_postgres("the_login_guard_counts_attempts_across_instances") {
         return;
     }
     let srv = TestServer::start().await;
@@ -302,10 +295,7 @@ async fn the_login_guard_counts_attempts_across_instances() {
 /// refused (429), however they are split between A and B.
 #[tokio::test]
 async fn simultaneous_guesses_through_two_instances_get_five_evaluated() {
-    if !on_postgres() {
-        eprintln!(
-            "SKIPPED simultaneous_guesses_through_two_instances_get_five_evaluated: several instances need PostgreSQL (make test-postgres)"
-        );
+    if skipped_without_postgres("simultaneous_guesses_through_two_instances_get_five_evaluated") {
         return;
     }
     let srv = TestServer::start().await;
@@ -351,10 +341,7 @@ async fn simultaneous_guesses_through_two_instances_get_five_evaluated() {
 /// it.
 #[tokio::test]
 async fn registrations_per_client_are_counted_across_instances() {
-    if !on_postgres() {
-        eprintln!(
-            "SKIPPED registrations_per_client_are_counted_across_instances: several instances need PostgreSQL (make test-postgres)"
-        );
+    if skipped_without_postgres("registrations_per_client_are_counted_across_instances") {
         return;
     }
     let srv = TestServer::start().await;
@@ -381,10 +368,7 @@ async fn registrations_per_client_are_counted_across_instances() {
 /// that printed it; once used, every instance says setup is complete.
 #[tokio::test]
 async fn a_setup_link_works_through_any_instance() {
-    if !on_postgres() {
-        eprintln!(
-            "SKIPPED a_setup_link_works_through_any_instance: several instances need PostgreSQL (make test-postgres)"
-        );
+    if skipped_without_postgres("a_setup_link_works_through_any_instance") {
         return;
     }
     let srv = TestServer::start().await;
@@ -611,10 +595,8 @@ fn by_message_id(received: &[(u16, String)]) -> std::collections::HashMap<String
 /// for every attempt of a job), and both instances take part.
 #[tokio::test]
 async fn a_thousand_emails_are_delivered_exactly_once_across_two_instances() {
-    if !on_postgres() {
-        eprintln!(
-            "SKIPPED a_thousand_emails_are_delivered_exactly_once_across_two_instances: several instances need PostgreSQL (make test-postgres)"
-        );
+    if skipped_without_postgres("a_thousand_emails_are_delivered_exactly_once_across_two_instances")
+    {
         return;
     }
     const JOBS: usize = 1000;
@@ -656,10 +638,9 @@ async fn a_thousand_emails_are_delivered_exactly_once_across_two_instances() {
 /// that it did).
 #[tokio::test]
 async fn jobs_of_a_killed_instance_are_delivered_by_the_other_after_the_lease() {
-    if !on_postgres() {
-        eprintln!(
-            "SKIPPED jobs_of_a_killed_instance_are_delivered_by_the_other_after_the_lease: several instances need PostgreSQL (make test-postgres)"
-        );
+    if skipped_without_postgres(
+        "jobs_of_a_killed_instance_are_delivered_by_the_other_after_the_lease",
+    ) {
         return;
     }
     const JOBS: usize = 200;
@@ -737,10 +718,7 @@ async fn scans(base: &str, scan: &str, outcome: &str) -> u64 {
 /// skips it. A due reminder is sent once.
 #[tokio::test]
 async fn reminders_and_clean_up_run_once_per_tick_across_instances() {
-    if !on_postgres() {
-        eprintln!(
-            "SKIPPED reminders_and_clean_up_run_once_per_tick_across_instances: several instances need PostgreSQL (make test-postgres)"
-        );
+    if skipped_without_postgres("reminders_and_clean_up_run_once_per_tick_across_instances") {
         return;
     }
     let srv = TestServer::start().await;
@@ -974,4 +952,14 @@ fn statements_prepared_in_a_rolled_back_transaction_stay_prepared() {
     drop(tx); // rolls back
     let row = client.query_one(&statement, &[&41i64]).unwrap();
     assert_eq!(row.get::<_, i64>(0), 42);
+}
+
+/// Several instances need PostgreSQL: on a SQLite run, says so and tells
+/// the test to return.
+fn skipped_without_postgres(test: &str) -> bool {
+    if on_postgres() {
+        return false;
+    }
+    eprintln!("SKIPPED {test}: several instances need PostgreSQL (make test-postgres)");
+    true
 }
