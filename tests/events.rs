@@ -741,6 +741,7 @@ async fn cards_shape_status_order_and_search() {
     assert_eq!(
         keys,
         [
+            "attendees_visible",
             "description",
             "ends_at",
             "id",
@@ -753,7 +754,9 @@ async fn cards_shape_status_order_and_search() {
             "payment_info",
             "short_description",
             "starts_at",
-            "status"
+            "status",
+            "waitlist_count",
+            "waitlist_position"
         ]
     );
     for k in [
@@ -1284,7 +1287,8 @@ async fn statistics_for_a_crafted_data_set() {
         empty,
         json!({"total_events": 0, "active_events": 0, "past_events": 0,
                "participating_events": 0, "rejected_events": 0,
-               "upcoming_participations": 0, "participation_rate": 0.0})
+               "upcoming_participations": 0, "participation_rate": 0.0,
+               "waitlisted_events": 0})
     );
 
     let make = |start: &str, end: &str, extra: Value| {
@@ -1439,7 +1443,8 @@ async fn statistics_for_a_crafted_data_set() {
         mine,
         json!({"total_events": 8, "active_events": 7, "past_events": 1,
                "participating_events": 4, "rejected_events": 1,
-               "upcoming_participations": 3, "participation_rate": 0.5})
+               "upcoming_participations": 3, "participation_rate": 0.5,
+               "waitlisted_events": 0})
     );
     let decliner = people[4].get("/users/me/statistics").await.expect(200);
     assert_eq!(decliner["participating_events"], 1);

@@ -895,7 +895,7 @@ fn instances_starting_together_migrate_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(applied, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(applied, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     let tables: Vec<String> = client
         .query(
             "SELECT table_name::TEXT FROM information_schema.tables

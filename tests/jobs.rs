@@ -1407,7 +1407,14 @@ fn every_notice(starts_at: Ts) -> Vec<(Notice, bool)> {
             },
             true,
         ),
-        (Notice::ParticipationCancelled { event, user: actor }, true),
+        (
+            Notice::ParticipationCancelled {
+                event: event.clone(),
+                user: actor,
+            },
+            true,
+        ),
+        (Notice::WaitlistPromoted(event), false),
     ]
 }
 
@@ -1424,7 +1431,11 @@ fn every_template_renders_in_both_locales_and_escapes_html() {
     for locale in Locale::ALL {
         let templates = Templates::with_locale(&config, locale).unwrap();
         let notices = every_notice(starts);
-        assert_eq!(notices.len(), 11, "one per type of API.md's table");
+        assert_eq!(
+            notices.len(),
+            12,
+            "one per type of API.md's table, and WAITLIST_PROMOTED"
+        );
         for (notice, admin_view) in notices {
             let kind = notice.kind();
             let what = format!("{kind} ({locale:?})");

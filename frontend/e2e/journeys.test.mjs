@@ -390,4 +390,48 @@ describe('Afisha web UI', () => {
       await page.locator('#swagger-ui .info .title').waitFor({ timeout: 20_000 });
       await shot(page, 'api-docs');
     }));
+  it('9. a full event: joins the waiting list and is promoted when someone leaves', () =>
+    journey({ name: 'waitlist' }, async (page, context) => {
+      const waiter = await createUser(srv, { email: `wait-${RUN}@example.com`, name: 'Ирина Ожидающая' });
+      const holder = await createUser(srv, { email: `seat-${RUN}@example.com`, name: 'Пётр Местов' });
+      const name = `Мастер-класс ${RUN}`;
+      const ev = await createEvent({ name, max_participants_count: 1, participants_ids: [holder.me.id] });
+      await context.addInitScript(() => window.localStorage.setItem('afisha.lang', 'en'));
+      await uiLogin(page, waiter.me.email, waiter.password);
+      await page.goto(`${srv.base}/events/${ev.id}`);
+      await page.getByTestId('event-page').waitFor();
+      assert.equal(await page.getByTestId('seats-left').getAttribute('data-left'), '0');
+      assert.equal(await page.getByTestId('join-btn').count(), 0, 'a full event offers the waiting list, not a dead button');
+      // Who is going (names only), sharing and calendars next to the .ics download.
+      await page.getByTestId('attendee').filter({ hasText: 'Пётр Местов' }).waitFor();
+      assert.doesNotMatch(await page.getByTestId('attendees').innerText(), /@example\.com/);
+      await page.getByTestId('copy-link').waitFor();
+      await page.getByTestId('ics-btn').waitFor();
+      assert.match(await page.getByTestId('google-cal').getAttribute('href'), /^https:\/\/calendar\.google\.com\/calendar\/render\?action=TEMPLATE/);
+      assert.match(await page.getByTestId('outlook-cal').getAttribute('href'), /^https:\/\/outlook\.live\.com\/calendar\//);
+      // Join the waiting list: my position is shown.
+      await page.getByTestId('waitlist-btn').click();
+      await page.getByTestId('waitlist-position').waitFor();
+      assert.equal(await page.getByTestId('waitlist-position').getAttribute('data-position'), '1');
+      await page.getByTestId('participation-badge').filter({ hasText: 'Waiting list: #1' }).waitFor();
+      assert.equal((await waiter.get(`/api/events/${ev.id}/card`)).participation_status, 'WAITLISTED');
+      await shot(page, 'event-waitlisted');
+      // Another user leaves: the seat goes to the first in line at once.
+      await holder.put(`/api/events/${ev.id}/participants/me`, { status: 'NONE' });
+      await page.reload();
+      await page.getByTestId('participation-badge').filter({ hasText: 'You are going' }).waitFor();
+      assert.equal(await page.getByTestId('waitlist-position').count(), 0);
+      await page.getByTestId('leave-btn').waitFor();
+      await eventually(async () => assert.ok(Number(await page.getByTestId('unread-badge').innerText()) >= 1));
+      await page.getByTestId('bell').click();
+      await page.waitForURL(/\/notifications$/);
+      await page.locator('[data-testid="notification"][data-unread="true"]').filter({ hasText: name }).first().waitFor();
+      await shot(page, 'waitlist-promoted');
+      // A cancelled event's page says so (with when) instead of "not found".
+      const gone = await createEvent({ name: `Отменённое ${RUN}`, participants_ids: [waiter.me.id] });
+      await admin.put(`/api/events/${gone.id}`, { rejected_at: new Date().toISOString() });
+      await page.goto(`${srv.base}/events/${gone.id}`);
+      await page.getByTestId('event-cancelled').waitFor();
+      assert.equal(await page.getByTestId('event-not-found').count(), 0);
+    }));
 });

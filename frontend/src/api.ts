@@ -176,7 +176,7 @@ export async function download(path: string, fallbackName: string): Promise<stri
 
 export type Role = 'USER' | 'ADMINISTRATOR';
 export type EventStatus = 'ACTIVE' | 'PAST' | 'REJECTED';
-export type Participation = 'NONE' | 'PARTICIPATING' | 'REJECTED';
+export type Participation = 'NONE' | 'PARTICIPATING' | 'REJECTED' | 'WAITLISTED';
 
 export interface Me {
   id: number;
@@ -199,6 +199,25 @@ export interface EventCard {
   payment_info: string | null;
   status: EventStatus;
   participation_status: Participation;
+  /** People on the waiting list. */
+  waitlist_count: number;
+  /** My place in the waiting list (1 = next) when I am WAITLISTED. */
+  waitlist_position: number | null;
+  /** Whether GET /events/{id}/attendees answers for users. */
+  attendees_visible: boolean;
+  /** Only from GET /events/{id}/card: when a cancelled event was cancelled. */
+  rejected_at?: string | null;
+}
+
+export interface Attendees {
+  count: number;
+  attendees: { user_id: number; full_name: string }[];
+}
+
+export interface WaitlistEntry {
+  position: number;
+  user_id: number;
+  created_at: string;
 }
 
 export interface EventParticipant {
@@ -222,6 +241,9 @@ export interface EventDTO {
   rejected_at: string | null;
   status: EventStatus;
   participants: EventParticipant[];
+  attendees_visible: boolean;
+  waitlist_count: number;
+  waitlist: WaitlistEntry[];
 }
 
 export interface UserDTO {

@@ -126,6 +126,10 @@ pub mod messages {
     pub const USER_NOT_FOUND: &str = "User not found";
     pub const EVENT_FINISHED: &str = "Event already finished";
     pub const EVENT_FULL: &str = "Max participants count exceeded";
+    /// `WAITLISTED` asked on an event that still has a seat for the caller.
+    pub const EVENT_HAS_FREE_SEATS: &str = "Event has free seats";
+    /// `GET /events/{id}/attendees` of an event that hides them, for a user.
+    pub const ATTENDEES_HIDDEN: &str = "Attendees are hidden";
     pub const EMAIL_EXISTS: &str = "Email already exists";
     pub const LAST_ADMIN: &str = "Cannot remove the last administrator";
 }

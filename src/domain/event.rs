@@ -24,6 +24,18 @@ pub enum EventStatus {
 }
 
 impl EventStatus {
+    /// `REJECTED` if cancelled, else `PAST` once `ends_at` has come, else
+    /// `ACTIVE`.
+    pub fn of(rejected_at: Option<Ts>, ends_at: Ts, now: Ts) -> EventStatus {
+        if rejected_at.is_some() {
+            EventStatus::Rejected
+        } else if ends_at <= now {
+            EventStatus::Past
+        } else {
+            EventStatus::Active
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventStatus::Active => "ACTIVE",
@@ -39,6 +51,9 @@ impl EventStatus {
 pub enum ParticipantStatus {
     Participating,
     Rejected,
+    /// On the waiting list of a full event, in the order of the row's time
+    /// (the time the user joined the list).
+    Waitlisted,
 }
 
 impl ParticipantStatus {
@@ -46,6 +61,7 @@ impl ParticipantStatus {
         match self {
             ParticipantStatus::Participating => "PARTICIPATING",
             ParticipantStatus::Rejected => "REJECTED",
+            ParticipantStatus::Waitlisted => "WAITLISTED",
         }
     }
 
@@ -53,6 +69,7 @@ impl ParticipantStatus {
         match text {
             "PARTICIPATING" => Some(ParticipantStatus::Participating),
             "REJECTED" => Some(ParticipantStatus::Rejected),
+            "WAITLISTED" => Some(ParticipantStatus::Waitlisted),
             _ => None,
         }
     }
@@ -73,19 +90,16 @@ pub struct Event {
     pub location: Option<String>,
     pub created_at: Ts,
     pub rejected_at: Option<Ts>,
+    /// Whether signed-in users may see who is going (administrators always
+    /// may).
+    pub attendees_visible: bool,
 }
 
 impl Event {
     /// `REJECTED` if cancelled, else `PAST` once `ends_at` has come, else
     /// `ACTIVE`.
     pub fn status(&self, now: Ts) -> EventStatus {
-        if self.rejected_at.is_some() {
-            EventStatus::Rejected
-        } else if self.ends_at <= now {
-            EventStatus::Past
-        } else {
-            EventStatus::Active
-        }
+        EventStatus::of(self.rejected_at, self.ends_at, now)
     }
 
     /// Whether a user may join now: not cancelled (the caller sees cancelled
@@ -96,6 +110,55 @@ impl Event {
         }
         Ok(())
     }
+
+    /// Whether the caller may see who is going: administrators always, other
+    /// users unless the event hides its attendees (then 403 "Attendees are
+    /// hidden", rather than an empty list that would read as "nobody").
+    pub fn check_attendees_visible(&self, is_admin: bool) -> DomainResult<()> {
+        if self.attendees_visible || is_admin {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(messages::ATTENDEES_HIDDEN.into()))
+        }
+    }
+
+    /// How many people at the head of the waiting list move up now, with
+    /// `participating` people in and `waiting` on the list: as many as there
+    /// are free seats (everyone without a limit), and nobody once the event
+    /// is cancelled or finished (its list is inert).
+    pub fn seats_to_promote(&self, now: Ts, participating: i64, waiting: i64) -> i64 {
+        if self.status(now) != EventStatus::Active {
+            return 0;
+        }
+        match self.max_participants_count {
+            None => waiting.max(0),
+            Some(max) => (max - participating).clamp(0, waiting.max(0)),
+        }
+    }
+}
+
+/// Joining the waiting list is for a full event only: `others` people other
+/// than the caller participate. An event with a free seat answers 400
+/// "Event has free seats" (join it instead).
+pub fn check_waitlist_join(others: i64, max: Option<i64>) -> DomainResult<()> {
+    match max {
+        Some(max) if others >= max => Ok(()),
+        _ => Err(DomainError::rule(messages::EVENT_HAS_FREE_SEATS)),
+    }
+}
+
+/// A person going to an event, as other users see them (no contact).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attendee {
+    pub user_id: i64,
+    pub full_name: String,
+}
+
+/// My row on an event, with my place in its waiting list (1 = next).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MyParticipation {
+    pub status: ParticipantStatus,
+    pub waitlist_position: Option<i64>,
 }
 
 /// A user's row on an event.
@@ -132,6 +195,9 @@ pub struct CardFields {
     pub participants_count: i64,
     pub max_participants_count: Option<i64>,
     pub payment_info: Option<String>,
+    /// Users `WAITLISTED`.
+    pub waitlist_count: i64,
+    pub attendees_visible: bool,
 }
 
 /// The fields of a new event (after input parsing).
@@ -146,6 +212,7 @@ pub struct NewEvent {
     pub payment_info: Option<String>,
     pub max_participants_count: Option<i64>,
     pub location: Option<String>,
+    pub attendees_visible: bool,
 }
 
 impl NewEvent {
@@ -164,6 +231,7 @@ impl NewEvent {
             location: self.location,
             created_at: now,
             rejected_at: None,
+            attendees_visible: self.attendees_visible,
         }
     }
 }
@@ -183,6 +251,7 @@ pub struct EventPatch {
     pub location: Option<Option<String>>,
     /// A timestamp cancels the event; `null` restores it.
     pub rejected_at: Option<Option<Ts>>,
+    pub attendees_visible: Option<bool>,
 }
 
 fn required<T>(field: &str, value: Option<Option<T>>, slot: &mut T) -> DomainResult<()> {
@@ -216,6 +285,9 @@ impl EventPatch {
         optional(self.max_participants_count, &mut e.max_participants_count);
         optional(self.location, &mut e.location);
         optional(self.rejected_at, &mut e.rejected_at);
+        if let Some(visible) = self.attendees_visible {
+            e.attendees_visible = visible;
+        }
         check_dates(e.created_at, e.starts_at, e.ends_at)?;
         Ok(e)
     }
@@ -279,6 +351,7 @@ mod tests {
             location: None,
             created_at: t("2026-04-01T10:00:00Z"),
             rejected_at: None,
+            attendees_visible: true,
         }
     }
 
@@ -289,6 +362,48 @@ mod tests {
         assert_eq!(e.status(t("2026-05-01T12:00:00Z")), EventStatus::Past);
         e.rejected_at = Some(t("2026-04-02T00:00:00Z"));
         assert_eq!(e.status(t("2026-04-03T00:00:00Z")), EventStatus::Rejected);
+    }
+
+    #[test]
+    fn promotion_fills_free_seats_of_active_events_only() {
+        let mut e = event();
+        let before = t("2026-05-01T09:00:00Z");
+        e.max_participants_count = Some(10);
+        assert_eq!(e.seats_to_promote(before, 10, 40), 0);
+        assert_eq!(e.seats_to_promote(before, 5, 40), 5);
+        assert_eq!(e.seats_to_promote(before, 5, 2), 2);
+        assert_eq!(e.seats_to_promote(before, 12, 2), 0, "over-full");
+        e.max_participants_count = None;
+        assert_eq!(e.seats_to_promote(before, 10, 40), 40);
+        assert_eq!(
+            e.seats_to_promote(t("2026-05-01T12:00:00Z"), 0, 40),
+            0,
+            "past"
+        );
+        e.rejected_at = Some(t("2026-04-02T00:00:00Z"));
+        assert_eq!(e.seats_to_promote(before, 0, 40), 0, "cancelled");
+    }
+
+    #[test]
+    fn waiting_list_is_for_full_events() {
+        assert!(check_waitlist_join(10, Some(10)).is_ok());
+        assert!(matches!(
+            check_waitlist_join(9, Some(10)),
+            Err(DomainError::Rule(m)) if m == messages::EVENT_HAS_FREE_SEATS
+        ));
+        assert!(check_waitlist_join(1000, None).is_err());
+    }
+
+    #[test]
+    fn hidden_attendees_are_for_administrators() {
+        let mut e = event();
+        assert!(e.check_attendees_visible(false).is_ok());
+        e.attendees_visible = false;
+        assert!(e.check_attendees_visible(true).is_ok());
+        assert!(matches!(
+            e.check_attendees_visible(false),
+            Err(DomainError::Forbidden(m)) if m == messages::ATTENDEES_HIDDEN
+        ));
     }
 
     #[test]

@@ -47,17 +47,32 @@ pub struct Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "facts", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Notice {
-    RegConfirmCode { code: u32 },
+    RegConfirmCode {
+        code: u32,
+    },
     RegWelcome,
-    PasswordResetLink { token: String },
+    PasswordResetLink {
+        token: String,
+    },
     PasswordChanged,
-    AdminSetPassword { password: String },
+    AdminSetPassword {
+        password: String,
+    },
     EventCreated(EventFacts),
     EventUpdated(EventFacts),
     EventCancelled(EventFacts),
     EventReminder(EventFacts),
-    ParticipationConfirmed { event: EventFacts, user: Actor },
-    ParticipationCancelled { event: EventFacts, user: Actor },
+    ParticipationConfirmed {
+        event: EventFacts,
+        user: Actor,
+    },
+    ParticipationCancelled {
+        event: EventFacts,
+        user: Actor,
+    },
+    /// A seat freed and the recipient, first on the waiting list, now takes
+    /// part.
+    WaitlistPromoted(EventFacts),
 }
 
 impl Notice {
@@ -75,6 +90,7 @@ impl Notice {
             Notice::EventReminder(_) => "EVENT_REMINDER",
             Notice::ParticipationConfirmed { .. } => "EVENT_PARTICIPATION_CONFIRMED",
             Notice::ParticipationCancelled { .. } => "EVENT_PARTICIPATION_CANCELLED",
+            Notice::WaitlistPromoted(_) => "WAITLIST_PROMOTED",
         }
     }
 
@@ -88,6 +104,7 @@ impl Notice {
                 | Notice::EventReminder(_)
                 | Notice::ParticipationConfirmed { .. }
                 | Notice::ParticipationCancelled { .. }
+                | Notice::WaitlistPromoted(_)
         )
     }
 }

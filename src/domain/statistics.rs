@@ -19,6 +19,9 @@ pub struct MyCounts {
     pub participating: i64,
     pub upcoming: i64,
     pub rejected: i64,
+    /// My `WAITLISTED` rows on events that are neither cancelled nor over
+    /// (counted apart from `participating`).
+    pub waitlisted: i64,
 }
 
 /// `GET /users/me/statistics`.
@@ -57,6 +60,10 @@ pub struct EventAggregates {
     pub participations: i64,
     /// Distinct users among those.
     pub unique_participants: i64,
+    /// `WAITLISTED` rows on events that are neither cancelled nor over (not
+    /// in `participations`), and how many events have such a list.
+    pub waitlisted: i64,
+    pub events_with_waitlist: i64,
     /// Not deleted.
     pub users: i64,
     pub new_users_last_30_days: i64,

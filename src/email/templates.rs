@@ -41,6 +41,7 @@ const SOURCES: &[(&str, &str)] = embedded![
     "ru/event_reminder.j2",
     "ru/event_participation_confirmed.j2",
     "ru/event_participation_cancelled.j2",
+    "ru/waitlist_promoted.j2",
     "en/base.j2",
     "en/reg_confirm_code.j2",
     "en/reg_welcome.j2",
@@ -53,6 +54,7 @@ const SOURCES: &[(&str, &str)] = embedded![
     "en/event_reminder.j2",
     "en/event_participation_confirmed.j2",
     "en/event_participation_cancelled.j2",
+    "en/waitlist_promoted.j2",
 ];
 
 /// The blocks a message template may fill (see `ru/base.j2`).
@@ -226,7 +228,8 @@ impl Templates {
             Notice::EventCreated(e)
             | Notice::EventUpdated(e)
             | Notice::EventCancelled(e)
-            | Notice::EventReminder(e) => facts.event = Some(e),
+            | Notice::EventReminder(e)
+            | Notice::WaitlistPromoted(e) => facts.event = Some(e),
             Notice::ParticipationConfirmed { event, user }
             | Notice::ParticipationCancelled { event, user } => {
                 facts.event = Some(event);

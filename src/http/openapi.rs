@@ -127,6 +127,9 @@ enum_schema!(
     crate::domain::event::EventStatus,
     ["ACTIVE", "PAST", "REJECTED"]
 );
+// Only in `EventDTO.participants`, which leaves `WAITLISTED` rows out (they
+// are its `waitlist`); the waiting-list status is documented on the card's
+// and the request's `MyStatus`.
 enum_schema!(
     crate::domain::event::ParticipantStatus,
     ["PARTICIPATING", "REJECTED"]

@@ -44,6 +44,10 @@ pub struct EventCreate {
     /// Users who take part from the start (duplicates ignored).
     #[serde(default)]
     pub participants_ids: Option<Vec<i64>>,
+    /// Whether users may see who is going (`GET /events/{id}/attendees`);
+    /// absent or `null`: `true`.
+    #[serde(default)]
+    pub attendees_visible: Option<bool>,
 }
 
 /// Body of `PUT /events/{event_id}`: every field optional; absent = keep,
@@ -82,9 +86,14 @@ pub struct EventUpdate {
     #[schema(value_type = Option<Ts>)]
     pub rejected_at: Option<Option<Ts>>,
     /// The complete participant set after the update (`null` = nobody).
+    /// The waiting list stays (less anyone listed here); seats this frees
+    /// go to the head of the list.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Vec<i64>>)]
     pub participants_ids: Option<Option<Vec<i64>>>,
+    /// Whether users may see who is going; absent or `null` keeps it.
+    #[serde(default)]
+    pub attendees_visible: Option<bool>,
 }
 
 /// The per-field rules shared by create and update.
@@ -212,6 +221,16 @@ pub struct ParticipantDto {
     pub status: ParticipantStatus,
 }
 
+/// One place in an event's waiting list (administrators' view).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WaitlistEntryDto {
+    /// 1 = the next to get a seat.
+    pub position: i64,
+    pub user_id: i64,
+    /// When the user joined the list.
+    pub created_at: Ts,
+}
+
 /// `EventDTO`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventDto {
@@ -229,7 +248,13 @@ pub struct EventDto {
     pub rejected_at: Option<Ts>,
     /// Computed from the clock: `REJECTED`, else `PAST` once `ends_at` has passed.
     pub status: EventStatus,
+    /// `PARTICIPATING` and `REJECTED` rows (waiting users are in `waitlist`).
     pub participants: Vec<ParticipantDto>,
+    pub attendees_visible: bool,
+    /// The length of `waitlist`.
+    pub waitlist_count: i64,
+    /// The waiting list, first in line first (by the time each joined).
+    pub waitlist: Vec<WaitlistEntryDto>,
 }
 
 impl EventDto {
@@ -249,6 +274,7 @@ impl EventDto {
             location: e.location,
             created_at: e.created_at,
             rejected_at: e.rejected_at,
+            attendees_visible: e.attendees_visible,
             participants: view
                 .participants
                 .into_iter()
@@ -256,6 +282,17 @@ impl EventDto {
                     user_id: p.user_id,
                     created_at: p.created_at,
                     status: p.status,
+                })
+                .collect(),
+            waitlist_count: view.waitlist.len() as i64,
+            waitlist: view
+                .waitlist
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| WaitlistEntryDto {
+                    position: i as i64 + 1,
+                    user_id: p.user_id,
+                    created_at: p.created_at,
                 })
                 .collect(),
         }
@@ -288,6 +325,7 @@ async fn create_event(
         payment_info: body.payment_info,
         max_participants_count: body.max_participants_count,
         location: body.location,
+        attendees_visible: body.attendees_visible.unwrap_or(true),
     };
     let ids = body.participants_ids.unwrap_or_default();
     let view = events::create(&state.svc, new, ids).await?;
@@ -371,6 +409,7 @@ async fn update_event(
         max_participants_count: body.max_participants_count,
         location: body.location,
         rejected_at: body.rejected_at,
+        attendees_visible: body.attendees_visible,
     };
     let ids = body.participants_ids.map(Option::unwrap_or_default);
     let view = events::update(&state.svc, event_id, patch, ids).await?;

@@ -68,7 +68,9 @@ pub fn neutralise(text: &str) -> String {
     }
 }
 
-/// Export the `PARTICIPATING` users of an event, by join time.
+/// Export the `PARTICIPATING` users of an event, by join time, then its
+/// waiting list (status `WAITLISTED`, `joined_at` = when they joined the
+/// list), first in line first.
 #[utoipa::path(get, path = "/events/{event_id}/participants/export", tag = "events",
     security(("session_uid" = [], "session_token" = [])),
     params(EventPath, ExportQuery),

@@ -1,6 +1,8 @@
-//! Events — participants: the cards list, joining/declining, and the event
-//! as an iCalendar file.
+//! Events — participants: the cards list and one event's card, joining,
+//! declining and the waiting list, who is going, and the event as an
+//! iCalendar file.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::CurrentUser;
-use crate::domain::event::{EventStatus, ParticipantStatus};
+use crate::domain::event::{EventStatus, MyParticipation, ParticipantStatus};
 use crate::domain::notice::Actor;
 use crate::domain::time::Ts;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
@@ -21,6 +23,8 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(cards))
+        .routes(routes!(card))
+        .routes(routes!(attendees))
         .routes(routes!(set_my_participation))
         .routes(routes!(ics))
 }
@@ -33,6 +37,8 @@ pub enum MyStatus {
     None,
     Participating,
     Rejected,
+    /// On the waiting list of a full event.
+    Waitlisted,
 }
 
 impl From<Option<ParticipantStatus>> for MyStatus {
@@ -41,6 +47,7 @@ impl From<Option<ParticipantStatus>> for MyStatus {
             None => MyStatus::None,
             Some(ParticipantStatus::Participating) => MyStatus::Participating,
             Some(ParticipantStatus::Rejected) => MyStatus::Rejected,
+            Some(ParticipantStatus::Waitlisted) => MyStatus::Waitlisted,
         }
     }
 }
@@ -51,12 +58,22 @@ impl MyStatus {
             MyStatus::None => None,
             MyStatus::Participating => Some(ParticipantStatus::Participating),
             MyStatus::Rejected => Some(ParticipantStatus::Rejected),
+            MyStatus::Waitlisted => Some(ParticipantStatus::Waitlisted),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            MyStatus::None => "NONE",
+            MyStatus::Participating => "PARTICIPATING",
+            MyStatus::Rejected => "REJECTED",
+            MyStatus::Waitlisted => "WAITLISTED",
         }
     }
 }
 
 /// `EventCardDTO`: the fields shared by every user ([`CardFieldsDto`]),
-/// then the two that depend on the clock and on the caller.
+/// then the three that depend on the clock and on the caller.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventCardDto<'a> {
     #[serde(flatten)]
@@ -64,6 +81,19 @@ pub struct EventCardDto<'a> {
     pub status: EventStatus,
     /// Mine.
     pub participation_status: MyStatus,
+    /// My place in the waiting list (1 = next) when I am `WAITLISTED`,
+    /// else `null`.
+    pub waitlist_position: Option<i64>,
+}
+
+/// `GET /events/{event_id}/card`: an [`EventCardDto`] (status `REJECTED`
+/// for a cancelled event) plus when it was cancelled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OneCardDto<'a> {
+    #[serde(flatten)]
+    pub card: EventCardDto<'a>,
+    /// When the event was cancelled; `null` unless `status` is `REJECTED`.
+    pub rejected_at: Option<Ts>,
 }
 
 /// The fields of [`EventCardDto`] that are the same for every caller (the
@@ -82,6 +112,24 @@ pub struct CardFieldsDto<'a> {
     pub participants_count: i64,
     pub max_participants_count: Option<i64>,
     pub payment_info: Option<&'a str>,
+    /// Users `WAITLISTED` (the waiting list's length).
+    pub waitlist_count: i64,
+    /// Whether `GET /events/{event_id}/attendees` answers for users.
+    pub attendees_visible: bool,
+}
+
+/// The per-caller tail of a card's JSON (after the shared fields, without
+/// their closing brace): status, my status, my waiting-list place.
+fn push_card_tail(body: &mut String, status: EventStatus, mine: Option<MyParticipation>) {
+    body.push_str(",\"status\":\"");
+    body.push_str(status.as_str());
+    body.push_str("\",\"participation_status\":\"");
+    body.push_str(MyStatus::from(mine.map(|m| m.status)).as_str());
+    body.push_str("\",\"waitlist_position\":");
+    match mine.and_then(|m| m.waitlist_position) {
+        Some(place) => body.push_str(&place.to_string()),
+        None => body.push_str("null"),
+    }
 }
 
 /// Event cards for the current user: one query however many events.
@@ -110,8 +158,8 @@ async fn cards(
     )
     .await?;
     // Each card's shared part is serialised once per snapshot; only the
-    // two per-request fields are written here.
-    let status = cards.status.as_str();
+    // per-request fields are written here.
+    let status = cards.status;
     let mut body = String::with_capacity(
         cards
             .iter()
@@ -125,39 +173,110 @@ async fn cards(
             body.push(',');
         }
         body.push_str(&card.json_prefix);
-        body.push_str(",\"status\":\"");
-        body.push_str(status);
-        body.push_str("\",\"participation_status\":\"");
-        body.push_str(match MyStatus::from(mine) {
-            MyStatus::None => "NONE",
-            MyStatus::Participating => "PARTICIPATING",
-            MyStatus::Rejected => "REJECTED",
-        });
-        body.push_str("\"}");
+        push_card_tail(&mut body, status, mine);
+        body.push('}');
     }
     body.push(']');
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// One event's card for the current user: the same shape as in
+/// `/events/cards`, for any event that exists — a cancelled one with status
+/// `REJECTED` (and `rejected_at`), a past one with `PAST`.
+#[utoipa::path(get, path = "/events/{event_id}/card", tag = "participation",
+    security(("session_uid" = [], "session_token" = [])),
+    params(EventPath),
+    responses(
+        (status = 200, body = OneCardDto),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "Event not found"),
+        (status = 422, body = ValidationErrorBody),
+    ))]
+async fn card(
+    CurrentUser(me): CurrentUser,
+    State(state): State<AppState>,
+    Path(EventPath { event_id }): Path<EventPath>,
+) -> AppResult<Response> {
+    let one = events::card(&state.svc, me.id, event_id).await?;
+    let mut body = serde_json::to_string(&one.row.fields).map_err(anyhow::Error::from)?;
+    body.pop(); // the closing brace
+    push_card_tail(&mut body, one.status, one.mine);
+    body.push_str(",\"rejected_at\":");
+    body.push_str(&serde_json::to_string(&one.row.rejected_at).map_err(anyhow::Error::from)?);
+    body.push('}');
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// One person going to an event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttendeeDto {
+    pub user_id: i64,
+    pub full_name: String,
+}
+
+/// `GET /events/{event_id}/attendees`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttendeesDto {
+    /// How many are listed (deleted users are not).
+    pub count: usize,
+    /// `PARTICIPATING` users, by join time: names only, no email.
+    pub attendees: Vec<AttendeeDto>,
+}
+
+/// Who is going: the names of an event's participants, for any signed-in
+/// user. An event that hides them (`attendees_visible: false`) answers 403
+/// "Attendees are hidden" to users (not an empty list, which would read as
+/// "nobody is going"); administrators always see them.
+#[utoipa::path(get, path = "/events/{event_id}/attendees", tag = "participation",
+    security(("session_uid" = [], "session_token" = [])),
+    params(EventPath),
+    responses(
+        (status = 200, body = AttendeesDto),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Attendees are hidden"),
+        (status = 404, body = ErrorBody, description = "Event not found"),
+        (status = 422, body = ValidationErrorBody),
+    ))]
+async fn attendees(
+    CurrentUser(me): CurrentUser,
+    State(state): State<AppState>,
+    Path(EventPath { event_id }): Path<EventPath>,
+) -> AppResult<Json<AttendeesDto>> {
+    let (_event, list) = events::attendees(&state.svc, event_id, me.role.is_admin()).await?;
+    Ok(Json(AttendeesDto {
+        count: list.len(),
+        attendees: list
+            .into_iter()
+            .map(|a| AttendeeDto {
+                user_id: a.user_id,
+                full_name: a.full_name,
+            })
+            .collect(),
+    }))
+}
+
 /// Body of `PUT /events/{event_id}/participants/me`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ParticipationBody {
-    /// Default `NONE` (removes my row).
+    /// Default `NONE` (removes my row). `WAITLISTED` joins the waiting list
+    /// of a full event.
     #[serde(default)]
     pub status: Option<MyStatus>,
 }
 
 impl Input for ParticipationBody {}
 
-/// Join, decline or forget an event. The capacity check and the write are
-/// one transaction; administrators hear about real changes only.
+/// Join, decline or forget an event, or join its waiting list when it is
+/// full. The capacity check and the write are one transaction;
+/// administrators hear about real changes only. Leaving frees a seat for
+/// the first on the waiting list in the same transaction.
 #[utoipa::path(put, path = "/events/{event_id}/participants/me", tag = "participation",
     security(("session_uid" = [], "session_token" = [])),
     params(EventPath),
     request_body = ParticipationBody,
     responses(
         (status = 204, description = "Done"),
-        (status = 400, body = ErrorBody, description = "Event already finished / Max participants count exceeded"),
+        (status = 400, body = ErrorBody, description = "Event already finished / Max participants count exceeded / Event has free seats"),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "Event not found"),
         (status = 422, body = ValidationErrorBody),

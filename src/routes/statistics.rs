@@ -36,6 +36,9 @@ pub struct MyStatistics {
     pub upcoming_participations: i64,
     /// `participating_events / total_events` (0 when there are none).
     pub participation_rate: f64,
+    /// Upcoming events whose waiting list I am on (not counted in
+    /// `participating_events`).
+    pub waitlisted_events: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,11 +77,22 @@ pub struct Histogram {
     pub bins: Vec<Bin>,
 }
 
+/// Waiting lists of events that are neither cancelled nor over, apart
+/// from the participations the scalars count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaitingList {
+    /// `WAITLISTED` rows.
+    pub waitlisted: i64,
+    /// Events with at least one.
+    pub events: i64,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Statistics<'a> {
     pub scalars: Vec<Scalar>,
     pub graphs: Vec<Graph<'a>>,
     pub histograms: Vec<Histogram>,
+    pub waiting_list: WaitingList,
 }
 
 /// Event counts over non-rejected events, and the rejected ones.
@@ -98,6 +112,7 @@ async fn my_statistics(
         rejected_events: s.mine.rejected,
         upcoming_participations: s.mine.upcoming,
         participation_rate: s.participation_rate,
+        waitlisted_events: s.mine.waitlisted,
     }))
 }
 
@@ -192,6 +207,10 @@ impl<'a> From<&'a EventAggregates> for Statistics<'a> {
                     ],
                 },
             ],
+            waiting_list: WaitingList {
+                waitlisted: a.waitlisted,
+                events: a.events_with_waitlist,
+            },
         }
     }
 }

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::event::{
-    Event, EventPatch, EventStatus, NewEvent, Participant, ParticipantStatus, Participation,
-    check_capacity, check_dates, dedup_ids,
+    Attendee, Event, EventPatch, EventStatus, MyParticipation, NewEvent, Participant,
+    ParticipantStatus, Participation, check_capacity, check_dates, dedup_ids,
 };
 use crate::domain::notice::{EventFacts, Notice, To};
-use crate::service::{Services, outbox};
+use crate::service::{Services, outbox, waitlist};
 use crate::store::Tx;
 use crate::store::events::{CardRow, EventQuery};
 
@@ -16,7 +16,26 @@ use crate::store::events::{CardRow, EventQuery};
 #[derive(Debug, Clone)]
 pub struct EventView {
     pub event: Event,
+    /// `PARTICIPATING` and `REJECTED` rows, by row time.
     pub participants: Vec<Participant>,
+    /// `WAITLISTED` rows, first in line first.
+    pub waitlist: Vec<Participant>,
+}
+
+impl EventView {
+    /// Splits an event's rows (by row time, as the store gives them) into
+    /// participants and the waiting list — whose order is the same
+    /// (created_at, id) order.
+    fn new(event: Event, rows: Vec<Participant>) -> EventView {
+        let (waitlist, participants) = rows
+            .into_iter()
+            .partition(|p| p.status == ParticipantStatus::Waitlisted);
+        EventView {
+            event,
+            participants,
+            waitlist,
+        }
+    }
 }
 
 fn require(tx: &mut dyn Tx, id: i64) -> DomainResult<Event> {
@@ -41,11 +60,8 @@ fn require_active_users(tx: &mut dyn Tx, ids: &[i64]) -> DomainResult<()> {
 }
 
 fn view(tx: &mut dyn Tx, event: Event) -> DomainResult<EventView> {
-    let participants = tx.participants_of(&[event.id])?.pop().unwrap_or_default();
-    Ok(EventView {
-        event,
-        participants,
-    })
+    let rows = tx.participants_of(&[event.id])?.pop().unwrap_or_default();
+    Ok(EventView::new(event, rows))
 }
 
 fn recipients(ids: &[i64]) -> Vec<To> {
@@ -107,10 +123,7 @@ pub async fn list(svc: &Services, filter: ListEvents) -> DomainResult<Vec<EventV
             Ok(events
                 .into_iter()
                 .zip(groups)
-                .map(|(event, participants)| EventView {
-                    event,
-                    participants,
-                })
+                .map(|(event, rows)| EventView::new(event, rows))
                 .collect())
         })
         .await
@@ -132,8 +145,12 @@ pub async fn get_visible(svc: &Services, id: i64) -> DomainResult<Event> {
 }
 
 /// Applies a partial update; `participant_ids` (when given) becomes the
-/// complete participant set. Participants after the update get
-/// EVENT_UPDATED, or EVENT_CANCELLED when the update cancels the event.
+/// complete participant set (the waiting list stays, less those listed).
+/// Participants after the update get EVENT_UPDATED, or EVENT_CANCELLED when
+/// the update cancels the event. Seats the update frees (participants
+/// removed, the maximum raised or removed, the event restored) go to the
+/// head of the waiting list in the same transaction; those promoted get
+/// WAITLIST_PROMOTED instead of EVENT_UPDATED.
 pub async fn update(
     svc: &Services,
     id: i64,
@@ -165,13 +182,20 @@ pub async fn update(
             if event.starts_at != old.starts_at {
                 tx.rearm_reminders(id)?;
             }
+            let promoted = waitlist::promote(&svc, tx, &event, now)?;
             let to = recipients(&after);
-            let facts = EventFacts::of(&event, after.len() as i64);
+            let facts = EventFacts::of(&event, (after.len() + promoted.len()) as i64);
             before.sort_unstable();
             after.sort_unstable();
+            // Who may see the attendees is the administrators' setting, not
+            // news for the participants.
+            let news = Event {
+                attendees_visible: old.attendees_visible,
+                ..event.clone()
+            } != old;
             let notice = if old.rejected_at.is_none() && event.rejected_at.is_some() {
                 Some(Notice::EventCancelled(facts))
-            } else if event != old || before != after {
+            } else if news || before != after {
                 Some(Notice::EventUpdated(facts))
             } else {
                 None
@@ -216,16 +240,16 @@ impl CachedCard {
 }
 
 /// Cards for one user: shared rows (a snapshot) and, per chosen row, the
-/// user's own status.
+/// user's own row.
 pub struct Cards {
     rows: Arc<Vec<CachedCard>>,
-    picks: Vec<(usize, Option<ParticipantStatus>)>,
+    picks: Vec<(usize, Option<MyParticipation>)>,
     /// The status every listed card has (`ACTIVE` or `PAST`).
     pub status: EventStatus,
 }
 
 impl Cards {
-    pub fn iter(&self) -> impl Iterator<Item = (&CachedCard, Option<ParticipantStatus>)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&CachedCard, Option<MyParticipation>)> {
         self.picks.iter().map(|(i, mine)| (&self.rows[*i], *mine))
     }
 
@@ -288,7 +312,9 @@ pub async fn cards(svc: &Services, user_id: i64, filter: ListCards) -> DomainRes
     let mine = if chosen.is_empty() {
         Default::default()
     } else {
-        svc.store.read(move |tx| tx.my_statuses(user_id)).await?
+        svc.store
+            .read(move |tx| tx.my_statuses(user_id, None))
+            .await?
     };
     let picks = chosen
         .into_iter()
@@ -299,6 +325,48 @@ pub async fn cards(svc: &Services, user_id: i64, filter: ListCards) -> DomainRes
         picks,
         status,
     })
+}
+
+/// One event as a user sees it on its page: any event that exists,
+/// cancelled (`REJECTED`) and past ones included.
+#[derive(Debug)]
+pub struct OneCard {
+    pub row: CardRow,
+    pub status: EventStatus,
+    pub mine: Option<MyParticipation>,
+}
+
+/// The card of one event for a user; 404 only when there is no such event.
+pub async fn card(svc: &Services, user_id: i64, event_id: i64) -> DomainResult<OneCard> {
+    let now = svc.now();
+    svc.store
+        .read(move |tx| {
+            let row = tx
+                .card(event_id)?
+                .ok_or_else(|| DomainError::not_found(messages::EVENT_NOT_FOUND))?;
+            let mine = tx.my_statuses(user_id, Some(event_id))?.remove(&event_id);
+            let status = EventStatus::of(row.rejected_at, row.fields.ends_at, now);
+            Ok(OneCard { row, status, mine })
+        })
+        .await
+}
+
+/// Who is going to an event (names, no contact), for a signed-in user:
+/// 404 when the event does not exist, 403 "Attendees are hidden" when it
+/// hides them and the caller is not an administrator.
+pub async fn attendees(
+    svc: &Services,
+    event_id: i64,
+    is_admin: bool,
+) -> DomainResult<(Event, Vec<Attendee>)> {
+    svc.store
+        .read(move |tx| {
+            let event = require(tx, event_id)?;
+            event.check_attendees_visible(is_admin)?;
+            let list = tx.attendees(event_id)?;
+            Ok((event, list))
+        })
+        .await
 }
 
 /// The participants of an event with their contact, for the export.

@@ -21,6 +21,7 @@ pub mod setup;
 pub mod snapshot;
 pub mod statistics;
 pub mod users;
+pub mod waitlist;
 
 use std::sync::Arc;
 

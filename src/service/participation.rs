@@ -1,14 +1,17 @@
-//! Joining, declining and leaving an event.
+//! Joining, declining, leaving an event, and its waiting list.
 
 use crate::domain::error::{DomainError, DomainResult, messages};
-use crate::domain::event::{ParticipantStatus, check_capacity};
+use crate::domain::event::{ParticipantStatus, check_capacity, check_waitlist_join};
 use crate::domain::notice::{Actor, Notice};
-use crate::service::{Services, outbox};
+use crate::service::{Services, outbox, waitlist};
 
 /// Sets the caller's participation in an event: `PARTICIPATING` joins (the
 /// capacity check and the write are one transaction, so concurrent joins
-/// never over-fill an event), `REJECTED` declines, `None` forgets. A change
-/// in or out of `PARTICIPATING` notifies the administrators.
+/// never over-fill an event), `WAITLISTED` joins the waiting list of a full
+/// event (400 "Event has free seats" otherwise; asking again keeps one's
+/// place), `REJECTED` declines, `None` forgets. A change in or out of
+/// `PARTICIPATING` notifies the administrators; a seat freed by leaving goes
+/// to the head of the waiting list in the same transaction.
 pub async fn set_mine(
     svc: &Services,
     me: Actor,
@@ -28,10 +31,22 @@ pub async fn set_mine(
                 .filter(|e| e.rejected_at.is_none())
                 .ok_or_else(|| DomainError::not_found(messages::EVENT_NOT_FOUND))?;
             let current = tx.participant_status(event_id, me.id)?;
-            if wanted == Some(ParticipantStatus::Participating) {
-                event.check_joinable(now)?;
-                let others = tx.count_participating(event_id, Some(me.id))?;
-                check_capacity(others as usize + 1, event.max_participants_count)?;
+            match wanted {
+                Some(ParticipantStatus::Participating) => {
+                    event.check_joinable(now)?;
+                    let others = tx.count_participating(event_id, Some(me.id))?;
+                    check_capacity(others as usize + 1, event.max_participants_count)?;
+                }
+                Some(ParticipantStatus::Waitlisted) => {
+                    event.check_joinable(now)?;
+                    if current == wanted {
+                        // Already on the list: keep the place.
+                        return Ok(());
+                    }
+                    let others = tx.count_participating(event_id, Some(me.id))?;
+                    check_waitlist_join(others, event.max_participants_count)?;
+                }
+                Some(ParticipantStatus::Rejected) | None => {}
             }
             if current == wanted {
                 return Ok(());
@@ -40,6 +55,9 @@ pub async fn set_mine(
             let actor_id = me.id;
             let joined = wanted == Some(ParticipantStatus::Participating);
             let left = current == Some(ParticipantStatus::Participating);
+            if left {
+                waitlist::promote(&svc, tx, &event, now)?;
+            }
             if joined || left {
                 let count = tx.count_participating(event_id, None)?;
                 let event = crate::domain::notice::EventFacts::of(&event, count);

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use crate::domain::error::DomainResult;
 use crate::domain::event::{
-    CardFields, Event, EventStatus, NewEvent, Participant, ParticipantStatus, Participation,
+    Attendee, CardFields, Event, EventStatus, MyParticipation, NewEvent, Participant,
+    ParticipantStatus, Participation,
 };
 use crate::domain::statistics::{EventAggregates, EventCounts, MyCounts};
 use crate::domain::time::Ts;
@@ -26,6 +27,9 @@ pub struct EventQuery {
 pub struct CardRow {
     pub fields: CardFields,
     pub name_fold: String,
+    /// When the event was cancelled (only [`EventStore::card`] reads
+    /// cancelled events).
+    pub rejected_at: Option<Ts>,
 }
 
 /// The event and participation queries a transaction offers.
@@ -57,8 +61,13 @@ pub trait EventStore {
     fn count_participating(&mut self, event_id: i64, except: Option<i64>) -> DomainResult<i64>;
     /// Ids of the users `PARTICIPATING`, by join time.
     fn participating_ids(&mut self, event_id: i64) -> DomainResult<Vec<i64>>;
+    /// Ids of the users `WAITLISTED`, first in line first: by the time they
+    /// joined the list, then by row id (a row that joins the list is written
+    /// anew, so its id is larger than every row already on it).
+    fn waitlist_ids(&mut self, event_id: i64) -> DomainResult<Vec<i64>>;
     /// Writes (or with `None` removes) a user's row; a new status starts a
-    /// new row time and re-arms the reminder.
+    /// new row time and re-arms the reminder. `WAITLISTED` always writes a
+    /// new row (a new id), which puts the user at the end of the list.
     fn set_participant(
         &mut self,
         event_id: i64,
@@ -67,7 +76,8 @@ pub trait EventStore {
         now: Ts,
     ) -> DomainResult<()>;
     /// Makes the `PARTICIPATING` set exactly `ids`: stayers keep their rows,
-    /// other rows go, newcomers (and decliners in `ids`) join at `now`.
+    /// other rows go except `WAITLISTED` ones (the list stays), newcomers
+    /// (and decliners or waiting users in `ids`) join at `now`.
     fn replace_participants(&mut self, event_id: i64, ids: &[i64], now: Ts) -> DomainResult<()>;
     /// Re-arms every participant's reminder (the event moved).
     fn rearm_reminders(&mut self, event_id: i64) -> DomainResult<()>;
@@ -75,10 +85,21 @@ pub trait EventStore {
     fn count_active_users(&mut self, ids: &[i64]) -> DomainResult<usize>;
     /// Every non-cancelled event as a card, by start time then id.
     fn cards(&mut self) -> DomainResult<Vec<CardRow>>;
-    /// A user's rows, by event id.
-    fn my_statuses(&mut self, user_id: i64) -> DomainResult<HashMap<i64, ParticipantStatus>>;
-    /// `PARTICIPATING` rows of an event with the users' contact, by join
-    /// time (the export).
+    /// One event as a card, cancelled or not.
+    fn card(&mut self, event_id: i64) -> DomainResult<Option<CardRow>>;
+    /// A user's rows (with their waiting-list places), by event id; with
+    /// `event_id`, that event's row only.
+    fn my_statuses(
+        &mut self,
+        user_id: i64,
+        event_id: Option<i64>,
+    ) -> DomainResult<HashMap<i64, MyParticipation>>;
+    /// The users `PARTICIPATING` in an event who are not deleted, by join
+    /// time, without contact.
+    fn attendees(&mut self, event_id: i64) -> DomainResult<Vec<Attendee>>;
+    /// Rows of an event with the users' contact (the export):
+    /// `PARTICIPATING` ones by join time, then `WAITLISTED` ones in list
+    /// order.
     fn participations(&mut self, event_id: i64) -> DomainResult<Vec<Participation>>;
     /// Counts of events by status at `now`.
     fn event_counts(&mut self, now: Ts) -> DomainResult<EventCounts>;

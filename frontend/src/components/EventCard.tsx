@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, download, type EventCard as Card, type Participation } from '../api';
+import { api, download, get, type EventCard as Card, type Participation } from '../api';
 import { fmtRange } from '../format';
 import { t } from '../i18n';
 import { Link } from '../router';
@@ -14,9 +14,27 @@ export function seatsLeft(c: Pick<Card, 'max_participants_count' | 'participants
 /** Apply my new participation status to a card locally (the server confirmed it with 204). */
 export function applyParticipation(c: Card, next: Participation): Card {
   let count = c.participants_count;
+  let waiting = c.waitlist_count ?? 0;
   if (c.participation_status === 'PARTICIPATING' && next !== 'PARTICIPATING') count -= 1;
   if (c.participation_status !== 'PARTICIPATING' && next === 'PARTICIPATING') count += 1;
-  return { ...c, participation_status: next, participants_count: Math.max(0, count) };
+  if (c.participation_status === 'WAITLISTED' && next !== 'WAITLISTED') waiting -= 1;
+  if (c.participation_status !== 'WAITLISTED' && next === 'WAITLISTED') waiting += 1;
+  return {
+    ...c,
+    participation_status: next,
+    participants_count: Math.max(0, count),
+    waitlist_count: Math.max(0, waiting),
+    waitlist_position: next === 'WAITLISTED' ? (c.participation_status === 'WAITLISTED' ? c.waitlist_position : waiting) : null,
+  };
+}
+
+/** The card as the server has it now (a change may have moved others too); the local guess if that fails. */
+export async function refreshedCard(c: Card, next: Participation): Promise<Card> {
+  try {
+    return await get<Card>(`/api/events/${c.id}/card`);
+  } catch {
+    return applyParticipation(c, next);
+  }
 }
 
 export async function setParticipation(c: Card, next: Participation): Promise<boolean> {
@@ -27,7 +45,17 @@ export async function setParticipation(c: Card, next: Participation): Promise<bo
     return false;
   }
   const key =
-    next === 'PARTICIPATING' ? 'events.joined' : next === 'REJECTED' ? 'events.declined' : c.participation_status === 'PARTICIPATING' ? 'events.left' : 'events.reset';
+    next === 'PARTICIPATING'
+      ? 'events.joined'
+      : next === 'WAITLISTED'
+        ? 'events.waitlisted'
+        : next === 'REJECTED'
+          ? 'events.declined'
+          : c.participation_status === 'PARTICIPATING'
+            ? 'events.left'
+            : c.participation_status === 'WAITLISTED'
+              ? 'events.leftWaitlist'
+              : 'events.reset';
   toast(t(key, { name: c.name }), 'success');
   void refreshUnread();
   return true;
@@ -64,6 +92,14 @@ export function SeatsInfo({ card }: { card: Card }) {
       <span data-testid="participants-count" data-count={card.participants_count}>
         {t('events.participants', { n: card.participants_count })}
       </span>
+      {card.waitlist_count ? (
+        <>
+          {' · '}
+          <span data-testid="waitlist-count" data-count={card.waitlist_count}>
+            {t('events.waitlistCount', { n: card.waitlist_count })}
+          </span>
+        </>
+      ) : null}
       {' · '}
       {left === null ? (
         <span data-testid="seats-left">{t('events.unlimited')}</span>
@@ -80,7 +116,13 @@ export function SeatsInfo({ card }: { card: Card }) {
   );
 }
 
-export function ParticipationBadge({ status }: { status: Participation }) {
+export function ParticipationBadge({ status, position }: { status: Participation; position?: number | null }) {
+  if (status === 'WAITLISTED')
+    return (
+      <Badge kind="accent" testid="participation-badge">
+        {t('events.youWaitlisted', { n: position ?? '?' })}
+      </Badge>
+    );
   if (status === 'PARTICIPATING')
     return (
       <Badge kind="success" testid="participation-badge">
@@ -101,15 +143,34 @@ export function EventActions({ card, onChange }: { card: Card; onChange: (c: Car
   const act = async (next: Participation) => {
     setBusy(next);
     const ok = await setParticipation(card, next);
+    if (ok) onChange(await refreshedCard(card, next));
     setBusy(null);
-    if (ok) onChange(applyParticipation(card, next));
   };
   const left = seatsLeft(card);
   const active = card.status === 'ACTIVE';
   const ps = card.participation_status;
+  const full = left === 0;
   return (
     <div class="card-actions">
-      {active && ps !== 'PARTICIPATING' ? (
+      {active && full && ps !== 'PARTICIPATING' && ps !== 'WAITLISTED' ? (
+        <Button
+          variant="primary"
+          small
+          busy={busy === 'WAITLISTED'}
+          disabled={busy !== null}
+          onClick={() => act('WAITLISTED')}
+          data-testid="waitlist-btn"
+          aria-label={`${t('events.joinWaitlist')}: ${card.name}`}
+        >
+          {t('events.joinWaitlist')}
+        </Button>
+      ) : null}
+      {active && ps === 'WAITLISTED' ? (
+        <Button variant="ghost" small busy={busy === 'NONE'} disabled={busy !== null} onClick={() => act('NONE')} data-testid="leave-waitlist-btn" aria-label={`${t('events.leaveWaitlist')}: ${card.name}`}>
+          {t('events.leaveWaitlist')}
+        </Button>
+      ) : null}
+      {active && !full && ps !== 'PARTICIPATING' && ps !== 'WAITLISTED' ? (
         <Button
           variant="primary"
           small
@@ -173,7 +234,7 @@ export function EventCardView({ card, onChange }: { card: Card; onChange: (c: Ca
         ) : null}
         {card.short_description ? <p class="event-short">{card.short_description}</p> : null}
         <SeatsInfo card={card} />
-        <ParticipationBadge status={card.participation_status} />
+        <ParticipationBadge status={card.participation_status} position={card.waitlist_position} />
         <EventActions card={card} onChange={onChange} />
       </div>
     </article>

@@ -8,7 +8,8 @@ use super::PgTx;
 use crate::domain::account::fold;
 use crate::domain::error::DomainResult;
 use crate::domain::event::{
-    CardFields, Event, NewEvent, Participant, ParticipantStatus, Participation,
+    Attendee, CardFields, Event, MyParticipation, NewEvent, Participant, ParticipantStatus,
+    Participation,
 };
 use crate::domain::statistics::{DayTotals, EventAggregates, EventCounts, MyCounts};
 use crate::domain::time::Ts;
@@ -17,7 +18,8 @@ use crate::store::events::{CardRow, EventQuery};
 
 /// Columns for [`event_from_row`], in order, over table alias `e`.
 const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
-     e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at";
+     e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at, \
+     e.attendees_visible <> 0";
 
 fn event_from_row(r: &Row) -> DomainResult<Event> {
     Ok(Event {
@@ -33,6 +35,45 @@ fn event_from_row(r: &Row) -> DomainResult<Event> {
         location: r.try_get(9)?,
         created_at: r.try_get(10)?,
         rejected_at: r.try_get(11)?,
+        attendees_visible: r.try_get(12)?,
+    })
+}
+
+/// A flag as stored (0/1).
+fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+/// A card's columns, for [`card_from_row`], over table alias `e`.
+const CARD_COLUMNS: &str =
+    "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at,
+        e.image_url, e.location,
+        (SELECT count(*) FROM event_participant p
+          WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
+        e.max_participants_count, e.payment_info, e.name_fold,
+        (SELECT count(*) FROM event_participant p
+          WHERE p.event_id = e.id AND p.status = 'WAITLISTED'),
+        e.attendees_visible <> 0, e.rejected_at";
+
+fn card_from_row(r: &Row) -> DomainResult<CardRow> {
+    Ok(CardRow {
+        fields: CardFields {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            short_description: r.try_get(2)?,
+            description: r.try_get(3)?,
+            starts_at: r.try_get(4)?,
+            ends_at: r.try_get(5)?,
+            image_url: r.try_get(6)?,
+            location: r.try_get(7)?,
+            participants_count: r.try_get(8)?,
+            max_participants_count: r.try_get(9)?,
+            payment_info: r.try_get(10)?,
+            waitlist_count: r.try_get(12)?,
+            attendees_visible: r.try_get(13)?,
+        },
+        name_fold: r.try_get(11)?,
+        rejected_at: r.try_get(14)?,
     })
 }
 
@@ -66,8 +107,8 @@ impl EventStore for PgTx<'_, '_> {
         let rows = self.change_rows(
             "INSERT INTO event (name, name_fold, short_description, description, starts_at,
                  ends_at, image_url, payment_info, max_participants_count, location, created_at,
-                 rejected_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 rejected_at, attendees_visible)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              RETURNING id",
             &[
                 &e.name,
@@ -82,6 +123,7 @@ impl EventStore for PgTx<'_, '_> {
                 &e.location,
                 &e.created_at,
                 &e.rejected_at,
+                &flag(e.attendees_visible),
             ],
         )?;
         Ok(rows[0].try_get(0)?)
@@ -92,7 +134,7 @@ impl EventStore for PgTx<'_, '_> {
             "UPDATE event SET name = $2, name_fold = $3, short_description = $4,
                  description = $5, starts_at = $6, ends_at = $7, image_url = $8,
                  payment_info = $9, max_participants_count = $10, location = $11,
-                 created_at = $12, rejected_at = $13
+                 created_at = $12, rejected_at = $13, attendees_visible = $14
              WHERE id = $1",
             &[
                 &e.id,
@@ -108,6 +150,7 @@ impl EventStore for PgTx<'_, '_> {
                 &e.location,
                 &e.created_at,
                 &e.rejected_at,
+                &flag(e.attendees_visible),
             ],
         )?;
         Ok(())
@@ -192,6 +235,17 @@ impl EventStore for PgTx<'_, '_> {
         .collect()
     }
 
+    fn waitlist_ids(&mut self, event_id: i64) -> DomainResult<Vec<i64>> {
+        self.rows(
+            "SELECT user_id FROM event_participant
+             WHERE event_id = $1 AND status = 'WAITLISTED' ORDER BY created_at, id",
+            &[&event_id],
+        )?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+    }
+
     fn set_participant(
         &mut self,
         event_id: i64,
@@ -199,6 +253,13 @@ impl EventStore for PgTx<'_, '_> {
         status: Option<ParticipantStatus>,
         now: Ts,
     ) -> DomainResult<()> {
+        if status == Some(ParticipantStatus::Waitlisted) {
+            // A new row (a new, larger id): the end of the list.
+            self.change(
+                "DELETE FROM event_participant WHERE event_id = $1 AND user_id = $2",
+                &[&event_id, &user_id],
+            )?;
+        }
         match status {
             None => self.change(
                 "DELETE FROM event_participant WHERE event_id = $1 AND user_id = $2",
@@ -218,7 +279,8 @@ impl EventStore for PgTx<'_, '_> {
 
     fn replace_participants(&mut self, event_id: i64, ids: &[i64], now: Ts) -> DomainResult<()> {
         self.change(
-            "DELETE FROM event_participant WHERE event_id = $1 AND NOT (user_id = ANY($2))",
+            "DELETE FROM event_participant
+             WHERE event_id = $1 AND status <> 'WAITLISTED' AND NOT (user_id = ANY($2))",
             &[&event_id, &ids],
         )?;
         for id in ids {
@@ -258,45 +320,72 @@ impl EventStore for PgTx<'_, '_> {
 
     fn cards(&mut self) -> DomainResult<Vec<CardRow>> {
         self.rows(
-            "SELECT e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at,
-                    e.image_url, e.location,
-                    (SELECT count(*) FROM event_participant p
-                      WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
-                    e.max_participants_count, e.payment_info, e.name_fold
-             FROM event e
-             WHERE e.rejected_at IS NULL
-             ORDER BY e.starts_at, e.id",
+            &format!(
+                "SELECT {CARD_COLUMNS} FROM event e
+                 WHERE e.rejected_at IS NULL
+                 ORDER BY e.starts_at, e.id"
+            ),
             &[],
         )?
         .iter()
+        .map(card_from_row)
+        .collect()
+    }
+
+    fn card(&mut self, event_id: i64) -> DomainResult<Option<CardRow>> {
+        self.opt(
+            &format!("SELECT {CARD_COLUMNS} FROM event e WHERE e.id = $1"),
+            &[&event_id],
+        )?
+        .as_ref()
+        .map(card_from_row)
+        .transpose()
+    }
+
+    fn my_statuses(
+        &mut self,
+        user_id: i64,
+        event_id: Option<i64>,
+    ) -> DomainResult<HashMap<i64, MyParticipation>> {
+        self.rows(
+            "SELECT p.event_id, p.status,
+                    CASE WHEN p.status = 'WAITLISTED' THEN
+                      (SELECT count(*) FROM event_participant q
+                        WHERE q.event_id = p.event_id AND q.status = 'WAITLISTED'
+                          AND (q.created_at, q.id) <= (p.created_at, p.id))
+                    END
+             FROM event_participant p
+             WHERE p.user_id = $1 AND ($2::BIGINT IS NULL OR p.event_id = $2)",
+            &[&user_id, &event_id],
+        )?
+        .iter()
         .map(|r| {
-            Ok(CardRow {
-                fields: CardFields {
-                    id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                    short_description: r.try_get(2)?,
-                    description: r.try_get(3)?,
-                    starts_at: r.try_get(4)?,
-                    ends_at: r.try_get(5)?,
-                    image_url: r.try_get(6)?,
-                    location: r.try_get(7)?,
-                    participants_count: r.try_get(8)?,
-                    max_participants_count: r.try_get(9)?,
-                    payment_info: r.try_get(10)?,
+            Ok((
+                r.try_get(0)?,
+                MyParticipation {
+                    status: r.try_get(1)?,
+                    waitlist_position: r.try_get(2)?,
                 },
-                name_fold: r.try_get(11)?,
-            })
+            ))
         })
         .collect()
     }
 
-    fn my_statuses(&mut self, user_id: i64) -> DomainResult<HashMap<i64, ParticipantStatus>> {
+    fn attendees(&mut self, event_id: i64) -> DomainResult<Vec<Attendee>> {
         self.rows(
-            "SELECT event_id, status FROM event_participant WHERE user_id = $1",
-            &[&user_id],
+            r#"SELECT u.id, u.full_name
+               FROM event_participant p JOIN "user" u ON u.id = p.user_id
+               WHERE p.event_id = $1 AND p.status = 'PARTICIPATING' AND u.deleted_at IS NULL
+               ORDER BY p.created_at, p.id"#,
+            &[&event_id],
         )?
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| {
+            Ok(Attendee {
+                user_id: r.try_get(0)?,
+                full_name: r.try_get(1)?,
+            })
+        })
         .collect()
     }
 
@@ -304,8 +393,8 @@ impl EventStore for PgTx<'_, '_> {
         self.rows(
             r#"SELECT u.id, u.email, u.full_name, p.status, p.created_at
                FROM event_participant p JOIN "user" u ON u.id = p.user_id
-               WHERE p.event_id = $1 AND p.status = 'PARTICIPATING'
-               ORDER BY p.created_at, p.id"#,
+               WHERE p.event_id = $1 AND p.status IN ('PARTICIPATING', 'WAITLISTED')
+               ORDER BY p.status = 'WAITLISTED', p.created_at, p.id"#,
             &[&event_id],
         )?
         .iter()
@@ -340,17 +429,21 @@ impl EventStore for PgTx<'_, '_> {
 
     fn my_counts(&mut self, user_id: i64, now: Ts) -> DomainResult<MyCounts> {
         let r = self.one(
-            "SELECT count(*) FILTER (WHERE e.rejected_at IS NULL),
-                    count(*) FILTER (WHERE e.rejected_at IS NULL AND e.ends_at > $2),
-                    count(*) FILTER (WHERE e.rejected_at IS NOT NULL)
+            "SELECT count(*) FILTER (WHERE p.status = 'PARTICIPATING' AND e.rejected_at IS NULL),
+                    count(*) FILTER (WHERE p.status = 'PARTICIPATING' AND e.rejected_at IS NULL
+                                       AND e.ends_at > $2),
+                    count(*) FILTER (WHERE p.status = 'PARTICIPATING' AND e.rejected_at IS NOT NULL),
+                    count(*) FILTER (WHERE p.status = 'WAITLISTED' AND e.rejected_at IS NULL
+                                       AND e.ends_at > $2)
              FROM event_participant p JOIN event e ON e.id = p.event_id
-             WHERE p.user_id = $1 AND p.status = 'PARTICIPATING'",
+             WHERE p.user_id = $1",
             &[&user_id, &now],
         )?;
         Ok(MyCounts {
             participating: r.try_get(0)?,
             upcoming: r.try_get(1)?,
             rejected: r.try_get(2)?,
+            waitlisted: r.try_get(3)?,
         })
     }
 
@@ -363,6 +456,13 @@ impl EventStore for PgTx<'_, '_> {
             &[],
         )?;
         let (participations, unique_participants): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+        let r = self.one(
+            "SELECT count(*), count(DISTINCT p.event_id)
+             FROM event_participant p JOIN event e ON e.id = p.event_id
+             WHERE p.status = 'WAITLISTED' AND e.rejected_at IS NULL AND e.ends_at > $1",
+            &[&now],
+        )?;
+        let (waitlisted, events_with_waitlist): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
         let month_ago = Ts(now.0 - chrono::Duration::days(30));
         let r = self.one(
             r#"SELECT count(*), count(*) FILTER (WHERE created_at >= $1)
@@ -422,6 +522,8 @@ impl EventStore for PgTx<'_, '_> {
             events,
             participations,
             unique_participants,
+            waitlisted,
+            events_with_waitlist,
             users,
             new_users_last_30_days,
             by_day,

@@ -116,6 +116,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V8__domain_version",
         include_str!("../../../migrations/postgres/V8__domain_version.pg.sql"),
     ),
+    (
+        "V9__waiting_list",
+        include_str!("../../../migrations/postgres/V9__waiting_list.pg.sql"),
+    ),
 ];
 
 /// How many rows of `domain_version` writers spread their increments over.

@@ -8,7 +8,8 @@ use super::{OptionalRow, SqliteTx};
 use crate::domain::account::fold;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::event::{
-    CardFields, Event, NewEvent, Participant, ParticipantStatus, Participation,
+    Attendee, CardFields, Event, MyParticipation, NewEvent, Participant, ParticipantStatus,
+    Participation,
 };
 use crate::domain::statistics::{DayTotals, EventAggregates, EventCounts, MyCounts};
 use crate::domain::time::Ts;
@@ -17,7 +18,8 @@ use crate::store::events::{CardRow, EventQuery};
 
 /// Columns for [`event_from_row`], in order, over table alias `e`.
 pub const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
-     e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at";
+     e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at, \
+     e.attendees_visible";
 
 pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
     Ok(Event {
@@ -33,6 +35,7 @@ pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
         location: r.get(9)?,
         created_at: r.get(10)?,
         rejected_at: r.get(11)?,
+        attendees_visible: r.get(12)?,
     })
 }
 
@@ -40,6 +43,50 @@ pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
 fn id_list(ids: &[i64]) -> DomainResult<String> {
     serde_json::to_string(ids).map_err(DomainError::internal)
 }
+
+/// A card's columns, for [`card_from_row`], over table alias `e`.
+const CARD_COLUMNS: &str =
+    "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at,
+        e.image_url, e.location,
+        (SELECT count(*) FROM event_participant p
+          WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
+        e.max_participants_count, e.payment_info, e.name_fold,
+        (SELECT count(*) FROM event_participant p
+          WHERE p.event_id = e.id AND p.status = 'WAITLISTED'),
+        e.attendees_visible, e.rejected_at";
+
+fn card_from_row(r: &rusqlite::Row) -> rusqlite::Result<CardRow> {
+    Ok(CardRow {
+        fields: CardFields {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            short_description: r.get(2)?,
+            description: r.get(3)?,
+            starts_at: r.get(4)?,
+            ends_at: r.get(5)?,
+            image_url: r.get(6)?,
+            location: r.get(7)?,
+            participants_count: r.get(8)?,
+            max_participants_count: r.get(9)?,
+            payment_info: r.get(10)?,
+            waitlist_count: r.get(12)?,
+            attendees_visible: r.get(13)?,
+        },
+        name_fold: r.get(11)?,
+        rejected_at: r.get(14)?,
+    })
+}
+
+/// A user's rows with the place of each `WAITLISTED` one in its event's
+/// list (1 = next), as `(event_id, status, place)`.
+const MY_ROWS: &str = "SELECT p.event_id, p.status,
+        CASE WHEN p.status = 'WAITLISTED' THEN
+          (SELECT count(*) FROM event_participant q
+            WHERE q.event_id = p.event_id AND q.status = 'WAITLISTED'
+              AND (q.created_at < p.created_at OR (q.created_at = p.created_at AND q.id <= p.id)))
+        END
+     FROM event_participant p
+     WHERE p.user_id = ?1 AND (?2 IS NULL OR p.event_id = ?2)";
 
 /// The events of non-cancelled events with their `PARTICIPATING` count `n`.
 const PER_EVENT: &str = "SELECT e.id, e.starts_at, e.max_participants_count AS max,
@@ -68,6 +115,7 @@ fn write_event(
         ":location": e.location,
         ":created_at": e.created_at,
         ":rejected_at": e.rejected_at,
+        ":attendees_visible": e.attendees_visible,
     })?;
     Ok(())
 }
@@ -94,9 +142,10 @@ impl EventStore for SqliteTx<'_> {
             self.conn,
             "INSERT INTO event (id, name, name_fold, short_description, description, starts_at,
                  ends_at, image_url, payment_info, max_participants_count, location, created_at,
-                 rejected_at)
+                 rejected_at, attendees_visible)
              VALUES (:id, :name, :name_fold, :short_description, :description, :starts_at,
-                 :ends_at, :image_url, :payment_info, :max, :location, :created_at, :rejected_at)",
+                 :ends_at, :image_url, :payment_info, :max, :location, :created_at, :rejected_at,
+                 :attendees_visible)",
             &e.clone().into_event(0, now),
             None,
         )?;
@@ -110,7 +159,8 @@ impl EventStore for SqliteTx<'_> {
                  short_description = :short_description, description = :description,
                  starts_at = :starts_at, ends_at = :ends_at, image_url = :image_url,
                  payment_info = :payment_info, max_participants_count = :max,
-                 location = :location, created_at = :created_at, rejected_at = :rejected_at
+                 location = :location, created_at = :created_at, rejected_at = :rejected_at,
+                 attendees_visible = :attendees_visible
              WHERE id = :id",
             e,
             Some(e.id),
@@ -208,6 +258,17 @@ impl EventStore for SqliteTx<'_> {
         Ok(ids)
     }
 
+    fn waitlist_ids(&mut self, event_id: i64) -> DomainResult<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT user_id FROM event_participant
+             WHERE event_id = ?1 AND status = 'WAITLISTED' ORDER BY created_at, id",
+        )?;
+        let ids = stmt
+            .query_map([event_id], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(ids)
+    }
+
     fn set_participant(
         &mut self,
         event_id: i64,
@@ -215,6 +276,14 @@ impl EventStore for SqliteTx<'_> {
         status: Option<ParticipantStatus>,
         now: Ts,
     ) -> DomainResult<()> {
+        if status == Some(ParticipantStatus::Waitlisted) {
+            // A new row (a new, larger id): the end of the list.
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM event_participant WHERE event_id = ?1 AND user_id = ?2",
+                )?
+                .execute(params![event_id, user_id])?;
+        }
         match status {
             None => {
                 self.conn
@@ -242,7 +311,8 @@ impl EventStore for SqliteTx<'_> {
         self.conn
             .prepare_cached(
                 "DELETE FROM event_participant
-                 WHERE event_id = ?1 AND user_id NOT IN (SELECT value FROM json_each(?2))",
+                 WHERE event_id = ?1 AND status <> 'WAITLISTED'
+                   AND user_id NOT IN (SELECT value FROM json_each(?2))",
             )?
             .execute(params![event_id, id_list(ids)?])?;
         let mut stmt = self.conn.prepare_cached(
@@ -282,46 +352,62 @@ impl EventStore for SqliteTx<'_> {
     }
 
     fn cards(&mut self) -> DomainResult<Vec<CardRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at,
-                    e.image_url, e.location,
-                    (SELECT count(*) FROM event_participant p
-                      WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
-                    e.max_participants_count, e.payment_info, e.name_fold
-             FROM event e
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {CARD_COLUMNS} FROM event e
              WHERE e.rejected_at IS NULL
-             ORDER BY e.starts_at, e.id",
-        )?;
+             ORDER BY e.starts_at, e.id"
+        ))?;
         let rows = stmt
-            .query_map([], |r| {
-                Ok(CardRow {
-                    fields: CardFields {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        short_description: r.get(2)?,
-                        description: r.get(3)?,
-                        starts_at: r.get(4)?,
-                        ends_at: r.get(5)?,
-                        image_url: r.get(6)?,
-                        location: r.get(7)?,
-                        participants_count: r.get(8)?,
-                        max_participants_count: r.get(9)?,
-                        payment_info: r.get(10)?,
-                    },
-                    name_fold: r.get(11)?,
-                })
-            })?
+            .query_map([], card_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
-    fn my_statuses(&mut self, user_id: i64) -> DomainResult<HashMap<i64, ParticipantStatus>> {
-        let mut stmt = self
+    fn card(&mut self, event_id: i64) -> DomainResult<Option<CardRow>> {
+        Ok(self
             .conn
-            .prepare_cached("SELECT event_id, status FROM event_participant WHERE user_id = ?1")?;
+            .prepare_cached(&format!(
+                "SELECT {CARD_COLUMNS} FROM event e WHERE e.id = ?1"
+            ))?
+            .query_row([event_id], card_from_row)
+            .optional()?)
+    }
+
+    fn my_statuses(
+        &mut self,
+        user_id: i64,
+        event_id: Option<i64>,
+    ) -> DomainResult<HashMap<i64, MyParticipation>> {
+        let mut stmt = self.conn.prepare_cached(MY_ROWS)?;
         let rows = stmt
-            .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![user_id, event_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    MyParticipation {
+                        status: r.get(1)?,
+                        waitlist_position: r.get(2)?,
+                    },
+                ))
+            })?
             .collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(rows)
+    }
+
+    fn attendees(&mut self, event_id: i64) -> DomainResult<Vec<Attendee>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT u.id, u.full_name
+             FROM event_participant p JOIN user u ON u.id = p.user_id
+             WHERE p.event_id = ?1 AND p.status = 'PARTICIPATING' AND u.deleted_at IS NULL
+             ORDER BY p.created_at, p.id",
+        )?;
+        let rows = stmt
+            .query_map([event_id], |r| {
+                Ok(Attendee {
+                    user_id: r.get(0)?,
+                    full_name: r.get(1)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
@@ -329,8 +415,8 @@ impl EventStore for SqliteTx<'_> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT u.id, u.email, u.full_name, p.status, p.created_at
              FROM event_participant p JOIN user u ON u.id = p.user_id
-             WHERE p.event_id = ?1 AND p.status = 'PARTICIPATING'
-             ORDER BY p.created_at, p.id",
+             WHERE p.event_id = ?1 AND p.status IN ('PARTICIPATING', 'WAITLISTED')
+             ORDER BY p.status = 'WAITLISTED', p.created_at, p.id",
         )?;
         let rows = stmt
             .query_map([event_id], |r| {
@@ -370,17 +456,21 @@ impl EventStore for SqliteTx<'_> {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT count(*) FILTER (WHERE e.rejected_at IS NULL),
-                        count(*) FILTER (WHERE e.rejected_at IS NULL AND e.ends_at > ?2),
-                        count(*) FILTER (WHERE e.rejected_at IS NOT NULL)
+                "SELECT count(*) FILTER (WHERE p.status = 'PARTICIPATING' AND e.rejected_at IS NULL),
+                        count(*) FILTER (WHERE p.status = 'PARTICIPATING' AND e.rejected_at IS NULL
+                                           AND e.ends_at > ?2),
+                        count(*) FILTER (WHERE p.status = 'PARTICIPATING' AND e.rejected_at IS NOT NULL),
+                        count(*) FILTER (WHERE p.status = 'WAITLISTED' AND e.rejected_at IS NULL
+                                           AND e.ends_at > ?2)
                  FROM event_participant p JOIN event e ON e.id = p.event_id
-                 WHERE p.user_id = ?1 AND p.status = 'PARTICIPATING'",
+                 WHERE p.user_id = ?1",
             )?
             .query_row(params![user_id, now], |r| {
                 Ok(MyCounts {
                     participating: r.get(0)?,
                     upcoming: r.get(1)?,
                     rejected: r.get(2)?,
+                    waitlisted: r.get(3)?,
                 })
             })?)
     }
@@ -395,6 +485,13 @@ impl EventStore for SqliteTx<'_> {
                  WHERE p.status = 'PARTICIPATING' AND e.rejected_at IS NULL",
             )?
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (waitlisted, events_with_waitlist): (i64, i64) = conn
+            .prepare_cached(
+                "SELECT count(*), count(DISTINCT p.event_id)
+                 FROM event_participant p JOIN event e ON e.id = p.event_id
+                 WHERE p.status = 'WAITLISTED' AND e.rejected_at IS NULL AND e.ends_at > ?1",
+            )?
+            .query_row([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let month_ago = Ts(now.0 - chrono::Duration::days(30));
         let (users, new_users_last_30_days): (i64, i64) = conn
             .prepare_cached(
@@ -449,6 +546,8 @@ impl EventStore for SqliteTx<'_> {
             events,
             participations,
             unique_participants,
+            waitlisted,
+            events_with_waitlist,
             users,
             new_users_last_30_days,
             by_day,

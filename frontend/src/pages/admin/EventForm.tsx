@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, get, withQuery, type EventDTO, type UserDTO } from '../../api';
-import { Badge, Button, ConfirmDialog, ErrorBox, Field, FormError, Loading, PageHeader, TextArea } from '../../components/ui';
-import { fromLocalInput, timeZone, toLocalInput } from '../../format';
+import { Badge, Button, Checkbox, ConfirmDialog, ErrorBox, Field, FormError, Loading, PageHeader, TextArea } from '../../components/ui';
+import { fmtDateTime, fromLocalInput, timeZone, toLocalInput } from '../../format';
 import { useAsync, useDebounced, useSubmit, useTitle } from '../../hooks';
 import { t, tDyn } from '../../i18n';
 import { Link, navigate } from '../../router';
@@ -25,6 +25,7 @@ interface FormState {
   max: string;
   image_url: string;
   participants: Person[];
+  attendees_visible: boolean;
 }
 
 const EMPTY: FormState = {
@@ -38,6 +39,7 @@ const EMPTY: FormState = {
   max: '',
   image_url: '',
   participants: [],
+  attendees_visible: true,
 };
 
 const FIELD_MAP: Record<string, string> = {
@@ -74,7 +76,30 @@ function fromEvent(ev: EventDTO, people: Person[]): FormState {
     max: ev.max_participants_count ? String(ev.max_participants_count) : '',
     image_url: ev.image_url ?? '',
     participants: people,
+    attendees_visible: ev.attendees_visible ?? true,
   };
+}
+
+/** The waiting list in order, with names (administrators only). */
+function WaitlistPanel({ ev }: { ev: EventDTO }) {
+  const list = ev.waitlist ?? [];
+  const names = useAsync(() => (list.length ? resolveUsers(list.map((w) => w.user_id)) : Promise.resolve([] as Person[])), [JSON.stringify(list)]);
+  if (!list.length) return null;
+  return (
+    <section class="panel" data-testid="admin-waitlist">
+      <h2>{t('form.waitlist', { n: list.length })}</h2>
+      <ol>
+        {list.map((w, i) => {
+          const p = names.data?.[i];
+          return (
+            <li key={w.user_id} data-testid="admin-waitlist-entry" data-user-id={w.user_id}>
+              {p ? `${p.full_name}${p.email ? ` <${p.email}>` : ''}` : `#${w.user_id}`} <span class="muted small">{fmtDateTime(w.created_at)}</span>
+            </li>
+          );
+        })}
+      </ol>
+    </section>
+  );
 }
 
 function ImageInput({ url, onUrl, error }: { url: string; onUrl: (u: string) => void; error?: string }) {
@@ -286,6 +311,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
     max_participants_count: f.max.trim() ? parseInt(f.max, 10) : null,
     image_url: f.image_url,
     participants_ids: f.participants.map((p) => p.id),
+    attendees_visible: f.attendees_visible,
   });
 
   const submit = async (e: Event) => {
@@ -420,6 +446,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
         <TextArea label={t('form.payment')} name="payment_info" rows={2} value={form.payment_info} onValue={set('payment_info')} error={s.fields.payment_info} />
         <ImageInput url={form.image_url} onUrl={set('image_url')} error={s.fields.image_url} />
         <ParticipantPicker value={form.participants} onChange={set('participants')} error={s.fields.participants_ids} declined={declined} />
+        <Checkbox label={t('form.attendeesVisible')} name="attendees_visible" checked={form.attendees_visible} onChange={set('attendees_visible')} />
         <div class="form-actions">
           <Button type="submit" variant="primary" busy={s.busy} data-testid="event-submit">
             {isNew ? t('form.create') : t('form.save')}
@@ -427,13 +454,14 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
           <Link href="/admin/events" class="btn btn-ghost">
             {t('common.cancel')}
           </Link>
-          {ev && ev.status !== 'REJECTED' ? (
+          {ev ? (
             <Link href={`/events/${ev.id}`} class="btn btn-ghost">
               {t('notif.open')} ↗
             </Link>
           ) : null}
         </div>
       </form>
+      {ev ? <WaitlistPanel ev={ev} /> : null}
       <ConfirmDialog
         open={confirm}
         title={t('aevents.cancelEvent')}
