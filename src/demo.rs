@@ -330,6 +330,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             payment_info: (i % 5 == 3).then(|| "Участие бесплатное, напитки за свой счёт".into()),
             max_participants_count: *cap,
             location: Some(place.to_string()),
+            category_id: None,
         };
         // Who answers: the coffee tasting (capacity 3) ends up full; in
         // small groups every fourth person declines.

@@ -1,7 +1,7 @@
 //! Events — participants: the cards list, joining/declining, and the event
 //! as an iCalendar file.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use crate::domain::notice::Actor;
 use crate::domain::time::Ts;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Input, Path, Query};
-use crate::routes::events::{EventPath, EventsQuery};
+use crate::routes::events::{CategoryParams, EventPath, EventsQuery};
 use crate::service::events::{self, ListCards};
 use crate::state::AppState;
 
@@ -82,11 +82,12 @@ pub struct CardFieldsDto<'a> {
     pub participants_count: i64,
     pub max_participants_count: Option<i64>,
     pub payment_info: Option<&'a str>,
+    pub category_id: Option<i64>,
 }
 
 /// Event cards for the current user: one query however many events.
 #[utoipa::path(get, path = "/events/cards", tag = "participation", security(("session_uid" = [], "session_token" = [])),
-    params(EventsQuery),
+    params(EventsQuery, CategoryParams),
     responses(
         (status = 200, body = Vec<EventCardDto>),
         (status = 401, body = ErrorBody),
@@ -96,6 +97,7 @@ async fn cards(
     CurrentUser(me): CurrentUser,
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     let page = query.page();
     let cards = events::cards(
@@ -103,7 +105,8 @@ async fn cards(
         me.id,
         ListCards {
             status: query.status,
-            q: query.q,
+            filter: query.filter(raw.as_deref())?,
+            mine: query.mine,
             limit: page.limit_all(1000),
             offset: page.offset(),
         },

@@ -16,10 +16,10 @@ use crate::store::EventStore;
 use crate::store::events::{CardRow, EventQuery};
 
 /// Columns for [`event_from_row`], in order, over table alias `e`.
-const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
-     e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at";
+pub(crate) const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
+     e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at, e.category_id";
 
-fn event_from_row(r: &Row) -> DomainResult<Event> {
+pub(crate) fn event_from_row(r: &Row) -> DomainResult<Event> {
     Ok(Event {
         id: r.try_get(0)?,
         name: r.try_get(1)?,
@@ -33,6 +33,7 @@ fn event_from_row(r: &Row) -> DomainResult<Event> {
         location: r.try_get(9)?,
         created_at: r.try_get(10)?,
         rejected_at: r.try_get(11)?,
+        category_id: r.try_get(12)?,
     })
 }
 
@@ -66,8 +67,8 @@ impl EventStore for PgTx<'_, '_> {
         let rows = self.change_rows(
             "INSERT INTO event (name, name_fold, short_description, description, starts_at,
                  ends_at, image_url, payment_info, max_participants_count, location, created_at,
-                 rejected_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 rejected_at, category_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              RETURNING id",
             &[
                 &e.name,
@@ -82,6 +83,7 @@ impl EventStore for PgTx<'_, '_> {
                 &e.location,
                 &e.created_at,
                 &e.rejected_at,
+                &e.category_id,
             ],
         )?;
         Ok(rows[0].try_get(0)?)
@@ -92,7 +94,7 @@ impl EventStore for PgTx<'_, '_> {
             "UPDATE event SET name = $2, name_fold = $3, short_description = $4,
                  description = $5, starts_at = $6, ends_at = $7, image_url = $8,
                  payment_info = $9, max_participants_count = $10, location = $11,
-                 created_at = $12, rejected_at = $13
+                 created_at = $12, rejected_at = $13, category_id = $14
              WHERE id = $1",
             &[
                 &e.id,
@@ -108,6 +110,7 @@ impl EventStore for PgTx<'_, '_> {
                 &e.location,
                 &e.created_at,
                 &e.rejected_at,
+                &e.category_id,
             ],
         )?;
         Ok(())
@@ -262,7 +265,7 @@ impl EventStore for PgTx<'_, '_> {
                     e.image_url, e.location,
                     (SELECT count(*) FROM event_participant p
                       WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
-                    e.max_participants_count, e.payment_info, e.name_fold
+                    e.max_participants_count, e.payment_info, e.name_fold, e.category_id
              FROM event e
              WHERE e.rejected_at IS NULL
              ORDER BY e.starts_at, e.id",
@@ -283,6 +286,7 @@ impl EventStore for PgTx<'_, '_> {
                     participants_count: r.try_get(8)?,
                     max_participants_count: r.try_get(9)?,
                     payment_info: r.try_get(10)?,
+                    category_id: r.try_get(12)?,
                 },
                 name_fold: r.try_get(11)?,
             })

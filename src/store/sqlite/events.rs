@@ -17,7 +17,7 @@ use crate::store::events::{CardRow, EventQuery};
 
 /// Columns for [`event_from_row`], in order, over table alias `e`.
 pub const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
-     e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at";
+     e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at, e.category_id";
 
 pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
     Ok(Event {
@@ -33,6 +33,7 @@ pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
         location: r.get(9)?,
         created_at: r.get(10)?,
         rejected_at: r.get(11)?,
+        category_id: r.get(12)?,
     })
 }
 
@@ -68,6 +69,7 @@ fn write_event(
         ":location": e.location,
         ":created_at": e.created_at,
         ":rejected_at": e.rejected_at,
+        ":category_id": e.category_id,
     })?;
     Ok(())
 }
@@ -94,9 +96,10 @@ impl EventStore for SqliteTx<'_> {
             self.conn,
             "INSERT INTO event (id, name, name_fold, short_description, description, starts_at,
                  ends_at, image_url, payment_info, max_participants_count, location, created_at,
-                 rejected_at)
+                 rejected_at, category_id)
              VALUES (:id, :name, :name_fold, :short_description, :description, :starts_at,
-                 :ends_at, :image_url, :payment_info, :max, :location, :created_at, :rejected_at)",
+                 :ends_at, :image_url, :payment_info, :max, :location, :created_at, :rejected_at,
+                 :category_id)",
             &e.clone().into_event(0, now),
             None,
         )?;
@@ -110,7 +113,8 @@ impl EventStore for SqliteTx<'_> {
                  short_description = :short_description, description = :description,
                  starts_at = :starts_at, ends_at = :ends_at, image_url = :image_url,
                  payment_info = :payment_info, max_participants_count = :max,
-                 location = :location, created_at = :created_at, rejected_at = :rejected_at
+                 location = :location, created_at = :created_at, rejected_at = :rejected_at,
+                 category_id = :category_id
              WHERE id = :id",
             e,
             Some(e.id),
@@ -287,7 +291,7 @@ impl EventStore for SqliteTx<'_> {
                     e.image_url, e.location,
                     (SELECT count(*) FROM event_participant p
                       WHERE p.event_id = e.id AND p.status = 'PARTICIPATING'),
-                    e.max_participants_count, e.payment_info, e.name_fold
+                    e.max_participants_count, e.payment_info, e.name_fold, e.category_id
              FROM event e
              WHERE e.rejected_at IS NULL
              ORDER BY e.starts_at, e.id",
@@ -307,6 +311,7 @@ impl EventStore for SqliteTx<'_> {
                         participants_count: r.get(8)?,
                         max_participants_count: r.get(9)?,
                         payment_info: r.get(10)?,
+                        category_id: r.get(12)?,
                     },
                     name_fold: r.get(11)?,
                 })
