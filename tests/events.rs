@@ -741,6 +741,7 @@ async fn cards_shape_status_order_and_search() {
     assert_eq!(
         keys,
         [
+            "category_id", // issue 19
             "description",
             "ends_at",
             "id",
