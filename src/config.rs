@@ -121,6 +121,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub backup: BackupConfig,
     pub access_log: AccessLogConfig,
+    pub calendar: CalendarConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -276,6 +277,13 @@ pub struct MetricsConfig {
     pub enabled: bool,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// `GET /api/calendar/all.ics`: every upcoming event, without a session.
+    pub public_feed: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackupConfig {
@@ -302,6 +310,7 @@ impl Default for Config {
             ui: UiConfig::default(),
             jobs: JobsConfig::default(),
             metrics: MetricsConfig::default(),
+            calendar: CalendarConfig::default(),
             backup: BackupConfig::default(),
             access_log: AccessLogConfig::default(),
         }

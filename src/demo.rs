@@ -331,6 +331,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             max_participants_count: *cap,
             location: Some(place.to_string()),
             attendees_visible: true,
+            category_id: None,
         };
         // Who answers: the coffee tasting (capacity 3) ends up full; in
         // small groups every fourth person declines.

@@ -742,6 +742,7 @@ async fn cards_shape_status_order_and_search() {
         keys,
         [
             "attendees_visible",
+            "category_id", // issue 19
             "description",
             "ends_at",
             "id",

@@ -434,4 +434,56 @@ describe('Afisha web UI', () => {
       await page.getByTestId('event-cancelled').waitFor();
       assert.equal(await page.getByTestId('event-not-found').count(), 0);
     }));
+  it('issue 19: category + date range → calendar → event; copy the feed URL and fetch it', () =>
+    journey({ name: 'calendar' }, async (page, context) => {
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.base });
+      const u = await createUser(srv, { email: `calendar-${RUN}@example.com`, name: 'Ирина Календарная' });
+      const category = await admin.post('/api/categories', { name: `Лекции ${RUN}`, color: '#2266aa' });
+      const start = inDays(12, 9);
+      const ev = await createEvent({
+        name: `Лекция о календарях ${RUN}`,
+        starts_at: start.toISOString(),
+        ends_at: inDays(12, 11).toISOString(),
+        category_id: category.id,
+      });
+      const other = await createEvent({ name: `Без категории ${RUN}`, starts_at: start.toISOString(), ends_at: inDays(12, 10).toISOString() });
+      await u.put(`/api/events/${ev.id}/participants/me`, { status: 'PARTICIPATING' });
+      await uiLogin(page, u.me.email, u.password);
+      await page.goto(`${srv.base}/events`);
+      await page.getByTestId('category-chip').filter({ hasText: category.name }).click();
+      const day = localInput(start).slice(0, 10);
+      await page.getByTestId('date-from').fill(day);
+      await page.getByTestId('date-to').fill(day);
+      await cardOf(page, ev.id).waitFor();
+      await eventually(async () => assert.equal(await cardOf(page, other.id).count(), 0, 'the category chip filters'));
+      await page.getByTestId('tab-calendar').click();
+      const cell = page.locator(`[data-testid="cal-day"][data-day="${day}"]`);
+      const link = cell.getByTestId('cal-event').filter({ hasText: ev.name });
+      await link.waitFor();
+      await shot(page, 'events-calendar');
+      await link.click();
+      await page.waitForURL(new RegExp(`/events/${ev.id}$`));
+      await page.getByRole('heading', { level: 1, name: ev.name }).waitFor();
+
+      await page.getByTestId('nav-profile').click();
+      await page.getByTestId('feed-create').click();
+      const input = page.getByTestId('feed-url');
+      await input.waitFor();
+      const url = await input.inputValue();
+      assert.match(url, /\/api\/calendar\/[0-9a-f]{64}\.ics$/);
+      await page.getByTestId('feed-copy').click();
+      await page.getByTestId('toast').filter({ hasText: 'Ссылка скопирована' }).waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
+      assert.match(await page.getByTestId('subscribe-google').getAttribute('href'), /^https:\/\/calendar\.google\.com\//);
+      assert.equal(await page.getByTestId('subscribe-apple').getAttribute('href'), url.replace(/^https?:/, 'webcal:'));
+      await shot(page, 'profile-feed');
+      const res = await fetch(url); // no session headers, as a calendar app
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /^text\/calendar/);
+      const text = (await res.text()).replace(/\r\n[ \t]/g, '');
+      assert.match(text, /^BEGIN:VCALENDAR\r\n/);
+      assert.ok(text.includes(`UID:event-${ev.id}@`), text);
+      assert.ok(text.includes(`SUMMARY:${ev.name}`), text);
+      assert.ok(!text.includes(`UID:event-${other.id}@`), 'only my events');
+    }));
 });

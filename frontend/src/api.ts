@@ -141,12 +141,16 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
 
 export const get = <T>(path: string, opts?: RequestOptions) => api<T>('GET', path, undefined, opts);
 
-/** Build "path?a=1&b=2", skipping empty values. */
-export function withQuery(path: string, params: Record<string, string | number | boolean | null | undefined>): string {
+type QueryValue = string | number | boolean | null | undefined;
+
+/** Build "path?a=1&b=2", skipping empty values; an array repeats its key. */
+export function withQuery(path: string, params: Record<string, QueryValue | QueryValue[]>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
-    if (v === null || v === undefined || v === '') continue;
-    q.set(k, String(v));
+    for (const one of Array.isArray(v) ? v : [v]) {
+      if (one === null || one === undefined || one === '') continue;
+      q.append(k, String(one));
+    }
   }
   const s = q.toString();
   return s ? `${path}?${s}` : path;
@@ -197,6 +201,7 @@ export interface EventCard {
   participants_count: number;
   max_participants_count: number | null;
   payment_info: string | null;
+  category_id: number | null;
   status: EventStatus;
   participation_status: Participation;
   /** People on the waiting list. */
@@ -220,6 +225,13 @@ export interface WaitlistEntry {
   created_at: string;
 }
 
+export interface Category {
+  id: number;
+  name: string;
+  /** `#rrggbb`. */
+  color: string;
+}
+
 export interface EventParticipant {
   user_id: number;
   created_at: string;
@@ -239,6 +251,7 @@ export interface EventDTO {
   location: string | null;
   created_at: string;
   rejected_at: string | null;
+  category_id: number | null;
   status: EventStatus;
   participants: EventParticipant[];
   attendees_visible: boolean;

@@ -93,6 +93,8 @@ pub struct Event {
     /// Whether signed-in users may see who is going (administrators always
     /// may).
     pub attendees_visible: bool,
+    /// At most one category; `None` also after the category is deleted.
+    pub category_id: Option<i64>,
 }
 
 impl Event {
@@ -198,6 +200,7 @@ pub struct CardFields {
     /// Users `WAITLISTED`.
     pub waitlist_count: i64,
     pub attendees_visible: bool,
+    pub category_id: Option<i64>,
 }
 
 /// The fields of a new event (after input parsing).
@@ -213,6 +216,7 @@ pub struct NewEvent {
     pub max_participants_count: Option<i64>,
     pub location: Option<String>,
     pub attendees_visible: bool,
+    pub category_id: Option<i64>,
 }
 
 impl NewEvent {
@@ -232,6 +236,7 @@ impl NewEvent {
             created_at: now,
             rejected_at: None,
             attendees_visible: self.attendees_visible,
+            category_id: self.category_id,
         }
     }
 }
@@ -252,6 +257,7 @@ pub struct EventPatch {
     /// A timestamp cancels the event; `null` restores it.
     pub rejected_at: Option<Option<Ts>>,
     pub attendees_visible: Option<bool>,
+    pub category_id: Option<Option<i64>>,
 }
 
 fn required<T>(field: &str, value: Option<Option<T>>, slot: &mut T) -> DomainResult<()> {
@@ -288,6 +294,7 @@ impl EventPatch {
         if let Some(visible) = self.attendees_visible {
             e.attendees_visible = visible;
         }
+        optional(self.category_id, &mut e.category_id);
         check_dates(e.created_at, e.starts_at, e.ends_at)?;
         Ok(e)
     }
@@ -312,6 +319,65 @@ pub fn check_dates(created_at: Ts, starts_at: Ts, ends_at: Ts) -> DomainResult<(
         return Err(DomainError::rule("ends_at must be later than starts_at"));
     }
     Ok(())
+}
+
+/// Whether a user's row makes the event one of "mine" (`mine=true`, the
+/// Mine tab): taking part or waiting for a seat.
+pub fn counts_as_mine(status: ParticipantStatus) -> bool {
+    match status {
+        ParticipantStatus::Participating | ParticipantStatus::Waitlisted => true,
+        ParticipantStatus::Rejected => false,
+    }
+}
+
+/// What `q` is matched against: the name, short description and location,
+/// folded (Unicode lower case), separated by a character none of these
+/// single-line fields can hold.
+pub fn search_text(name: &str, short_description: Option<&str>, location: Option<&str>) -> String {
+    let mut text = crate::domain::account::fold(name);
+    for part in [short_description, location].into_iter().flatten() {
+        text.push('\u{1f}');
+        text.push_str(&crate::domain::account::fold(part));
+    }
+    text
+}
+
+/// The filters event lists share (cards and the administrators' list);
+/// they compose (all must hold).
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Any of these categories (empty: no condition).
+    pub categories: Vec<i64>,
+    /// The event's time range overlaps `[from, to]`, bounds inclusive: it
+    /// ends at or after `from` and starts at or before `to`.
+    pub from: Option<Ts>,
+    pub to: Option<Ts>,
+    /// Folded needle, matched against [`search_text`].
+    pub q: Option<String>,
+}
+
+impl EventFilter {
+    /// Whether no condition is set.
+    pub fn is_empty(&self) -> bool {
+        self.categories.is_empty() && self.from.is_none() && self.to.is_none() && self.q.is_none()
+    }
+
+    /// Whether an event with these fields passes; `search` is its
+    /// [`search_text`].
+    pub fn matches(
+        &self,
+        starts_at: Ts,
+        ends_at: Ts,
+        category_id: Option<i64>,
+        search: &str,
+    ) -> bool {
+        let in_category =
+            self.categories.is_empty() || category_id.is_some_and(|c| self.categories.contains(&c));
+        in_category
+            && self.from.is_none_or(|from| ends_at >= from)
+            && self.to.is_none_or(|to| starts_at <= to)
+            && self.q.as_deref().is_none_or(|q| search.contains(q))
+    }
 }
 
 /// Removes duplicates, keeping the first occurrence's order.
@@ -352,6 +418,7 @@ mod tests {
             created_at: t("2026-04-01T10:00:00Z"),
             rejected_at: None,
             attendees_visible: true,
+            category_id: None,
         }
     }
 
@@ -404,6 +471,62 @@ mod tests {
             e.check_attendees_visible(false),
             Err(DomainError::Forbidden(m)) if m == messages::ATTENDEES_HIDDEN
         ));
+    }
+
+    #[test]
+    fn filter_bounds_are_inclusive_overlaps() {
+        let f = EventFilter {
+            from: Some(t("2026-05-01T00:00:00Z")),
+            to: Some(t("2026-05-01T23:59:59Z")),
+            ..Default::default()
+        };
+        // Spans midnight into the day; started before `from`, ends inside.
+        assert!(f.matches(
+            t("2026-04-30T22:00:00Z"),
+            t("2026-05-01T01:00:00Z"),
+            None,
+            ""
+        ));
+        // Ends exactly at `from`; starts exactly at `to`.
+        assert!(f.matches(
+            t("2026-04-30T22:00:00Z"),
+            t("2026-05-01T00:00:00Z"),
+            None,
+            ""
+        ));
+        assert!(f.matches(
+            t("2026-05-01T23:59:59Z"),
+            t("2026-05-02T01:00:00Z"),
+            None,
+            ""
+        ));
+        assert!(!f.matches(
+            t("2026-04-30T20:00:00Z"),
+            t("2026-04-30T23:59:59Z"),
+            None,
+            ""
+        ));
+        assert!(!f.matches(
+            t("2026-05-02T00:00:00Z"),
+            t("2026-05-02T01:00:00Z"),
+            None,
+            ""
+        ));
+    }
+
+    #[test]
+    fn filter_categories_and_search_compose() {
+        let search = search_text("Лекция", Some("О главном"), Some("Большой зал"));
+        let f = EventFilter {
+            categories: vec![2, 3],
+            q: Some(crate::domain::account::fold("БОЛЬШОЙ")),
+            ..Default::default()
+        };
+        let (a, b) = (t("2026-05-01T10:00:00Z"), t("2026-05-01T11:00:00Z"));
+        assert!(f.matches(a, b, Some(3), &search));
+        assert!(!f.matches(a, b, Some(1), &search));
+        assert!(!f.matches(a, b, None, &search));
+        assert!(!f.matches(a, b, Some(3), &search_text("Лекция", None, None)));
     }
 
     #[test]

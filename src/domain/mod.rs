@@ -7,6 +7,8 @@
 
 pub mod account;
 pub mod backup;
+pub mod calendar;
+pub mod category;
 pub mod error;
 pub mod event;
 pub mod limits;

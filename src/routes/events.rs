@@ -1,7 +1,7 @@
 //! Events — administration: create, list, read and partially update events.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,8 +12,9 @@ use crate::domain::event::{
     DESCRIPTION_MAX, EventPatch, EventStatus, LOCATION_MAX, NAME_MAX, NewEvent, PAYMENT_INFO_MAX,
     Participant, ParticipantStatus, SHORT_DESCRIPTION_MAX, URL_MAX,
 };
+use crate::domain::event::{EventFilter, dedup_ids};
 use crate::domain::time::Ts;
-use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
+use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Page, Path, Query, nullable};
 use crate::service::events::{self, EventView, ListEvents};
 use crate::state::AppState;
@@ -48,6 +49,9 @@ pub struct EventCreate {
     /// absent or `null`: `true`.
     #[serde(default)]
     pub attendees_visible: Option<bool>,
+    /// A category (`GET /categories`), or absent/null for none.
+    #[serde(default)]
+    pub category_id: Option<i64>,
 }
 
 /// Body of `PUT /events/{event_id}`: every field optional; absent = keep,
@@ -94,6 +98,10 @@ pub struct EventUpdate {
     /// Whether users may see who is going; absent or `null` keeps it.
     #[serde(default)]
     pub attendees_visible: Option<bool>,
+    /// A category, or `null` for none.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub category_id: Option<Option<i64>>,
 }
 
 /// The per-field rules shared by create and update.
@@ -184,11 +192,33 @@ pub struct EventsQuery {
     /// `ACTIVE`, `PAST` or `REJECTED` (cards: absent means `ACTIVE`, and
     /// `REJECTED` lists nothing).
     pub status: Option<EventStatus>,
-    /// Substring of the name, any case.
+    /// Substring of the name, short description or location, any case
+    /// (Cyrillic included).
     pub q: Option<String>,
+    /// The event's time range overlaps `[from, to]`: it ends at or after
+    /// `from` (inclusive).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub from: Option<Ts>,
+    /// … and starts at or before `to` (inclusive).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub to: Option<Ts>,
+    /// `true`: only events I take part in (`true/false`, `1/0`, `yes/no`…).
+    #[serde(default, deserialize_with = "crate::http::extract::query_bool")]
+    #[param(value_type = Option<bool>)]
+    pub mine: bool,
     /// Absent: all; otherwise clamped to 1..1000.
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+}
+
+/// The repeatable `category` parameter of the event lists (read from the
+/// raw query: a struct field cannot repeat).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation only: see `EventsQuery::filter`
+pub struct CategoryParams {
+    /// Category id; repeat for any of several (`category=1&category=2`).
+    pub category: Option<Vec<i64>>,
 }
 
 impl Input for EventsQuery {
@@ -203,6 +233,34 @@ impl EventsQuery {
             limit: self.limit,
             offset: self.offset,
         }
+    }
+
+    /// The shared filters, with the repeated `category` values of the raw
+    /// query string.
+    pub fn filter(&self, raw_query: Option<&str>) -> AppResult<EventFilter> {
+        let mut categories = Vec::new();
+        for (key, value) in form_urlencoded::parse(raw_query.unwrap_or("").as_bytes()) {
+            if key == "category" {
+                let id = value.trim().parse::<i64>().map_err(|_| {
+                    AppError::invalid(
+                        &["query", "category"],
+                        "Input should be a valid integer, unable to parse string as an integer",
+                        "int_parsing",
+                    )
+                })?;
+                categories.push(id);
+            }
+        }
+        Ok(EventFilter {
+            categories: dedup_ids(&categories),
+            from: self.from,
+            to: self.to,
+            q: self
+                .q
+                .as_deref()
+                .map(crate::domain::account::fold)
+                .filter(|q| !q.is_empty()),
+        })
     }
 }
 
@@ -248,6 +306,7 @@ pub struct EventDto {
     pub rejected_at: Option<Ts>,
     /// Computed from the clock: `REJECTED`, else `PAST` once `ends_at` has passed.
     pub status: EventStatus,
+    pub category_id: Option<i64>,
     /// `PARTICIPATING` and `REJECTED` rows (waiting users are in `waitlist`).
     pub participants: Vec<ParticipantDto>,
     pub attendees_visible: bool,
@@ -275,6 +334,7 @@ impl EventDto {
             created_at: e.created_at,
             rejected_at: e.rejected_at,
             attendees_visible: e.attendees_visible,
+            category_id: e.category_id,
             participants: view
                 .participants
                 .into_iter()
@@ -326,6 +386,7 @@ async fn create_event(
         max_participants_count: body.max_participants_count,
         location: body.location,
         attendees_visible: body.attendees_visible.unwrap_or(true),
+        category_id: body.category_id,
     };
     let ids = body.participants_ids.unwrap_or_default();
     let view = events::create(&state.svc, new, ids).await?;
@@ -334,7 +395,7 @@ async fn create_event(
 
 /// List events, ordered by id.
 #[utoipa::path(get, path = "/events", tag = "events", security(("session_uid" = [], "session_token" = [])),
-    params(EventsQuery),
+    params(EventsQuery, CategoryParams),
     responses(
         (status = 200, body = Vec<EventDto>),
         (status = 401, body = ErrorBody),
@@ -342,14 +403,16 @@ async fn create_event(
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn list_events(
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> AppResult<Json<Vec<EventDto>>> {
     let page = query.page();
     let filter = ListEvents {
         status: query.status,
-        q: query.q,
+        filter: query.filter(raw.as_deref())?,
+        mine_of: query.mine.then_some(admin.id),
         limit: page.limit_all(1000),
         offset: page.offset(),
     };
@@ -410,6 +473,7 @@ async fn update_event(
         location: body.location,
         rejected_at: body.rejected_at,
         attendees_visible: body.attendees_visible,
+        category_id: body.category_id,
     };
     let ids = body.participants_ids.map(Option::unwrap_or_default);
     let view = events::update(&state.svc, event_id, patch, ids).await?;

@@ -2,6 +2,8 @@
 
 pub mod access;
 pub mod backups;
+pub mod calendar;
+pub mod categories;
 pub mod debug;
 pub mod events;
 pub mod export;
@@ -33,7 +35,9 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(files::router())
         .merge(notifications::router())
         .merge(setup::router())
-        .merge(backups::router());
+        .merge(backups::router())
+        .merge(calendar::router())
+        .merge(categories::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {

@@ -3,7 +3,7 @@
 //! iCalendar file.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use crate::domain::notice::Actor;
 use crate::domain::time::Ts;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Input, Path, Query};
-use crate::routes::events::{EventPath, EventsQuery};
+use crate::routes::events::{CategoryParams, EventPath, EventsQuery};
 use crate::service::events::{self, ListCards};
 use crate::state::AppState;
 
@@ -116,6 +116,8 @@ pub struct CardFieldsDto<'a> {
     pub waitlist_count: i64,
     /// Whether `GET /events/{event_id}/attendees` answers for users.
     pub attendees_visible: bool,
+    /// The event's category (`GET /categories`), if any.
+    pub category_id: Option<i64>,
 }
 
 /// The per-caller tail of a card's JSON (after the shared fields, without
@@ -134,7 +136,7 @@ fn push_card_tail(body: &mut String, status: EventStatus, mine: Option<MyPartici
 
 /// Event cards for the current user: one query however many events.
 #[utoipa::path(get, path = "/events/cards", tag = "participation", security(("session_uid" = [], "session_token" = [])),
-    params(EventsQuery),
+    params(EventsQuery, CategoryParams),
     responses(
         (status = 200, body = Vec<EventCardDto>),
         (status = 401, body = ErrorBody),
@@ -144,6 +146,7 @@ async fn cards(
     CurrentUser(me): CurrentUser,
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
     let page = query.page();
     let cards = events::cards(
@@ -151,7 +154,8 @@ async fn cards(
         me.id,
         ListCards {
             status: query.status,
-            q: query.q,
+            filter: query.filter(raw.as_deref())?,
+            mine: query.mine,
             limit: page.limit_all(1000),
             offset: page.offset(),
         },

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::event::{
-    Attendee, Event, EventPatch, EventStatus, MyParticipation, NewEvent, Participant,
-    ParticipantStatus, Participation, check_capacity, check_dates, dedup_ids,
+    Attendee, Event, EventFilter, EventPatch, EventStatus, MyParticipation, NewEvent,
+    Participant, ParticipantStatus, Participation, check_capacity, check_dates, counts_as_mine,
+    dedup_ids, search_text,
 };
 use crate::domain::notice::{EventFacts, Notice, To};
 use crate::service::{Services, outbox, waitlist};
@@ -64,6 +65,16 @@ fn view(tx: &mut dyn Tx, event: Event) -> DomainResult<EventView> {
     Ok(EventView::new(event, rows))
 }
 
+/// An event's category must exist when it is set.
+fn require_category(tx: &mut dyn Tx, id: Option<i64>) -> DomainResult<()> {
+    match id {
+        Some(id) if tx.category(id)?.is_none() => Err(DomainError::not_found(
+            crate::domain::category::CATEGORY_NOT_FOUND,
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn recipients(ids: &[i64]) -> Vec<To> {
     ids.iter().map(|id| To::User(*id)).collect()
 }
@@ -84,6 +95,7 @@ pub async fn create(
             require_active_users(tx, &ids)?;
             check_dates(now, new.starts_at, new.ends_at)?;
             check_capacity(ids.len(), new.max_participants_count)?;
+            require_category(tx, new.category_id)?;
             let id = tx.insert_event(&new, now)?;
             tx.replace_participants(id, &ids, now)?;
             let event = new.into_event(id, now);
@@ -100,24 +112,54 @@ pub async fn create(
 #[derive(Debug, Clone, Default)]
 pub struct ListEvents {
     pub status: Option<EventStatus>,
-    /// Substring of the name, any case.
-    pub q: Option<String>,
+    /// Categories, dates and the search (name, short description,
+    /// location).
+    pub filter: EventFilter,
+    /// Only the events this user takes part in (`mine=true`).
+    pub mine_of: Option<i64>,
     pub limit: Option<i64>,
     pub offset: i64,
 }
 
-/// Events with their participants, by id (two queries however many).
-pub async fn list(svc: &Services, filter: ListEvents) -> DomainResult<Vec<EventView>> {
+/// Events with their participants, by id (two queries however many, three
+/// with `mine_of`).
+pub async fn list(svc: &Services, list: ListEvents) -> DomainResult<Vec<EventView>> {
     let now = svc.now();
     svc.store
         .read(move |tx| {
+            // The status and the page in SQL; the other filters (the
+            // search folds Unicode in Rust) over the status's events.
+            let simple = list.filter.is_empty() && list.mine_of.is_none();
             let query = EventQuery {
-                status: filter.status,
-                name_fold: filter.q.as_deref().map(crate::domain::account::fold),
-                limit: filter.limit,
-                offset: filter.offset,
+                status: list.status,
+                name_fold: None,
+                limit: if simple { list.limit } else { None },
+                offset: if simple { list.offset } else { 0 },
             };
-            let events = tx.list_events(&query, now)?;
+            let mut events = tx.list_events(&query, now)?;
+            if !simple {
+                let mine = match list.mine_of {
+                    Some(user_id) => Some(tx.my_statuses(user_id, None)?),
+                    None => None,
+                };
+                events = events
+                    .into_iter()
+                    .filter(|e| {
+                        let search = search_text(
+                            &e.name,
+                            e.short_description.as_deref(),
+                            e.location.as_deref(),
+                        );
+                        list.filter
+                            .matches(e.starts_at, e.ends_at, e.category_id, &search)
+                            && mine
+                                .as_ref()
+                                .is_none_or(|m| m.get(&e.id).is_some_and(|p| counts_as_mine(p.status)))
+                    })
+                    .skip(list.offset.max(0) as usize)
+                    .take(list.limit.map_or(usize::MAX, |n| n.max(0) as usize))
+                    .collect();
+            }
             let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
             let groups = tx.participants_of(&ids)?;
             Ok(events
@@ -170,6 +212,9 @@ pub async fn update(
                 require_active_users(tx, ids)?;
             }
             let event = patch.apply(&old)?;
+            if event.category_id != old.category_id {
+                require_category(tx, event.category_id)?;
+            }
             let mut before = tx.participating_ids(id)?;
             if let Some(ids) = &new_ids {
                 tx.replace_participants(id, ids, now)?;
@@ -178,6 +223,8 @@ pub async fn update(
             check_capacity(after.len(), event.max_participants_count)?;
             if event != old {
                 tx.save_event(&event)?;
+                // Calendar feeds: a higher SEQUENCE and a new LAST-MODIFIED.
+                tx.touch_event(id, now)?;
             }
             if event.starts_at != old.starts_at {
                 tx.rearm_reminders(id)?;
@@ -211,20 +258,25 @@ pub async fn update(
 /// Which cards to show.
 #[derive(Debug, Clone, Default)]
 pub struct ListCards {
-    /// `PAST` lists finished events, `REJECTED` lists nothing, otherwise
-    /// upcoming ones.
+    /// `PAST` lists finished events (newest first), `REJECTED` lists
+    /// nothing, otherwise upcoming ones (soonest first).
     pub status: Option<EventStatus>,
-    pub q: Option<String>,
+    /// Categories, dates and the search (name, short description,
+    /// location).
+    pub filter: EventFilter,
+    /// Only the events the user takes part in.
+    pub mine: bool,
     pub limit: Option<i64>,
     pub offset: i64,
 }
 
-/// A card as cached for every user: its row and, serialised once per
-/// snapshot, its JSON object without the closing brace (the two per-user
-/// fields follow per request).
+/// A card as cached for every user: its row, what `q` searches and,
+/// serialised once per snapshot, its JSON object without the closing brace
+/// (the two per-user fields follow per request).
 #[derive(Debug)]
 pub struct CachedCard {
     pub row: CardRow,
+    pub search: String,
     pub json_prefix: String,
 }
 
@@ -232,8 +284,15 @@ impl CachedCard {
     fn new(row: CardRow) -> DomainResult<CachedCard> {
         let mut json = serde_json::to_string(&row.fields).map_err(DomainError::internal)?;
         json.pop(); // the closing brace
+        let f = &row.fields;
+        let search = search_text(
+            &f.name,
+            f.short_description.as_deref(),
+            f.location.as_deref(),
+        );
         Ok(CachedCard {
             row,
+            search,
             json_prefix: json,
         })
     }
@@ -295,26 +354,46 @@ pub async fn cards(svc: &Services, user_id: i64, filter: ListCards) -> DomainRes
             },
         )
         .await?;
-    let needle = filter.q.as_deref().map(crate::domain::account::fold);
-    let chosen: Vec<usize> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| (c.row.fields.ends_at <= now) == past)
-        .filter(|(_, c)| {
-            needle
-                .as_deref()
-                .is_none_or(|q| c.row.name_fold.contains(q))
-        })
-        .map(|(i, _)| i)
-        .skip(filter.offset.max(0) as usize)
-        .take(filter.limit.map_or(usize::MAX, |n| n.max(0) as usize))
-        .collect();
-    let mine = if chosen.is_empty() {
-        Default::default()
+    // `mine` needs the user's rows before choosing; otherwise they are
+    // read only for the chosen page.
+    let mut mine = if filter.mine {
+        Some(svc.store.read(move |tx| tx.my_statuses(user_id, None)).await?)
     } else {
-        svc.store
-            .read(move |tx| tx.my_statuses(user_id, None))
-            .await?
+        None
+    };
+    let matching = |(_, c): &(usize, &CachedCard)| {
+        let f = &c.row.fields;
+        (f.ends_at <= now) == past
+            && filter
+                .filter
+                .matches(f.starts_at, f.ends_at, f.category_id, &c.search)
+            && mine
+                .as_ref()
+                .is_none_or(|m| m.get(&f.id).is_some_and(|p| counts_as_mine(p.status)))
+    };
+    let page = |it: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
+        it.skip(filter.offset.max(0) as usize)
+            .take(filter.limit.map_or(usize::MAX, |n| n.max(0) as usize))
+            .collect()
+    };
+    // The snapshot is by start time then id: upcoming soonest first, past
+    // newest first (walked backwards).
+    let chosen: Vec<usize> = if past {
+        page(
+            &mut rows
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(matching)
+                .map(|(i, _)| i),
+        )
+    } else {
+        page(&mut rows.iter().enumerate().filter(matching).map(|(i, _)| i))
+    };
+    let mine = match mine.take() {
+        Some(m) => m,
+        None if chosen.is_empty() => Default::default(),
+        None => svc.store.read(move |tx| tx.my_statuses(user_id, None)).await?,
     };
     let picks = chosen
         .into_iter()

@@ -8,6 +8,8 @@
 
 pub mod accounts;
 pub mod backups;
+pub mod calendar;
+pub mod categories;
 pub mod cleanup;
 pub mod events;
 pub mod images;

@@ -15,6 +15,8 @@
 
 pub mod accounts;
 pub mod backups;
+pub mod calendar;
+pub mod categories;
 pub mod copy;
 pub mod events;
 pub mod jobs;
@@ -33,6 +35,8 @@ use tokio::sync::Notify;
 
 pub use accounts::AccountStore;
 pub use backups::BackupStore;
+pub use calendar::CalendarStore;
+pub use categories::CategoryStore;
 pub use events::EventStore;
 pub use jobs::JobStore;
 pub use limits::LimitStore;
@@ -46,6 +50,8 @@ use crate::domain::error::DomainResult;
 pub trait Tx:
     AccountStore
     + BackupStore
+    + CalendarStore
+    + CategoryStore
     + EventStore
     + JobStore
     + LimitStore
@@ -58,6 +64,8 @@ pub trait Tx:
 impl<
     T: AccountStore
         + BackupStore
+        + CalendarStore
+        + CategoryStore
         + EventStore
         + JobStore
         + LimitStore

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, get, type LoginSession } from '../api';
 import { LangSwitch } from '../components/Layout';
-import { Badge, Button, Empty, ErrorBox, Field, FormError, Loading, PageHeader } from '../components/ui';
+import { Badge, Button, ConfirmDialog, Empty, ErrorBox, Field, FormError, Loading, PageHeader } from '../components/ui';
 import { fmtDateTime } from '../format';
 import { useAsync, useSubmit, useTitle } from '../hooks';
 import { t, tDyn } from '../i18n';
@@ -154,6 +154,98 @@ function Sessions() {
   );
 }
 
+/** Subscribe links of the calendar apps for a feed URL. */
+export function subscribeLinks(url: string, name: string): { google: string; outlook: string; apple: string } {
+  const webcal = url.replace(/^https?:\/\//, 'webcal://');
+  return {
+    google: `https://calendar.google.com/calendar/render?cid=${encodeURIComponent(webcal)}`,
+    outlook: `https://outlook.live.com/calendar/0/addfromweb?url=${encodeURIComponent(url)}&name=${encodeURIComponent(name)}`,
+    apple: webcal,
+  };
+}
+
+function CalendarFeed() {
+  const res = useAsync(() => get<{ url: string | null }>('/api/users/me/calendar-token'), []);
+  const [busy, setBusy] = useState(false);
+  const [confirm, setConfirm] = useState(false);
+  const rotate = async () => {
+    setConfirm(false);
+    setBusy(true);
+    try {
+      const had = !!res.data?.url;
+      const next = await api<{ url: string }>('POST', '/api/users/me/calendar-token', {});
+      res.setData(() => next);
+      if (had) toast(t('profile.feedRotated'), 'success');
+    } catch (e) {
+      toast((e as Error).message, 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+  const copy = async (url: string) => {
+    try {
+      await navigator.clipboard.writeText(url);
+      toast(t('profile.copied'), 'success');
+    } catch {
+      const input = document.getElementById('feed-url') as HTMLInputElement | null;
+      input?.select();
+    }
+  };
+  if (res.loading && !res.data) return <Loading />;
+  if (res.error) return <ErrorBox error={res.error} onRetry={() => res.reload()} />;
+  const url = res.data?.url ?? null;
+  const links = url ? subscribeLinks(url, t('app.brand')) : null;
+  return (
+    <div class="stack" data-testid="calendar-feed">
+      <p class="muted">{t('profile.feedText')}</p>
+      {url && links ? (
+        <>
+          <div class="field">
+            <label for="feed-url">{t('profile.feedUrl')}</label>
+            <div class="copy-row">
+              <input id="feed-url" type="text" readOnly value={url} data-testid="feed-url" onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} />
+              <Button small onClick={() => void copy(url)} data-testid="feed-copy">
+                {t('profile.copy')}
+              </Button>
+            </div>
+          </div>
+          <p class="subscribe-links">
+            <a href={links.google} target="_blank" rel="noopener noreferrer" data-testid="subscribe-google">
+              {t('profile.subscribeGoogle')}
+            </a>
+            <a href={links.outlook} target="_blank" rel="noopener noreferrer" data-testid="subscribe-outlook">
+              {t('profile.subscribeOutlook')}
+            </a>
+            <a href={links.apple} data-testid="subscribe-apple">
+              {t('profile.subscribeApple')}
+            </a>
+          </p>
+          <div>
+            <Button variant="ghost" busy={busy} onClick={() => setConfirm(true)} data-testid="feed-rotate">
+              {t('profile.feedRotate')}
+            </Button>
+          </div>
+          <ConfirmDialog
+            open={confirm}
+            title={t('profile.feedRotate')}
+            text={t('profile.feedRotateConfirm')}
+            confirmLabel={t('profile.feedRotate')}
+            busy={busy}
+            onConfirm={() => void rotate()}
+            onClose={() => setConfirm(false)}
+          />
+        </>
+      ) : (
+        <div>
+          <Button variant="primary" busy={busy} onClick={() => void rotate()} data-testid="feed-create">
+            {t('profile.feedCreate')}
+          </Button>
+        </div>
+      )}
+    </div>
+  );
+}
+
 export function ProfilePage() {
   useTitle(t('profile.title'));
   const auth = useStore(authStore);
@@ -188,6 +280,10 @@ export function ProfilePage() {
             </dd>
           </div>
         </dl>
+      </section>
+      <section class="panel">
+        <h2>{t('profile.feed')}</h2>
+        <CalendarFeed />
       </section>
       <section class="panel">
         <h2>{t('profile.changePassword')}</h2>

@@ -17,11 +17,11 @@ use crate::store::EventStore;
 use crate::store::events::{CardRow, EventQuery};
 
 /// Columns for [`event_from_row`], in order, over table alias `e`.
-const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
+pub(crate) const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
      e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at, \
-     e.attendees_visible <> 0";
+     e.attendees_visible <> 0, e.category_id";
 
-fn event_from_row(r: &Row) -> DomainResult<Event> {
+pub(crate) fn event_from_row(r: &Row) -> DomainResult<Event> {
     Ok(Event {
         id: r.try_get(0)?,
         name: r.try_get(1)?,
@@ -36,6 +36,7 @@ fn event_from_row(r: &Row) -> DomainResult<Event> {
         created_at: r.try_get(10)?,
         rejected_at: r.try_get(11)?,
         attendees_visible: r.try_get(12)?,
+        category_id: r.try_get(13)?,
     })
 }
 
@@ -53,7 +54,7 @@ const CARD_COLUMNS: &str =
         e.max_participants_count, e.payment_info, e.name_fold,
         (SELECT count(*) FROM event_participant p
           WHERE p.event_id = e.id AND p.status = 'WAITLISTED'),
-        e.attendees_visible <> 0, e.rejected_at";
+        e.attendees_visible <> 0, e.rejected_at, e.category_id";
 
 fn card_from_row(r: &Row) -> DomainResult<CardRow> {
     Ok(CardRow {
@@ -71,6 +72,7 @@ fn card_from_row(r: &Row) -> DomainResult<CardRow> {
             payment_info: r.try_get(10)?,
             waitlist_count: r.try_get(12)?,
             attendees_visible: r.try_get(13)?,
+            category_id: r.try_get(15)?,
         },
         name_fold: r.try_get(11)?,
         rejected_at: r.try_get(14)?,
@@ -107,8 +109,8 @@ impl EventStore for PgTx<'_, '_> {
         let rows = self.change_rows(
             "INSERT INTO event (name, name_fold, short_description, description, starts_at,
                  ends_at, image_url, payment_info, max_participants_count, location, created_at,
-                 rejected_at, attendees_visible)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 rejected_at, attendees_visible, category_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              RETURNING id",
             &[
                 &e.name,
@@ -124,6 +126,7 @@ impl EventStore for PgTx<'_, '_> {
                 &e.created_at,
                 &e.rejected_at,
                 &flag(e.attendees_visible),
+                &e.category_id,
             ],
         )?;
         Ok(rows[0].try_get(0)?)
@@ -134,7 +137,8 @@ impl EventStore for PgTx<'_, '_> {
             "UPDATE event SET name = $2, name_fold = $3, short_description = $4,
                  description = $5, starts_at = $6, ends_at = $7, image_url = $8,
                  payment_info = $9, max_participants_count = $10, location = $11,
-                 created_at = $12, rejected_at = $13, attendees_visible = $14
+                 created_at = $12, rejected_at = $13, attendees_visible = $14,
+                 category_id = $15
              WHERE id = $1",
             &[
                 &e.id,
@@ -151,6 +155,7 @@ impl EventStore for PgTx<'_, '_> {
                 &e.created_at,
                 &e.rejected_at,
                 &flag(e.attendees_visible),
+                &e.category_id,
             ],
         )?;
         Ok(())

@@ -66,6 +66,8 @@ use crate::store::{Tx, Waits};
 
 pub mod accounts;
 pub mod backups;
+pub mod calendar;
+pub mod categories;
 pub mod events;
 pub mod jobs;
 pub mod limits;
@@ -119,6 +121,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V9__waiting_list",
         include_str!("../../../migrations/postgres/V9__waiting_list.pg.sql"),
+    ),
+    (
+        "V11__calendar_and_categories",
+        include_str!("../../../migrations/postgres/V11__calendar_and_categories.pg.sql"),
     ),
 ];
 

@@ -19,7 +19,7 @@ use crate::store::events::{CardRow, EventQuery};
 /// Columns for [`event_from_row`], in order, over table alias `e`.
 pub const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
      e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at, \
-     e.attendees_visible";
+     e.attendees_visible, e.category_id";
 
 pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
     Ok(Event {
@@ -36,6 +36,7 @@ pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
         created_at: r.get(10)?,
         rejected_at: r.get(11)?,
         attendees_visible: r.get(12)?,
+        category_id: r.get(13)?,
     })
 }
 
@@ -53,7 +54,7 @@ const CARD_COLUMNS: &str =
         e.max_participants_count, e.payment_info, e.name_fold,
         (SELECT count(*) FROM event_participant p
           WHERE p.event_id = e.id AND p.status = 'WAITLISTED'),
-        e.attendees_visible, e.rejected_at";
+        e.attendees_visible, e.rejected_at, e.category_id";
 
 fn card_from_row(r: &rusqlite::Row) -> rusqlite::Result<CardRow> {
     Ok(CardRow {
@@ -71,6 +72,7 @@ fn card_from_row(r: &rusqlite::Row) -> rusqlite::Result<CardRow> {
             payment_info: r.get(10)?,
             waitlist_count: r.get(12)?,
             attendees_visible: r.get(13)?,
+            category_id: r.get(15)?,
         },
         name_fold: r.get(11)?,
         rejected_at: r.get(14)?,
@@ -116,6 +118,7 @@ fn write_event(
         ":created_at": e.created_at,
         ":rejected_at": e.rejected_at,
         ":attendees_visible": e.attendees_visible,
+        ":category_id": e.category_id,
     })?;
     Ok(())
 }
@@ -142,10 +145,10 @@ impl EventStore for SqliteTx<'_> {
             self.conn,
             "INSERT INTO event (id, name, name_fold, short_description, description, starts_at,
                  ends_at, image_url, payment_info, max_participants_count, location, created_at,
-                 rejected_at, attendees_visible)
+                 rejected_at, attendees_visible, category_id)
              VALUES (:id, :name, :name_fold, :short_description, :description, :starts_at,
                  :ends_at, :image_url, :payment_info, :max, :location, :created_at, :rejected_at,
-                 :attendees_visible)",
+                 :attendees_visible, :category_id)",
             &e.clone().into_event(0, now),
             None,
         )?;
@@ -160,7 +163,8 @@ impl EventStore for SqliteTx<'_> {
                  starts_at = :starts_at, ends_at = :ends_at, image_url = :image_url,
                  payment_info = :payment_info, max_participants_count = :max,
                  location = :location, created_at = :created_at, rejected_at = :rejected_at,
-                 attendees_visible = :attendees_visible
+                 attendees_visible = :attendees_visible,
+                 category_id = :category_id
              WHERE id = :id",
             e,
             Some(e.id),

@@ -22,6 +22,8 @@ use crate::domain::error::{DomainError, DomainResult};
 pub mod accounts;
 pub mod backup_file;
 pub mod backups;
+pub mod calendar;
+pub mod categories;
 pub mod events;
 pub mod jobs;
 pub mod limits;
@@ -500,6 +502,8 @@ mod tests {
             tables,
             [
                 "backup_status",
+                "calendar_token",
+                "category",
                 "domain_version",
                 "event",
                 "event_participant",

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, get, withQuery, type EventDTO, type UserDTO } from '../../api';
-import { Badge, Button, Checkbox, ConfirmDialog, ErrorBox, Field, FormError, Loading, PageHeader, TextArea } from '../../components/ui';
+import { api, ApiError, get, withQuery, type Category, type EventDTO, type UserDTO } from '../../api';
+import { Badge, Button, Checkbox, ConfirmDialog, ErrorBox, Field, FormError, Loading, PageHeader, Select, TextArea } from '../../components/ui';
 import { fmtDateTime, fromLocalInput, timeZone, toLocalInput } from '../../format';
 import { useAsync, useDebounced, useSubmit, useTitle } from '../../hooks';
 import { t, tDyn } from '../../i18n';
@@ -24,6 +24,8 @@ interface FormState {
   payment_info: string;
   max: string;
   image_url: string;
+  /** Category id, or '' for none. */
+  category: string;
   participants: Person[];
   attendees_visible: boolean;
 }
@@ -38,6 +40,7 @@ const EMPTY: FormState = {
   payment_info: '',
   max: '',
   image_url: '',
+  category: '',
   participants: [],
   attendees_visible: true,
 };
@@ -49,8 +52,9 @@ const FIELD_MAP: Record<string, string> = {
   'Some participants are missing or deleted': 'participants_ids',
   'Unsupported file type': 'image_url',
   'File too large': 'image_url',
+  'Category not found': 'category_id',
 };
-const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids'];
+const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids', 'category_id'];
 
 /** Resolve user ids to names by paging through /api/users (there is no bulk lookup). */
 async function resolveUsers(ids: number[]): Promise<Person[]> {
@@ -75,6 +79,7 @@ function fromEvent(ev: EventDTO, people: Person[]): FormState {
     payment_info: ev.payment_info ?? '',
     max: ev.max_participants_count ? String(ev.max_participants_count) : '',
     image_url: ev.image_url ?? '',
+    category: ev.category_id === null || ev.category_id === undefined ? '' : String(ev.category_id),
     participants: people,
     attendees_visible: ev.attendees_visible ?? true,
   };
@@ -269,6 +274,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
   const [confirm, setConfirm] = useState(false);
   const [statusBusy, setStatusBusy] = useState(false);
   const s = useSubmit();
+  const categories = useAsync(() => get<Category[]>('/api/categories'), []);
   useTitle(isNew ? t('form.newTitle') : ev ? ev.name : t('form.editTitle', { id: id ?? '' }));
 
   useEffect(() => {
@@ -310,6 +316,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
     payment_info: f.payment_info.trim() || null,
     max_participants_count: f.max.trim() ? parseInt(f.max, 10) : null,
     image_url: f.image_url,
+    category_id: f.category ? parseInt(f.category, 10) : null,
     participants_ids: f.participants.map((p) => p.id),
     attendees_visible: f.attendees_visible,
   });
@@ -430,6 +437,16 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
         </div>
         <div class="grid-2">
           <Field label={t('form.location')} name="location" value={form.location} onValue={set('location')} error={s.fields.location} />
+          <Select
+            label={t('form.category')}
+            name="category_id"
+            value={form.category}
+            onValue={set('category')}
+            error={s.fields.category_id}
+            options={[{ value: '', label: t('form.noCategory') }, ...(categories.data ?? []).map((c) => ({ value: String(c.id), label: c.name }))]}
+          />
+        </div>
+        <div class="grid-2">
           <Field
             label={t('form.max')}
             name="max_participants_count"
