@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::event::{
-    Attendee, Event, EventFilter, EventPatch, EventStatus, MyParticipation, NewEvent,
-    Participant, ParticipantStatus, Participation, check_capacity, check_dates, counts_as_mine,
-    dedup_ids, search_text,
+    Attendee, Event, EventFilter, EventPatch, EventStatus, MyParticipation, NewEvent, Participant,
+    ParticipantStatus, Participation, check_capacity, check_dates, counts_as_mine, dedup_ids,
+    search_text,
 };
 use crate::domain::notice::{EventFacts, Notice, To};
 use crate::service::{Services, outbox, waitlist};
@@ -152,9 +152,9 @@ pub async fn list(svc: &Services, list: ListEvents) -> DomainResult<Vec<EventVie
                         );
                         list.filter
                             .matches(e.starts_at, e.ends_at, e.category_id, &search)
-                            && mine
-                                .as_ref()
-                                .is_none_or(|m| m.get(&e.id).is_some_and(|p| counts_as_mine(p.status)))
+                            && mine.as_ref().is_none_or(|m| {
+                                m.get(&e.id).is_some_and(|p| counts_as_mine(p.status))
+                            })
                     })
                     .skip(list.offset.max(0) as usize)
                     .take(list.limit.map_or(usize::MAX, |n| n.max(0) as usize))
@@ -357,7 +357,11 @@ pub async fn cards(svc: &Services, user_id: i64, filter: ListCards) -> DomainRes
     // `mine` needs the user's rows before choosing; otherwise they are
     // read only for the chosen page.
     let mut mine = if filter.mine {
-        Some(svc.store.read(move |tx| tx.my_statuses(user_id, None)).await?)
+        Some(
+            svc.store
+                .read(move |tx| tx.my_statuses(user_id, None))
+                .await?,
+        )
     } else {
         None
     };
@@ -393,7 +397,11 @@ pub async fn cards(svc: &Services, user_id: i64, filter: ListCards) -> DomainRes
     let mine = match mine.take() {
         Some(m) => m,
         None if chosen.is_empty() => Default::default(),
-        None => svc.store.read(move |tx| tx.my_statuses(user_id, None)).await?,
+        None => {
+            svc.store
+                .read(move |tx| tx.my_statuses(user_id, None))
+                .await?
+        }
     };
     let picks = chosen
         .into_iter()

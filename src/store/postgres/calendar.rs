@@ -3,7 +3,7 @@
 use postgres::Row;
 
 use super::PgTx;
-use super::events::{EVENT_COLUMNS, event_from_row};
+use super::events::{EVENT_COLUMN_COUNT, EVENT_COLUMNS, event_from_row};
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
 use crate::store::CalendarStore;
@@ -14,9 +14,13 @@ use crate::store::calendar::FeedRow;
 fn feed_row(r: &Row, mine: bool) -> DomainResult<FeedRow> {
     Ok(FeedRow {
         event: event_from_row(r)?,
-        sequence: r.try_get(13)?,
-        updated_at: r.try_get(14)?,
-        mine: if mine { Some(r.try_get(15)?) } else { None },
+        sequence: r.try_get(EVENT_COLUMN_COUNT)?,
+        updated_at: r.try_get(EVENT_COLUMN_COUNT + 1)?,
+        mine: if mine {
+            Some(r.try_get(EVENT_COLUMN_COUNT + 2)?)
+        } else {
+            None
+        },
     })
 }
 

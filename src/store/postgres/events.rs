@@ -20,6 +20,9 @@ use crate::store::events::{CardRow, EventQuery};
 pub(crate) const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
      e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at, \
      e.attendees_visible <> 0, e.category_id";
+/// How many columns [`EVENT_COLUMNS`] has (columns selected after them
+/// start at this index).
+pub(crate) const EVENT_COLUMN_COUNT: usize = 14;
 
 pub(crate) fn event_from_row(r: &Row) -> DomainResult<Event> {
     Ok(Event {
@@ -536,5 +539,16 @@ impl EventStore for PgTx<'_, '_> {
             fill_rate: [h[5], h[6], h[7], h[8], h[9]],
             next_change: [event_end, signup_leaves].into_iter().flatten().min(),
         })
+    }
+}
+
+#[cfg(test)]
+mod column_tests {
+    #[test]
+    fn the_event_column_count_is_the_columns() {
+        assert_eq!(
+            super::EVENT_COLUMNS.split(',').count(),
+            super::EVENT_COLUMN_COUNT
+        );
     }
 }

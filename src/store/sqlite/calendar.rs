@@ -2,7 +2,7 @@
 
 use rusqlite::params;
 
-use super::events::{EVENT_COLUMNS, event_from_row};
+use super::events::{EVENT_COLUMN_COUNT, EVENT_COLUMNS, event_from_row};
 use super::{OptionalRow, SqliteTx};
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
@@ -14,9 +14,13 @@ use crate::store::calendar::FeedRow;
 fn feed_row(r: &rusqlite::Row, mine: bool) -> rusqlite::Result<FeedRow> {
     Ok(FeedRow {
         event: event_from_row(r)?,
-        sequence: r.get(13)?,
-        updated_at: r.get(14)?,
-        mine: if mine { Some(r.get(15)?) } else { None },
+        sequence: r.get(EVENT_COLUMN_COUNT)?,
+        updated_at: r.get(EVENT_COLUMN_COUNT + 1)?,
+        mine: if mine {
+            Some(r.get(EVENT_COLUMN_COUNT + 2)?)
+        } else {
+            None
+        },
     })
 }
 
