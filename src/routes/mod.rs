@@ -7,9 +7,11 @@ pub mod events;
 pub mod export;
 pub mod files;
 pub mod health;
+pub mod mail;
 pub mod metrics;
 pub mod notifications;
 pub mod participation;
+pub mod preferences;
 pub mod setup;
 pub mod statistics;
 pub mod users;
@@ -33,7 +35,9 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(files::router())
         .merge(notifications::router())
         .merge(setup::router())
-        .merge(backups::router());
+        .merge(backups::router())
+        .merge(mail::router())
+        .merge(preferences::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {
