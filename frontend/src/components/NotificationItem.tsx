@@ -68,11 +68,12 @@ export function NotificationItem({ n, onAcked, compact }: { n: Notification; onA
     if (n.cta_url) followUrl(n.cta_url);
   };
   const path = localPath(n.cta_url);
-  const kind = tDyn(`ntype.${n.type}`, n.type);
+  const type = n.type ?? '';
+  const kind = tDyn(`ntype.${type}`, type);
   return (
-    <li class={`notif${unread ? ' unread' : ''}`} data-testid="notification" data-id={n.id} data-type={n.type} data-unread={unread ? 'true' : 'false'}>
-      <svg class={`notif-icon kind-${n.type.toLowerCase()}`} viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
-        <path fill="currentColor" d={ICONS[n.type] ?? DEFAULT_ICON} />
+    <li class={`notif${unread ? ' unread' : ''}`} data-testid="notification" data-id={n.id} data-type={type} data-unread={unread ? 'true' : 'false'}>
+      <svg class={`notif-icon kind-${type.toLowerCase()}`} viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+        <path fill="currentColor" d={ICONS[type] ?? DEFAULT_ICON} />
       </svg>
       <div class="notif-body">
         <div class="notif-head">

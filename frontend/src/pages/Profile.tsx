@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, get, type LoginSession, type Preferences } from '../api';
 import { LangSwitch } from '../components/Layout';
-import { Badge, Button, Checkbox, Empty, ErrorBox, Field, FormError, Loading, PageHeader } from '../components/ui';
+import { Badge, Button, Checkbox, Empty, ErrorBox, Field, FormError, Loading, PageHeader, Select } from '../components/ui';
 import { fmtDateTime } from '../format';
 import { useAsync, useSubmit, useTitle } from '../hooks';
 import { t, tDyn } from '../i18n';
@@ -90,12 +90,14 @@ function PreferencesForm() {
   return (
     <form class="stack" onSubmit={submit} noValidate data-testid="prefs-form">
       <FormError error={s.error} />
-      <Field label={t('prefs.timeZone')} name="time_zone" value={z} onValue={setZone} error={s.fields.time_zone} list="tz-list" />
-      <datalist id="tz-list">
-        {zoneList().map((name) => (
-          <option key={name} value={name} />
-        ))}
-      </datalist>
+      <Select
+        label={t('prefs.timeZone')}
+        name="time_zone"
+        value={z}
+        onValue={setZone}
+        error={s.fields.time_zone}
+        options={(zoneList().includes(z) ? zoneList() : [z, ...zoneList()]).map((name) => ({ value: name, label: name }))}
+      />
       <fieldset class="plain">
         <legend>{t('prefs.emails')}</legend>
         {optional.map((k) => (
