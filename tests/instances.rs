@@ -895,7 +895,7 @@ fn instances_starting_together_migrate_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(applied, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(applied, [1, 2, 3, 4, 5, 6, 7, 8, 10]);
     let tables: Vec<String> = client
         .query(
             "SELECT table_name::TEXT FROM information_schema.tables
@@ -920,10 +920,13 @@ fn instances_starting_together_migrate_once() {
             "job",
             "login_session",
             "rate_limit",
+            "reminder_sent",
             "scan_tick",
             "setup_token",
             "upload",
-            "user"
+            "user",
+            "user_preferences",
+            "user_reminder_offset"
         ],
         "the same tables as the SQLite schema"
     );
