@@ -23,7 +23,7 @@ function TestSend() {
     if (r) setOutcome(r);
   };
   return (
-    <form class="stack card" onSubmit={submit} noValidate aria-labelledby="mail-test-title" data-testid="mail-test-form">
+    <form class="panel stack mail-test" onSubmit={submit} noValidate aria-labelledby="mail-test-title" data-testid="mail-test-form">
       <h2 id="mail-test-title">{t('mail.testTitle')}</h2>
       <FormError error={s.error} />
       <Field label={t('mail.testTo')} name="test_to" type="email" value={to} onValue={setTo} error={s.fields.to} required />
@@ -87,6 +87,9 @@ export function AdminMailPage() {
   return (
     <section class="page" data-testid="admin-mail-page">
       <PageHeader title={t('mail.title')}>
+        <Button onClick={() => void retryAll()} busy={busy === 'all'} data-testid="mail-retry-all">
+          {t('mail.retryAll')}
+        </Button>
         <Button onClick={reload} data-testid="mail-refresh">
           {t('mail.refresh')}
         </Button>
@@ -127,9 +130,6 @@ export function AdminMailPage() {
             { value: 'failed', label: t('mail.status.failed') },
           ]}
         />
-        <Button onClick={() => void retryAll()} busy={busy === 'all'} data-testid="mail-retry-all">
-          {t('mail.retryAll')}
-        </Button>
       </form>
       {res.loading && !res.data ? (
         <Loading />
