@@ -72,6 +72,9 @@ pub enum Command {
     /// Inspect and retry background jobs (email delivery).
     #[command(subcommand)]
     Jobs(crate::jobs::cli::JobsCommand),
+    /// Check email delivery.
+    #[command(subcommand)]
+    Email(EmailCommand),
     /// Move images between storage back-ends.
     #[command(subcommand)]
     Storage(StorageCommand),
@@ -91,6 +94,17 @@ pub enum DbCommand {
         /// The target database: postgres://user:password@host:5432/dbname
         /// (empty; its schema is created if missing).
         #[arg(long, value_name = "URL")]
+        to: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EmailCommand {
+    /// Send a test message through the configured backend now and say how
+    /// it went (the SMTP server's reply on failure; exit code 1).
+    Test {
+        /// The recipient.
+        #[arg(long, value_name = "ADDR")]
         to: String,
     },
 }
@@ -459,6 +473,29 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 Ok(())
             })
         }
+        Command::Email(EmailCommand::Test { to }) => {
+            let config = Config::load(&overrides(&cli, None))?;
+            let to = to.trim();
+            if let Err(why) = crate::http::extract::validate_email(to) {
+                return Err(Failure::usage(format!(
+                    "email test: --to is not a valid email address: {why}"
+                )));
+            }
+            let outcome = runtime()?.block_on(crate::service::mail::send_test(&config, to));
+            match outcome.error {
+                None => {
+                    println!(
+                        "test message to {to} accepted by the {} backend",
+                        outcome.backend
+                    );
+                    Ok(())
+                }
+                Some(error) => Err(Failure::runtime(format!(
+                    "test message to {to} not sent ({} backend): {error}",
+                    outcome.backend
+                ))),
+            }
+        }
         Command::Jobs(cmd) => {
             let config = Config::load(&overrides(&cli, None))?;
             Ok(crate::jobs::cli::run(&config, cmd)?)
@@ -639,6 +676,14 @@ fn serve(config: Config, log_format: LogFormat) -> Result<(), Failure> {
             }
         }
         log_startup(&state.config, log_format);
+        // Checked in the background: an SMTP server that does not answer
+        // delays nothing; mail waits in the outbox.
+        let config = state.config.clone();
+        tokio::spawn(async move {
+            if let Some(warning) = crate::service::mail::startup_check(&config).await {
+                tracing::warn!("{warning}");
+            }
+        });
         crate::app::serve(state, listener, shutdown).await?;
         Ok(())
     })

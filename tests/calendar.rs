@@ -631,3 +631,38 @@ async fn filters_compose_at_the_edges() {
         .expect(200));
     assert_eq!(page, vec![inside, night]);
 }
+
+/// The merged issues meet in the feed: a waiting-list place is TENTATIVE
+/// (#18), and the alarms follow my reminder offsets (#17).
+#[tokio::test]
+async fn waiting_is_tentative_and_alarms_follow_my_reminders() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let me = srv.user().await;
+    let seated = srv.user().await;
+    let full = event(&srv, &admin, 48, 2, json!({ "max_participants_count": 1 })).await;
+    join(&seated, id(&full), "PARTICIPATING").await;
+    join(&me, id(&full), "WAITLISTED").await;
+    me.put(
+        "/users/me/preferences",
+        json!({ "reminder_offsets_minutes": [1440, 60] }),
+    )
+    .await
+    .expect(200);
+
+    let url = rotate(&me).await;
+    let uid = ics_uid(&me, id(&full)).await;
+    let events = feed(&srv, &url).await;
+    let e = find(&events, &uid).expect("the event I wait for");
+    assert_eq!(e.get("STATUS"), "TENTATIVE");
+    let mut triggers: Vec<&str> = e.alarms.iter().map(|a| a["TRIGGER"].as_str()).collect();
+    triggers.sort_unstable();
+    assert_eq!(triggers, ["-P1D", "-PT1H"]);
+
+    // The seat frees: promoted, CONFIRMED, and counted as mine.
+    join(&seated, id(&full), "NONE").await;
+    let events = feed(&srv, &url).await;
+    assert_eq!(find(&events, &uid).unwrap().get("STATUS"), "CONFIRMED");
+    let mine = me.get("/events/cards?mine=true").await.expect(200);
+    assert_eq!(ids(&mine), [id(&full)]);
+}

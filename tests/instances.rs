@@ -933,10 +933,13 @@ fn instances_starting_together_migrate_once() {
             "job",
             "login_session",
             "rate_limit",
+            "reminder_sent",
             "scan_tick",
             "setup_token",
             "upload",
-            "user"
+            "user",
+            "user_preferences",
+            "user_reminder_offset"
         ],
         "the same tables as the SQLite schema"
     );

@@ -487,3 +487,119 @@ describe('Afisha web UI', () => {
       assert.ok(!text.includes(`UID:event-${other.id}@`), 'only my events');
     }));
 });
+
+// Issue #17: an administrator sees failing mail (banner + Mail page) and retries it once SMTP is back.
+import { createServer as createTcpServer } from 'node:net';
+
+/** A tiny SMTP server that refuses MAIL FROM with `state.refuse` while it is set. */
+function smtpServer(state) {
+  const server = createTcpServer((socket) => {
+    let data = false;
+    let buf = '';
+    socket.write('220 e2e ESMTP\r\n');
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      buf += chunk.toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (data) {
+          if (line === '.') {
+            data = false;
+            state.received += 1;
+            socket.write('250 OK queued\r\n');
+          }
+          continue;
+        }
+        const verb = line.split(/[ :]/)[0].toUpperCase();
+        if (verb === 'EHLO') socket.write('250-e2e\r\n250 8BITMIME\r\n');
+        else if (verb === 'MAIL') socket.write(state.refuse ? `${state.refuse}\r\n` : '250 OK\r\n');
+        else if (verb === 'DATA') {
+          data = true;
+          socket.write('354 go ahead\r\n');
+        } else if (verb === 'QUIT') {
+          socket.end('221 Bye\r\n');
+        } else socket.write('250 OK\r\n');
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+describe('Mail (issue #17)', () => {
+  it('an administrator sees a failed email and the banner, and retries it after SMTP returns', async () => {
+    const smtp = { refuse: '451 4.7.1 Greylisted by the e2e server', received: 0 };
+    const mailServer = await smtpServer(smtp);
+    const port = mailServer.address().port;
+    const srv2 = await startServer({
+      env: {
+        AFISHA_EMAIL__BACKEND: 'smtp',
+        AFISHA_EMAIL__SMTP__HOST: '127.0.0.1',
+        AFISHA_EMAIL__SMTP__PORT: String(port),
+        AFISHA_EMAIL__SMTP__TLS: 'none',
+        AFISHA_JOBS__MAX_ATTEMPTS: '1',
+      },
+    });
+    const { context, page } = await newPage(browser, srv2.base);
+    try {
+      const admin2 = await loginApi(srv2.base, ADMIN.email, ADMIN.password);
+      const url = await uploadPng(admin2, coverPngFor('mail'));
+      await admin2.post('/api/events', {
+        name: `Почта ${RUN}`,
+        short_description: 'Проверка почты',
+        description: 'Событие, о котором письмо не уйдёт с первого раза.',
+        starts_at: inDays(4).toISOString(),
+        ends_at: inDays(4, 20).toISOString(),
+        image_url: url,
+        location: 'Зал',
+        max_participants_count: null,
+        payment_info: null,
+        participants_ids: [admin2.me.id],
+      });
+      await eventually(async () => {
+        const failed = await admin2.get('/api/admin/outbox?status=failed');
+        assert.ok(failed.length >= 1, 'a failed email');
+      }, 30_000);
+
+      page.base = srv2.base;
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.goto(`${srv2.base}/admin/events`);
+      const banner = page.getByTestId('mail-banner');
+      await banner.waitFor();
+      assert.match(await banner.innerText(), /451\b.*4\.7\.1 Greylisted/);
+      await page.getByTestId('mail-banner-link').click();
+      await page.waitForURL(/\/admin\/mail$/);
+      const row = page.locator('[data-testid="outbox-row"][data-status="failed"]').first();
+      await row.waitFor();
+      assert.match(await row.getByTestId('outbox-error').innerText(), /451\b.*4\.7\.1 Greylisted/);
+      await shot(page, 'admin-mail-failing');
+
+      // The test-send form reports the server's words too.
+      await page.getByTestId('field-test_to').fill('probe@example.com');
+      await page.getByTestId('mail-test-send').click();
+      await eventually(async () => assert.match(await page.getByTestId('mail-test-outcome').innerText(), /451/));
+
+      // SMTP is back: retry from the row (keyboard), the email goes out and the banner goes away.
+      smtp.refuse = null;
+      const retry = row.getByTestId('outbox-retry');
+      await retry.focus();
+      await page.keyboard.press('Enter');
+      await page.getByTestId('toast').filter({ hasText: 'Письмо снова в очереди' }).waitFor();
+      await eventually(async () => {
+        await page.getByTestId('mail-refresh').click();
+        await page.locator('[data-testid="outbox-row"][data-status="sent"]').first().waitFor({ timeout: 1000 });
+      }, 30_000);
+      await eventually(async () => assert.equal(await page.getByTestId('mail-banner').count(), 0), 15_000);
+      assert.ok(smtp.received >= 1, 'delivered');
+      assert.deepEqual(page.problems, [], 'no CSP violations, page errors or off-origin requests');
+    } catch (e) {
+      await shot(page, 'FAILED-mail').catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+      await srv2.stop();
+      mailServer.close();
+    }
+  });
+});

@@ -27,7 +27,7 @@ function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function startServer() {
+export async function startServer({ env: extraEnv = {} } = {}) {
   const bin = resolve(FRONTEND, process.env.AFISHA_BIN ?? '../target/debug/afisha');
   if (!existsSync(bin)) throw new Error(`server binary not found: ${bin} (set AFISHA_BIN)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'afisha-e2e-'));
@@ -37,6 +37,7 @@ export async function startServer() {
     AFISHA_AUTH__ARGON2__MEMORY_KIB: '1024',
     AFISHA_AUTH__ARGON2__ITERATIONS: '1',
     RUST_LOG: process.env.RUST_LOG ?? 'info',
+    ...extraEnv,
   };
   const created = spawnSync(bin, ['user', 'create', '--data-dir', dataDir, '--email', ADMIN.email, '--name', ADMIN.name, '--admin', '--password-stdin'], {
     env,

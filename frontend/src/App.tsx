@@ -39,6 +39,7 @@ function lazyPage<P>(load: () => Promise<ComponentType<P>>): ComponentType<P> {
 const AdminUsersPage = lazyPage(() => import('./pages/admin/Users').then((m) => m.AdminUsersPage));
 const AdminEventsPage = lazyPage(() => import('./pages/admin/Events').then((m) => m.AdminEventsPage));
 const AdminEventFormPage = lazyPage<{ id: string | null }>(() => import('./pages/admin/EventForm').then((m) => m.AdminEventFormPage));
+const AdminMailPage = lazyPage(() => import('./pages/admin/Mail').then((m) => m.AdminMailPage));
 const AnalyticsPage = lazyPage(() => import('./pages/admin/Analytics').then((m) => m.AnalyticsPage));
 
 function NotFound() {
@@ -89,6 +90,7 @@ const privateRoutes: Route[] = [
   { pattern: '/admin/events/new', render: () => <AdminEventFormPage id={null} />, admin: true },
   { pattern: '/admin/events/:id', render: (p) => <AdminEventFormPage id={p.id} />, admin: true },
   { pattern: '/admin/analytics', render: () => <AnalyticsPage />, admin: true },
+  { pattern: '/admin/mail', render: () => <AdminMailPage />, admin: true },
 ];
 
 const publicRoutes: Route[] = [

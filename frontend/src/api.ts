@@ -305,3 +305,50 @@ export interface Statistics {
   graphs: { name: string; points: { x: string; y: number }[] }[];
   histograms: { name: string; bins: { label: string; from_value: number | null; to_value: number | null; count: number }[] }[];
 }
+
+/* ---- mail (issue #17) ---- */
+
+export interface OutboxItem {
+  id: number;
+  status: 'queued' | 'sent' | 'failed';
+  recipient: string;
+  recipient_name: string;
+  type: string;
+  subject: string;
+  attempts: number;
+  max_attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  failed_at: string | null;
+}
+
+export interface TestEmailOutcome {
+  sent: boolean;
+  backend: string;
+  error: string | null;
+}
+
+export interface AdminHealth {
+  status: 'ok' | 'degraded';
+  database: { status: string; backend: string; error: string | null };
+  storage: { status: string; backend: string; error: string | null };
+  mail: {
+    status: 'ok' | 'failing' | 'unknown';
+    backend: string;
+    last_sent_at: string | null;
+    queued: number;
+    failing: number;
+    failed: number;
+    last_error: string | null;
+  };
+}
+
+export interface Preferences {
+  locale: 'ru' | 'en';
+  time_zone: string;
+  email: Record<string, boolean>;
+  email_required: string[];
+  reminder_offsets_minutes: number[];
+}

@@ -1,4 +1,4 @@
-import { api, clearSession, get, getSession, saveSession, setSessionLostHandler, type Me } from './api';
+import { api, clearSession, get, getSession, saveSession, setSessionLostHandler, type AdminHealth, type Me } from './api';
 import { t } from './i18n';
 import { locationStore, navigate } from './router';
 import { createStore } from './store';
@@ -128,4 +128,18 @@ export function setPending(p: { token: string; email: string; password: string }
 }
 export function getPending(): { token: string; email: string; password: string } | null {
   return pending;
+}
+
+/* ---- mail health (the admin banner) ---- */
+
+export const mailHealthStore = createStore<AdminHealth['mail'] | null>(null);
+
+/** Re-reads the mail part of the admin health report (administrators only). */
+export async function refreshMailHealth(): Promise<void> {
+  try {
+    const h = await get<AdminHealth>('/api/admin/health');
+    mailHealthStore.set(h.mail);
+  } catch {
+    /* the banner simply stays as it was */
+  }
 }

@@ -51,12 +51,6 @@ pub fn feed_since(now: Ts) -> Ts {
     Ts(now.0 - Duration::days(FEED_DAYS_BACK))
 }
 
-/// How long before an event its reminder fires, when the user chose
-/// nothing else: the reminder email's one day.
-pub fn default_reminder_offset() -> Duration {
-    Duration::days(1)
-}
-
 /// One `VEVENT` of a feed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedEntry {
@@ -68,12 +62,12 @@ pub struct FeedEntry {
     pub status: FeedStatus,
 }
 
-/// A feed: its entries by start time and the alarm offset (`None`: no
-/// alarms, e.g. the public feed).
+/// A feed: its entries by start time and how long before each start an
+/// alarm fires (the user's reminder offsets; none in the public feed).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Feed {
     pub entries: Vec<FeedEntry>,
-    pub alarm: Option<Duration>,
+    pub alarms: Vec<Duration>,
 }
 
 /// A feed token as the user receives it: 32 random bytes, hex. Anything

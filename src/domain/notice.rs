@@ -76,6 +76,37 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// Every type name, in API.md's order (the preferences list them).
+    pub const KINDS: &'static [&'static str] = &[
+        "REG_CONFIRM_CODE",
+        "REG_WELCOME",
+        "PASSWORD_RESET_LINK",
+        "PASSWORD_CHANGED",
+        "ADMIN_SET_PASSWORD",
+        "EVENT_CREATED",
+        "EVENT_UPDATED",
+        "EVENT_CANCELLED",
+        "EVENT_REMINDER",
+        "EVENT_PARTICIPATION_CONFIRMED",
+        "EVENT_PARTICIPATION_CANCELLED",
+        "WAITLIST_PROMOTED",
+    ];
+
+    /// Whether a person may turn off the emails of type `kind`: event news
+    /// yes; codes, password and security emails never.
+    pub fn email_optional_kind(kind: &str) -> bool {
+        matches!(
+            kind,
+            "EVENT_CREATED"
+                | "EVENT_UPDATED"
+                | "EVENT_CANCELLED"
+                | "EVENT_REMINDER"
+                | "EVENT_PARTICIPATION_CONFIRMED"
+                | "EVENT_PARTICIPATION_CANCELLED"
+                | "WAITLIST_PROMOTED"
+        )
+    }
+
     /// The type name of API.md's table.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -158,6 +158,20 @@ impl Mailer {
         }
     }
 
+    /// Checks that the SMTP server answers: connects, negotiates TLS and
+    /// authenticates as a delivery would, then says NOOP. Other backends
+    /// always pass. The error is the server's (or the network's) words.
+    pub async fn check(&self) -> Result<(), String> {
+        match &self.backend {
+            Backend::Smtp(transport) => match transport.test_connection().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("SMTP: the server did not answer NOOP".into()),
+                Err(e) => Err(format!("SMTP: {e}")),
+            },
+            Backend::Console | Backend::File(_) => Ok(()),
+        }
+    }
+
     /// Writes under a temporary name, then renames, so a reader never sees
     /// half a message. Names start with the time, so they sort by it.
     async fn write_file(&self, dir: &Path, bytes: &[u8], now: Ts) -> Result<(), SendError> {

@@ -20,6 +20,8 @@ pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The in-app `content`: a short line and, for events, a line of facts.
+    pub in_app: String,
     pub cta_url: Option<String>,
     pub cta_label: Option<String>,
 }
@@ -53,15 +55,39 @@ impl From<Rendered> for InAppText {
     fn from(r: Rendered) -> Self {
         InAppText {
             title: r.subject.into(),
-            content: r.text.into(),
+            content: r.in_app.into(),
             cta_url: r.cta_url.map(Into::into),
             cta_label: r.cta_label.map(Into::into),
         }
     }
 }
 
-/// Rendered in-app notifications by (id, created_at in µs).
-type InAppCache = HashMap<(i64, i64), InAppText>;
+/// Rendered in-app notifications by (id, created_at in µs, audience).
+type InAppCache = HashMap<InAppKey, InAppText>;
+
+/// A row (id, creation time in µs) as rendered for one audience
+/// ([`Audience::key`]).
+pub type InAppKey = (i64, i64, String);
+
+/// Whom a message is rendered for: a language and a time zone; `None` =
+/// the configured defaults (`ui.default_locale`, `ui.display_timezone`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audience {
+    pub locale: Option<crate::domain::preferences::Lang>,
+    /// An IANA zone name; one that does not parse means the default.
+    pub time_zone: Option<String>,
+}
+
+impl Audience {
+    /// Names the audience in cache keys.
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}",
+            self.locale.map_or("", |l| l.code()),
+            self.time_zone.as_deref().unwrap_or("")
+        )
+    }
+}
 
 /// The compiled templates plus a cache of rendered in-app notifications
 /// (their rows never change, so each is rendered once per process).
@@ -90,26 +116,49 @@ impl Renderer {
         recipient_name: &str,
         admin_view: bool,
     ) -> anyhow::Result<Rendered> {
+        self.render_for(notice, recipient_name, admin_view, &Audience::default())
+    }
+
+    /// [`Renderer::render`] in the language and time zone of `audience`.
+    pub fn render_for(
+        &self,
+        notice: &Notice,
+        recipient_name: &str,
+        admin_view: bool,
+        audience: &Audience,
+    ) -> anyhow::Result<Rendered> {
+        let locale = audience
+            .locale
+            .map_or(self.templates.locale(), templates::Locale::of);
+        let (default_tz, default_name) = self.templates.zone();
+        let zone = audience
+            .time_zone
+            .as_deref()
+            .and_then(|name| name.parse::<chrono_tz::Tz>().ok().map(|tz| (tz, name)));
+        let (tz, tz_name) = zone.unwrap_or((default_tz, default_name));
         self.templates
-            .render(notice, recipient_name, admin_view)
+            .render_as(notice, recipient_name, admin_view, locale, tz, tz_name)
             .map_err(|e| anyhow::anyhow!("rendering {}: {e:#}", notice.kind()))
     }
 
     /// An in-app notification [`Renderer::render_in_app`] rendered before.
-    pub fn cached_in_app(&self, key: (i64, i64)) -> Option<InAppText> {
-        self.cache().get(&key).cloned()
+    pub fn cached_in_app(&self, key: &InAppKey) -> Option<InAppText> {
+        self.cache().get(key).cloned()
     }
 
-    /// [`Renderer::render`] for an in-app notification, cached by `key`
-    /// (its id and creation time, which together never name another row).
+    /// [`Renderer::render_for`] for an in-app notification, cached by `key`
+    /// (its id and creation time, which together never name another row,
+    /// and the audience).
     pub fn render_in_app(
         &self,
-        key: (i64, i64),
+        key: InAppKey,
         notice: &Notice,
         recipient_name: &str,
         admin_view: bool,
+        audience: &Audience,
     ) -> anyhow::Result<InAppText> {
-        let rendered = InAppText::from(self.render(notice, recipient_name, admin_view)?);
+        let rendered =
+            InAppText::from(self.render_for(notice, recipient_name, admin_view, audience)?);
         let mut cache = self.cache();
         if cache.len() >= IN_APP_CACHE {
             cache.clear();

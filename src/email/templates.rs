@@ -62,6 +62,7 @@ const BLOCKS: &[&str] = &[
     "greeting",
     "subject",
     "intro",
+    "short",
     "highlight_label",
     "highlight",
     "outro",
@@ -89,6 +90,14 @@ impl Locale {
         match self {
             Locale::Ru => "ru",
             Locale::En => "en",
+        }
+    }
+
+    /// The templates' language for a person's choice.
+    pub fn of(lang: crate::domain::preferences::Lang) -> Locale {
+        match lang {
+            crate::domain::preferences::Lang::Ru => Locale::Ru,
+            crate::domain::preferences::Lang::En => Locale::En,
         }
     }
 
@@ -203,6 +212,11 @@ impl Templates {
         self.locale
     }
 
+    /// The configured zone and its name (`ui.display_timezone`).
+    pub fn zone(&self) -> (Tz, &str) {
+        (self.tz, &self.tz_name)
+    }
+
     /// Renders `notice` for one recipient. `admin_view` points event links
     /// into the admin area.
     pub fn render(
@@ -210,6 +224,27 @@ impl Templates {
         notice: &Notice,
         recipient_name: &str,
         admin_view: bool,
+    ) -> Result<Rendered, minijinja::Error> {
+        self.render_as(
+            notice,
+            recipient_name,
+            admin_view,
+            self.locale,
+            self.tz,
+            &self.tz_name,
+        )
+    }
+
+    /// [`Templates::render`] in `locale` with times in `tz` (named
+    /// `tz_name`): the recipient's preferences.
+    pub fn render_as(
+        &self,
+        notice: &Notice,
+        recipient_name: &str,
+        admin_view: bool,
+        locale: Locale,
+        tz: Tz,
+        tz_name: &str,
     ) -> Result<Rendered, minijinja::Error> {
         let base = &self.public_url;
         let mut facts = Facts::default();
@@ -254,7 +289,9 @@ impl Templates {
         });
         // Absent facts stay undefined (not none) so that the shared blocks
         // may mention `event.max` in every message.
-        let event = event.map_or(Value::UNDEFINED, |e| self.event_value(e));
+        let event = event.map_or(Value::UNDEFINED, |e| {
+            self.event_value(e, locale, tz, tz_name)
+        });
         let user = user
             .map(|u| {
                 context! {
@@ -266,7 +303,7 @@ impl Templates {
             .unwrap_or(Value::UNDEFINED);
         let ctx = context! {
             brand => self.brand.clone(),
-            locale => self.locale.code(),
+            locale => locale.code(),
             public_url => base.clone(),
             name => recipient_name,
             event => event.clone(),
@@ -277,7 +314,7 @@ impl Templates {
 
         let name = format!(
             "{}/{}.j2",
-            self.locale.code(),
+            locale.code(),
             notice.kind().to_ascii_lowercase()
         );
         let blocks = self.blocks(&name, ctx)?;
@@ -287,9 +324,10 @@ impl Templates {
         let cta_url = cta_url.filter(|_| cta_label.is_some());
         let cta_label = cta_label.filter(|_| cta_url.is_some());
 
+        let in_app = self.in_app_text(notice, &block, &event);
         let layout_ctx = context! {
             brand => self.brand.clone(),
-            locale => self.locale.code(),
+            locale => locale.code(),
             t => blocks.clone(),
             intro => paragraphs(&block("intro")),
             outro => paragraphs(&block("outro")),
@@ -310,9 +348,55 @@ impl Templates {
             subject,
             text,
             html,
+            in_app,
             cta_url,
             cta_label,
         })
+    }
+
+    /// The in-app words: one short line (the template's `short` block, or
+    /// the first paragraph of its intro) and, for event notices, one line of
+    /// facts — when and where; an invitation adds the seats and the payment.
+    /// No greeting, no raw link, no footer.
+    fn in_app_text(
+        &self,
+        notice: &Notice,
+        block: &dyn Fn(&str) -> String,
+        event: &Value,
+    ) -> String {
+        let short = Some(block("short"))
+            .filter(|s| !s.is_empty())
+            .or_else(|| paragraphs(&block("intro")).into_iter().next())
+            .unwrap_or_default();
+        let mut out = one_line(&short);
+        if event.is_undefined() {
+            return out;
+        }
+        let attr = |name: &str| {
+            event
+                .get_attr(name)
+                .ok()
+                .filter(|v| !v.is_undefined() && !v.is_none())
+                .map(|v| v.to_string())
+        };
+        let mut facts = Vec::new();
+        if let Some(when) = attr("when") {
+            facts.push(format!("{}: {when}", block("label_when")));
+        }
+        if let Some(location) = attr("location") {
+            facts.push(format!("{}: {location}", block("label_where")));
+        }
+        if matches!(notice, Notice::EventCreated(_)) {
+            facts.push(format!("{}: {}", block("label_seats"), block("seats")));
+            if let Some(payment) = attr("payment_info") {
+                facts.push(format!("{}: {payment}", block("label_payment")));
+            }
+        }
+        if !facts.is_empty() {
+            out.push('\n');
+            out.push_str(&one_line(&facts.join(" · ")));
+        }
+        out
     }
 
     /// Renders each block of a message template on its own, trimmed.
@@ -327,10 +411,9 @@ impl Templates {
         Ok(out)
     }
 
-    fn event_value(&self, e: &EventFacts) -> Value {
-        let starts = e.starts_at.0.with_timezone(&self.tz);
-        let ends = e.ends_at.0.with_timezone(&self.tz);
-        let l = self.locale;
+    fn event_value(&self, e: &EventFacts, l: Locale, tz: Tz, tz_name: &str) -> Value {
+        let starts = e.starts_at.0.with_timezone(&tz);
+        let ends = e.ends_at.0.with_timezone(&tz);
         let until = if starts.date_naive() == ends.date_naive() {
             clock_time(&ends)
         } else {
@@ -340,8 +423,8 @@ impl Templates {
             id => e.id,
             name => e.name.clone(),
             short_description => e.short_description.clone(),
-            starts => format!("{} ({})", l.date_time(&starts), self.tz_name),
-            when => format!("{} – {} ({})", l.date_time(&starts), until, self.tz_name),
+            starts => format!("{} ({})", l.date_time(&starts), tz_name),
+            when => format!("{} – {} ({})", l.date_time(&starts), until, tz_name),
             location => e.location.clone(),
             payment_info => e.payment_info.clone(),
             count => e.participants_count,

@@ -129,8 +129,8 @@ pub fn before(offset: Duration) -> String {
 }
 
 /// A subscription feed: every entry as a `VEVENT` with `SEQUENCE`,
-/// `LAST-MODIFIED` and `STATUS`, and (with `feed.alarm`, for entries not
-/// cancelled) a `VALARM` that far before the start. `DTSTAMP` is the
+/// `LAST-MODIFIED` and `STATUS`, and (for entries not cancelled) a `VALARM`
+/// for each of `feed.alarms`, that far before the start. `DTSTAMP` is the
 /// entry's last change, so the text is the same until something changes
 /// (the ETag is its digest). `name` names the calendar in the app.
 pub fn feed(feed: &Feed, public_url: &str, name: &str) -> String {
@@ -147,9 +147,11 @@ pub fn feed(feed: &Feed, public_url: &str, name: &str) -> String {
         lines.push(format!("LAST-MODIFIED:{}", utc_stamp(entry.last_modified)));
         lines.push(format!("CREATED:{}", utc_stamp(event.created_at)));
         lines.push(format!("STATUS:{}", entry.status.as_ics()));
-        if let Some(offset) = feed.alarm
-            && entry.status != FeedStatus::Cancelled
-        {
+        let alarms = match entry.status {
+            FeedStatus::Cancelled => &[][..],
+            _ => &feed.alarms[..],
+        };
+        for &offset in alarms {
             lines.push("BEGIN:VALARM".to_owned());
             lines.push("ACTION:DISPLAY".to_owned());
             lines.push(format!("DESCRIPTION:{}", escape_text(&event.name)));

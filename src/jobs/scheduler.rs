@@ -23,7 +23,7 @@ use crate::domain::time::Ts;
 use futures_util::FutureExt;
 
 use crate::email::mailer::{Mailer, panic_message};
-use crate::email::{Mail, Renderer};
+use crate::email::{Audience, Mail, Renderer};
 use crate::service::jobs::{Claimed, Ended, Outcome, Tick};
 use crate::service::outbox::{self, EMAIL, EmailJob};
 use crate::service::{Services, backups, cleanup, jobs, reminders};
@@ -487,9 +487,13 @@ impl Runner {
                 )
             })?;
         }
+        let audience = Audience {
+            locale: typed.locale,
+            time_zone: typed.time_zone.clone(),
+        };
         let message = self
             .renderer
-            .render(&notice, &typed.to_name, typed.admin_view)
+            .render_for(&notice, &typed.to_name, typed.admin_view, &audience)
             .map_err(|e| Outcome::Fail(format!("{e:#}")))?;
         Ok(Mail {
             to_email: typed.to_email,

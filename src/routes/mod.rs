@@ -9,9 +9,11 @@ pub mod events;
 pub mod export;
 pub mod files;
 pub mod health;
+pub mod mail;
 pub mod metrics;
 pub mod notifications;
 pub mod participation;
+pub mod preferences;
 pub mod setup;
 pub mod statistics;
 pub mod users;
@@ -37,7 +39,9 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(setup::router())
         .merge(backups::router())
         .merge(calendar::router())
-        .merge(categories::router());
+        .merge(categories::router())
+        .merge(mail::router())
+        .merge(preferences::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {

@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::CurrentUser;
 use crate::domain::error::DomainError;
 use crate::domain::time::Ts;
-use crate::email::InAppText;
+use crate::email::{Audience, InAppText};
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Page, Query};
 use crate::service::notifications;
@@ -96,7 +96,7 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Json<Vec<NotificationDto>>> {
     let page = q.page();
-    let rows = notifications::list(
+    let (rows, prefs) = notifications::list(
         &state.svc,
         user.id,
         q.include_acked.unwrap_or(false),
@@ -104,15 +104,23 @@ async fn list(
         page.offset(),
     )
     .await?;
+    let audience = Audience {
+        locale: prefs.locale,
+        time_zone: prefs.time_zone,
+    };
     let dtos = rows
         .into_iter()
-        .map(|row| dto(&state, row))
+        .map(|row| dto(&state, row, &audience))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(dtos))
 }
 
 /// The wire form of a row; a typed notice is rendered (cached) now.
-fn dto(state: &AppState, row: InAppRow) -> Result<NotificationDto, DomainError> {
+fn dto(
+    state: &AppState,
+    row: InAppRow,
+    audience: &Audience,
+) -> Result<NotificationDto, DomainError> {
     let words = match row.body {
         InAppBody::Stored {
             title,
@@ -126,14 +134,14 @@ fn dto(state: &AppState, row: InAppRow) -> Result<NotificationDto, DomainError> 
             cta_label: cta_label.map(Into::into),
         },
         InAppBody::Typed(stored) => {
-            let key = (row.id, row.created_at.micros());
-            match state.render.cached_in_app(key) {
+            let key = (row.id, row.created_at.micros(), audience.key());
+            match state.render.cached_in_app(&key) {
                 Some(hit) => hit,
                 None => {
                     let n = stored.parse()?;
                     state
                         .render
-                        .render_in_app(key, &n.notice, &n.name, n.admin_view)
+                        .render_in_app(key, &n.notice, &n.name, n.admin_view, audience)
                         .map_err(DomainError::Internal)?
                 }
             }

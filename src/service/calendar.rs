@@ -10,13 +10,11 @@ use chrono::Duration;
 use rand::RngCore;
 
 use crate::domain::calendar::{
-    Feed, FeedEntry, FeedStatus, default_reminder_offset, feed_since, is_token_shaped,
-    personal_status,
+    Feed, FeedEntry, FeedStatus, feed_since, is_token_shaped, personal_status,
 };
 use crate::domain::error::{DomainError, DomainResult};
 use crate::secrets::token_digest;
 use crate::service::Services;
-use crate::store::Tx;
 use crate::store::calendar::FeedRow;
 
 /// The answer to an unknown, rotated or malformed token, and to the public
@@ -49,14 +47,6 @@ pub async fn current_token(svc: &Services, user_id: i64) -> DomainResult<Option<
     Ok(sealed.and_then(|s| svc.secrets.open_sealed(&s)))
 }
 
-/// How long before an event the user's feed alarms fire.
-///
-/// Seam for per-user reminder offsets (issue #17): read the user's choice
-/// here; until then every feed uses the reminder email's default.
-fn reminder_offset(_tx: &mut dyn Tx, _user_id: i64) -> DomainResult<Duration> {
-    Ok(default_reminder_offset())
-}
-
 fn entry(row: FeedRow, status: FeedStatus) -> FeedEntry {
     let last_modified = row.updated_at.unwrap_or(row.event.created_at);
     FeedEntry {
@@ -80,7 +70,13 @@ pub async fn personal_feed(svc: &Services, token: String) -> DomainResult<Feed> 
             let user_id = tx
                 .calendar_token_user(&digest)?
                 .ok_or_else(|| DomainError::not_found(FEED_NOT_FOUND))?;
-            let alarm = reminder_offset(tx, user_id)?;
+            // The alarms match the user's reminder emails.
+            let alarms = tx
+                .preferences(user_id)?
+                .reminder_minutes()
+                .into_iter()
+                .map(Duration::minutes)
+                .collect();
             let entries = tx
                 .personal_feed_rows(user_id, feed_since(now))?
                 .into_iter()
@@ -90,10 +86,7 @@ pub async fn personal_feed(svc: &Services, token: String) -> DomainResult<Feed> 
                     Some(entry(row, status))
                 })
                 .collect();
-            Ok(Feed {
-                entries,
-                alarm: Some(alarm),
-            })
+            Ok(Feed { entries, alarms })
         })
         .await
 }
@@ -113,7 +106,7 @@ pub async fn public_feed(svc: &Services) -> DomainResult<Feed> {
                 .collect();
             Ok(Feed {
                 entries,
-                alarm: None,
+                alarms: Vec::new(),
             })
         })
         .await

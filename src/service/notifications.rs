@@ -2,20 +2,25 @@
 //! notifications. The rows hold typed notices; the HTTP side renders them.
 
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::preferences::Preferences;
 use crate::service::Services;
 use crate::store::notifications::InAppRow;
 
 /// A user's notifications, newest first; acknowledged ones only with
-/// `include_acked`.
+/// `include_acked`; with the reader's preferences (their language and time
+/// zone render the words).
 pub async fn list(
     svc: &Services,
     user_id: i64,
     include_acked: bool,
     limit: i64,
     offset: i64,
-) -> DomainResult<Vec<InAppRow>> {
+) -> DomainResult<(Vec<InAppRow>, Preferences)> {
     svc.store
-        .read(move |tx| tx.list_in_app(user_id, include_acked, limit, offset))
+        .read(move |tx| {
+            let rows = tx.list_in_app(user_id, include_acked, limit, offset)?;
+            Ok((rows, tx.preferences(user_id)?))
+        })
         .await
 }
 

@@ -34,6 +34,12 @@ pub struct EmailJob {
     pub notice: Notice,
     /// Event links point into the admin area.
     pub admin_view: bool,
+    /// The recipient's language (`ru`/`en`) when they chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<crate::domain::preferences::Lang>,
+    /// The recipient's IANA time zone when they chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// Notifies every recipient of `notice` inside `tx`. Deleted users are
@@ -89,12 +95,12 @@ fn send(
     );
     let (public, secret) = split_secret(notice);
     for recipient in to {
-        let (user_id, email, name) = match recipient {
+        let (user_id, email, name, prefs) = match recipient {
             To::User(id) => match tx.recipient(*id)? {
-                Some(r) => (Some(*id), r.email, r.full_name),
+                Some(r) => (Some(*id), r.email, r.full_name, r.prefs),
                 None => continue,
             },
-            To::Address { email, name } => (None, email.clone(), name.clone()),
+            To::Address { email, name } => (None, email.clone(), name.clone(), Default::default()),
         };
         if let (Some(user_id), true) = (user_id, notice.in_app()) {
             let in_app = InAppNotice {
@@ -103,6 +109,11 @@ fn send(
                 admin_view,
             };
             tx.insert_in_app(user_id, &in_app, now)?;
+        }
+        // The in-app notice stays; only the email follows the switch
+        // (codes, password and security emails cannot be turned off).
+        if !prefs.wants_email(notice.kind()) {
+            continue;
         }
         let coalesce_key = match (coalesce, user_id) {
             (Some(c), Some(user_id)) if !c.window.is_zero() => {
@@ -120,6 +131,8 @@ fn send(
             kind: notice.kind().to_string(),
             notice: public.clone(),
             admin_view,
+            locale: prefs.locale,
+            time_zone: prefs.time_zone.clone(),
         };
         let payload = serde_json::to_value(&job).map_err(DomainError::internal)?;
         // Sealed per job (own nonce), so two rows never share a ciphertext.

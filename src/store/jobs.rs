@@ -55,6 +55,48 @@ pub enum JobStatus {
     Failed,
 }
 
+/// Which email jobs the administrators' outbox lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxFilter {
+    /// Every email job.
+    All,
+    /// Not delivered yet: waiting, running or retrying after a failure.
+    Queued,
+    /// Delivered (until the clean-up deletes it).
+    Sent,
+    /// Given up on (attempts used up, or a permanent error).
+    Failed,
+}
+
+impl OutboxFilter {
+    /// The name the route and the queries use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxFilter::All => "all",
+            OutboxFilter::Queued => "queued",
+            OutboxFilter::Sent => "sent",
+            OutboxFilter::Failed => "failed",
+        }
+    }
+}
+
+/// How email delivery is doing, from the queue's point of view.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailStats {
+    /// When the latest email job was delivered (done jobs are kept
+    /// `jobs.retention_days`).
+    pub last_sent_at: Option<Ts>,
+    /// Email jobs not delivered yet.
+    pub queued: i64,
+    /// Email jobs failing now: waiting to retry after a failed attempt, or
+    /// failed after the latest delivery.
+    pub failing: i64,
+    /// Failed email jobs (however old).
+    pub failed: i64,
+    /// The error of the newest failing job.
+    pub last_error: Option<String>,
+}
+
 /// Rows the clean-up deletes, by age.
 #[derive(Debug, Clone, Copy)]
 pub struct SweepBefore {
@@ -112,6 +154,22 @@ pub trait JobStore {
     /// Puts failed jobs (one, or all with `None`) back in the queue with
     /// their attempts reset; returns how many.
     fn revive_failed_jobs(&mut self, id: Option<i64>, now: Ts) -> DomainResult<usize>;
+    /// Jobs of `kind` (email) for the outbox listing, newest first.
+    fn list_outbox(
+        &mut self,
+        kind: &str,
+        filter: OutboxFilter,
+        limit: usize,
+        offset: usize,
+    ) -> DomainResult<Vec<JobRecord>>;
+    /// Job `id` of `kind`, if there is one.
+    fn job_of_kind(&mut self, kind: &str, id: i64) -> DomainResult<Option<JobRecord>>;
+    /// Moves the run of a pending job of `kind` that is not running
+    /// (waiting, or waiting to retry) to `now`; with `None`, of every such
+    /// job that failed an attempt. Returns how many.
+    fn run_pending_now(&mut self, kind: &str, id: Option<i64>, now: Ts) -> DomainResult<usize>;
+    /// Delivery figures of the jobs of `kind` (see [`MailStats`]).
+    fn mail_stats(&mut self, kind: &str) -> DomainResult<MailStats>;
     /// Whether a job with `key` was enqueued at or after `since`.
     fn coalesced_since(&mut self, key: &str, since: Ts) -> DomainResult<bool>;
     /// Pending and failed job counts (the queue depth gauges).

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::error::DomainResult;
 use crate::domain::notice::{EventFacts, Notice};
+use crate::domain::preferences::Preferences;
 use crate::domain::time::Ts;
 
 /// Who a notice goes to, as stored.
@@ -11,6 +12,8 @@ use crate::domain::time::Ts;
 pub struct Recipient {
     pub email: String,
     pub full_name: String,
+    /// Locale, time zone and email switches (not the reminder offsets).
+    pub prefs: Preferences,
 }
 
 /// What an in-app notification keeps so that it can be rendered when read:
@@ -60,11 +63,15 @@ pub struct InAppRow {
     pub acked_at: Option<Ts>,
 }
 
-/// A participant whose event reminder is due.
+/// A participant whose event reminder (at one offset) is due.
 #[derive(Debug, Clone)]
 pub struct DueReminder {
     pub participant_id: i64,
     pub user_id: i64,
+    /// The offset: minutes before the start.
+    pub minutes: i64,
+    /// When the participant joined (a new join re-arms the reminder).
+    pub joined_at: Ts,
     pub event: EventFacts,
 }
 
@@ -92,14 +99,25 @@ pub trait NotificationStore {
     fn ack_all_in_app(&mut self, user_id: i64, now: Ts) -> DomainResult<()>;
     /// How many of a user's notifications are unread.
     fn unread_in_app(&mut self, user_id: i64) -> DomainResult<i64>;
-    /// PARTICIPATING participants not yet reminded of a non-rejected event
-    /// starting in `(after, until]`, soonest first.
-    fn due_reminders(
-        &mut self,
-        after: Ts,
-        until: Ts,
-        limit: usize,
-    ) -> DomainResult<Vec<DueReminder>>;
-    /// Records that a participant's reminder went out.
-    fn mark_reminded(&mut self, participant_id: i64, now: Ts) -> DomainResult<()>;
+    /// PARTICIPATING participants of a non-rejected event that starts
+    /// after `now` and within one of their reminder offsets (no offsets =
+    /// one day) whose reminder at that offset has not gone out for this
+    /// start time and this join; soonest first.
+    fn due_reminders(&mut self, now: Ts, limit: usize) -> DomainResult<Vec<DueReminder>>;
+    /// Records that `due` went out.
+    fn mark_reminded(&mut self, due: &DueReminder, now: Ts) -> DomainResult<()>;
+    /// What user `user_id` chose (defaults when nothing).
+    fn preferences(&mut self, user_id: i64) -> DomainResult<Preferences>;
+    /// Stores what user `user_id` chose.
+    fn save_preferences(&mut self, user_id: i64, prefs: &Preferences, now: Ts) -> DomainResult<()>;
+}
+
+/// Notification types as stored: comma-separated.
+pub fn split_kinds(text: Option<&str>) -> std::collections::BTreeSet<String> {
+    text.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+        .collect()
 }

@@ -1,8 +1,9 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api';
 import { langStore, setLang, t } from '../i18n';
 import { Link, useLocation } from '../router';
-import { authStore, dismissToast, logout, toastStore, unreadStore } from '../state';
+import { authStore, dismissToast, logout, mailHealthStore, refreshMailHealth, toastStore, unreadStore } from '../state';
 import { useStore } from '../store';
 
 export function LangSwitch() {
@@ -14,7 +15,12 @@ export function LangSwitch() {
       lang={lang === 'ru' ? 'en' : 'ru'}
       aria-label={t('lang.switchLabel')}
       data-testid="lang-switch"
-      onClick={() => setLang(lang === 'ru' ? 'en' : 'ru')}
+      onClick={() => {
+        const next = lang === 'ru' ? 'en' : 'ru';
+        setLang(next);
+        // Signed in, the choice is the account's: emails follow it too.
+        if (authStore.get().status === 'ready') void api('PUT', '/api/users/me/preferences', { locale: next }).catch(() => {});
+      }}
     >
       {lang === 'ru' ? 'EN' : 'RU'}
     </button>
@@ -33,6 +39,24 @@ export function Toasts() {
           </button>
         </div>
       ))}
+    </div>
+  );
+}
+
+/** On admin pages while email is failing: says so, links to the Mail page. */
+function MailBanner({ path }: { path: string }) {
+  const mail = useStore(mailHealthStore);
+  useEffect(() => void refreshMailHealth(), [path]);
+  if (!mail || mail.status !== 'failing') return null;
+  return (
+    <div class="mail-banner" role="alert" data-testid="mail-banner">
+      <span>{t('mail.banner', { n: mail.failing })}</span>
+      {mail.last_error ? <span class="mail-banner-error">{mail.last_error}</span> : null}
+      {path !== '/admin/mail' ? (
+        <Link href="/admin/mail" data-testid="mail-banner-link">
+          {t('mail.bannerLink')}
+        </Link>
+      ) : null}
     </div>
   );
 }
@@ -101,6 +125,9 @@ export function Shell({ children }: { children: ComponentChildren }) {
                     <NavLink href="/admin/analytics" testid="nav-admin-analytics">
                       {t('nav.adminAnalytics')}
                     </NavLink>
+                    <NavLink href="/admin/mail" testid="nav-admin-mail">
+                      {t('nav.adminMail')}
+                    </NavLink>
                   </div>
                 ) : null}
                 <div class="nav-tail">
@@ -148,6 +175,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
+        {isAdmin && path.startsWith('/admin') ? <MailBanner path={path} /> : null}
         {children}
       </main>
       <footer class="footer">

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api, get, type LoginSession } from '../api';
+import { api, get, type LoginSession, type Preferences } from '../api';
 import { LangSwitch } from '../components/Layout';
-import { Badge, Button, ConfirmDialog, Empty, ErrorBox, Field, FormError, Loading, PageHeader } from '../components/ui';
+import { Badge, Button, Checkbox, ConfirmDialog, Empty, ErrorBox, Field, FormError, Loading, PageHeader, Select } from '../components/ui';
 import { fmtDateTime } from '../format';
 import { useAsync, useSubmit, useTitle } from '../hooks';
 import { t, tDyn } from '../i18n';
@@ -36,6 +36,95 @@ export function describeUa(ua: string | null): string {
             : '';
   const s = [browser, os].filter(Boolean).join(' · ');
   return s || ua.slice(0, 60);
+}
+
+const REMINDER_PRESETS = [10080, 1440, 180, 60, 15];
+
+function zoneList(): string[] {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const all = (Intl as any).supportedValuesOf?.('timeZone') as string[] | undefined;
+    if (all?.length) return all;
+  } catch {
+    /* older browsers */
+  }
+  return ['UTC', 'Europe/Moscow', 'Europe/London', 'America/New_York', 'Asia/Yekaterinburg', 'Asia/Novosibirsk'];
+}
+
+function PreferencesForm() {
+  const res = useAsync(() => get<Preferences>('/api/users/me/preferences'), []);
+  const [zone, setZone] = useState<string | null>(null);
+  const [email, setEmail] = useState<Record<string, boolean> | null>(null);
+  const [offsets, setOffsets] = useState<number[] | null>(null);
+  const s = useSubmit();
+  if (res.loading && !res.data) return <Loading />;
+  if (res.error || !res.data) return <ErrorBox error={res.error ?? ''} onRetry={() => res.reload()} />;
+  const p = res.data;
+  const z = zone ?? p.time_zone;
+  const em = email ?? p.email;
+  const off = offsets ?? p.reminder_offsets_minutes;
+  const optional = Object.keys(p.email).filter((k) => !p.email_required.includes(k));
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!off.length) {
+      s.setFields({ reminder_offsets_minutes: t('prefs.reminderNeeded') });
+      return;
+    }
+    const saved = await s.run(
+      () =>
+        api<Preferences>('PUT', '/api/users/me/preferences', {
+          time_zone: z.trim(),
+          email: Object.fromEntries(optional.map((k) => [k, em[k]])),
+          reminder_offsets_minutes: off,
+        }),
+      { known: ['time_zone', 'reminder_offsets_minutes'] },
+    );
+    if (saved) {
+      toast(t('prefs.saved'), 'success');
+      res.reload(true);
+      setZone(null);
+      setEmail(null);
+      setOffsets(null);
+    }
+  };
+  return (
+    <form class="stack" onSubmit={submit} noValidate data-testid="prefs-form">
+      <FormError error={s.error} />
+      <Select
+        label={t('prefs.timeZone')}
+        name="time_zone"
+        value={z}
+        onValue={setZone}
+        error={s.fields.time_zone}
+        options={(zoneList().includes(z) ? zoneList() : [z, ...zoneList()]).map((name) => ({ value: name, label: name }))}
+      />
+      <fieldset class="plain">
+        <legend>{t('prefs.emails')}</legend>
+        {optional.map((k) => (
+          <Checkbox key={k} label={tDyn(`ntype.${k}`, k)} name={`email_${k}`} checked={em[k]} onChange={(v) => setEmail({ ...em, [k]: v })} />
+        ))}
+        <p class="muted">{t('prefs.required')}</p>
+      </fieldset>
+      <fieldset class="plain">
+        <legend>{t('prefs.reminders')}</legend>
+        {REMINDER_PRESETS.map((m) => (
+          <Checkbox
+            key={m}
+            label={tDyn(`prefs.before.${m}`, `${m}`)}
+            name={`reminder_${m}`}
+            checked={off.includes(m)}
+            onChange={(v) => setOffsets(v ? [...off.filter((x) => x !== m), m] : off.filter((x) => x !== m))}
+          />
+        ))}
+        {s.fields.reminder_offsets_minutes ? <p class="field-error">{s.fields.reminder_offsets_minutes}</p> : null}
+      </fieldset>
+      <div>
+        <Button type="submit" variant="primary" busy={s.busy} data-testid="prefs-save">
+          {t('common.save')}
+        </Button>
+      </div>
+    </form>
+  );
 }
 
 function PasswordForm() {
@@ -284,6 +373,10 @@ export function ProfilePage() {
       <section class="panel">
         <h2>{t('profile.feed')}</h2>
         <CalendarFeed />
+      </section>
+      <section class="panel">
+        <h2>{t('prefs.title')}</h2>
+        <PreferencesForm />
       </section>
       <section class="panel">
         <h2>{t('profile.changePassword')}</h2>

@@ -14,7 +14,9 @@ use super::types::u32_of;
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
 use crate::store::JobStore;
-use crate::store::jobs::{JobRecord, JobStatus, NewJob, QueuedJob, SweepBefore, Swept};
+use crate::store::jobs::{
+    JobRecord, JobStatus, MailStats, NewJob, OutboxFilter, QueuedJob, SweepBefore, Swept,
+};
 
 fn record_from_row(r: &Row) -> DomainResult<JobRecord> {
     Ok(JobRecord {
@@ -145,6 +147,80 @@ impl JobStore for PgTx<'_, '_> {
         .iter()
         .map(record_from_row)
         .collect()
+    }
+
+    fn list_outbox(
+        &mut self,
+        kind: &str,
+        filter: OutboxFilter,
+        limit: usize,
+        offset: usize,
+    ) -> DomainResult<Vec<JobRecord>> {
+        self.rows(
+            "SELECT id, kind, payload, attempts, max_attempts, run_at, created_at, done_at,
+                    failed_at, locked_until, last_error
+             FROM job
+             WHERE kind = $1 AND CASE $2::TEXT
+                 WHEN 'queued' THEN done_at IS NULL AND failed_at IS NULL
+                 WHEN 'sent' THEN done_at IS NOT NULL
+                 WHEN 'failed' THEN failed_at IS NOT NULL
+                 ELSE TRUE END
+             ORDER BY id DESC LIMIT $3 OFFSET $4",
+            &[&kind, &filter.as_str(), &(limit as i64), &(offset as i64)],
+        )?
+        .iter()
+        .map(record_from_row)
+        .collect()
+    }
+
+    fn job_of_kind(&mut self, kind: &str, id: i64) -> DomainResult<Option<JobRecord>> {
+        self.opt(
+            "SELECT id, kind, payload, attempts, max_attempts, run_at, created_at, done_at,
+                    failed_at, locked_until, last_error
+             FROM job WHERE id = $1 AND kind = $2",
+            &[&id, &kind],
+        )?
+        .as_ref()
+        .map(record_from_row)
+        .transpose()
+    }
+
+    fn run_pending_now(&mut self, kind: &str, id: Option<i64>, now: Ts) -> DomainResult<usize> {
+        let n = self.exec(
+            "UPDATE job SET run_at = $3
+             WHERE kind = $1 AND done_at IS NULL AND failed_at IS NULL AND run_at > $3
+               AND (locked_until IS NULL OR locked_until <= $3)
+               AND ($2::BIGINT IS NULL AND last_error IS NOT NULL OR id = $2)",
+            &[&kind, &id, &now],
+        )?;
+        if n > 0 {
+            self.mark_enqueued()?;
+        }
+        Ok(n as usize)
+    }
+
+    fn mail_stats(&mut self, kind: &str) -> DomainResult<MailStats> {
+        let r = self.one(
+            "WITH sent AS (SELECT max(done_at) AS at FROM job WHERE kind = $1),
+                  failing AS (
+                    SELECT id, last_error FROM job
+                    WHERE kind = $1 AND done_at IS NULL AND (
+                        failed_at IS NULL AND last_error IS NOT NULL
+                        OR failed_at > coalesce((SELECT at FROM sent), 0)))
+             SELECT (SELECT at FROM sent),
+                (SELECT count(*) FROM job WHERE kind = $1 AND done_at IS NULL AND failed_at IS NULL),
+                (SELECT count(*) FROM failing),
+                (SELECT count(*) FROM job WHERE kind = $1 AND failed_at IS NOT NULL),
+                (SELECT last_error FROM failing ORDER BY id DESC LIMIT 1)",
+            &[&kind],
+        )?;
+        Ok(MailStats {
+            last_sent_at: r.try_get(0)?,
+            queued: r.try_get(1)?,
+            failing: r.try_get(2)?,
+            failed: r.try_get(3)?,
+            last_error: r.try_get(4)?,
+        })
     }
 
     fn job_status(&mut self, id: i64) -> DomainResult<Option<JobStatus>> {

@@ -123,6 +123,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/postgres/V9__waiting_list.pg.sql"),
     ),
     (
+        "V10__preferences",
+        include_str!("../../../migrations/postgres/V10__preferences.pg.sql"),
+    ),
+    (
         "V11__calendar_and_categories",
         include_str!("../../../migrations/postgres/V11__calendar_and_categories.pg.sql"),
     ),

@@ -5,10 +5,11 @@ use postgres::Row;
 use super::PgTx;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::notice::EventFacts;
+use crate::domain::preferences::{DEFAULT_REMINDER_MINUTES, Lang, Preferences};
 use crate::domain::time::Ts;
 use crate::store::NotificationStore;
 use crate::store::notifications::{
-    DueReminder, InAppBody, InAppNotice, InAppRow, Recipient, StoredNotice,
+    DueReminder, InAppBody, InAppNotice, InAppRow, Recipient, StoredNotice, split_kinds,
 };
 
 /// The columns [`facts_from_row`] reads, for a query over `event e`.
@@ -35,13 +36,21 @@ fn facts_from_row(r: &Row, first: usize) -> DomainResult<EventFacts> {
 impl NotificationStore for PgTx<'_, '_> {
     fn recipient(&mut self, user_id: i64) -> DomainResult<Option<Recipient>> {
         self.opt(
-            r#"SELECT email, full_name FROM "user" WHERE id = $1 AND deleted_at IS NULL"#,
+            r#"SELECT u.email, u.full_name, p.locale, p.time_zone, p.email_off
+               FROM "user" u LEFT JOIN user_preferences p ON p.user_id = u.id
+               WHERE u.id = $1 AND u.deleted_at IS NULL"#,
             &[&user_id],
         )?
         .map(|r| {
             Ok(Recipient {
                 email: r.try_get(0)?,
                 full_name: r.try_get(1)?,
+                prefs: Preferences {
+                    locale: r.try_get(2)?,
+                    time_zone: r.try_get(3)?,
+                    email_off: split_kinds(r.try_get::<_, Option<String>>(4)?.as_deref()),
+                    reminder_minutes: None,
+                },
             })
         })
         .transpose()
@@ -139,12 +148,7 @@ impl NotificationStore for PgTx<'_, '_> {
             .try_get(0)?)
     }
 
-    fn due_reminders(
-        &mut self,
-        after: Ts,
-        until: Ts,
-        limit: usize,
-    ) -> DomainResult<Vec<DueReminder>> {
+    fn due_reminders(&mut self, now: Ts, limit: usize) -> DomainResult<Vec<DueReminder>> {
         // In the scan's write, rows another scan (this instance's scheduler
         // racing a manual scan, or another instance) is reminding right now
         // are skipped, so each reminder goes out once.
@@ -155,31 +159,112 @@ impl NotificationStore for PgTx<'_, '_> {
         };
         self.rows(
             &format!(
-                "SELECT p.id, p.user_id, {FACTS_COLUMNS}
+                r#"SELECT p.id, p.user_id, o.minutes, p.created_at, {FACTS_COLUMNS}
                  FROM event e JOIN event_participant p ON p.event_id = e.id
-                 WHERE e.starts_at > $1 AND e.starts_at <= $2 AND e.rejected_at IS NULL
-                   AND p.status = 'PARTICIPATING' AND p.reminder_sent_at IS NULL
-                 ORDER BY e.starts_at, p.id
-                 LIMIT $3 {lock}"
+                 JOIN (SELECT user_id, minutes FROM user_reminder_offset
+                       UNION ALL
+                       SELECT id, {DEFAULT_REMINDER_MINUTES}::BIGINT FROM "user" u WHERE NOT EXISTS
+                         (SELECT 1 FROM user_reminder_offset x WHERE x.user_id = u.id)) o
+                   ON o.user_id = p.user_id
+                 WHERE e.starts_at > $1 AND e.starts_at <= $1 + o.minutes * 60000000
+                   AND e.rejected_at IS NULL AND p.status = 'PARTICIPATING'
+                   AND NOT EXISTS (SELECT 1 FROM reminder_sent s
+                       WHERE s.participant_id = p.id AND s.minutes = o.minutes
+                         AND s.starts_at = e.starts_at AND s.joined_at = p.created_at)
+                 ORDER BY e.starts_at, p.id, o.minutes DESC
+                 LIMIT $2 {lock}"#
             ),
-            &[&after, &until, &(limit as i64)],
+            &[&now, &(limit as i64)],
         )?
         .iter()
         .map(|r| {
             Ok(DueReminder {
                 participant_id: r.try_get(0)?,
                 user_id: r.try_get(1)?,
-                event: facts_from_row(r, 2)?,
+                minutes: r.try_get(2)?,
+                joined_at: r.try_get(3)?,
+                event: facts_from_row(r, 4)?,
             })
         })
         .collect()
     }
 
-    fn mark_reminded(&mut self, participant_id: i64, now: Ts) -> DomainResult<()> {
+    fn mark_reminded(&mut self, due: &DueReminder, now: Ts) -> DomainResult<()> {
+        self.change(
+            "INSERT INTO reminder_sent (participant_id, minutes, starts_at, joined_at, sent_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (participant_id, minutes) DO UPDATE
+                SET starts_at = excluded.starts_at, joined_at = excluded.joined_at,
+                    sent_at = excluded.sent_at",
+            &[
+                &due.participant_id,
+                &due.minutes,
+                &due.event.starts_at,
+                &due.joined_at,
+                &now,
+            ],
+        )?;
         self.change(
             "UPDATE event_participant SET reminder_sent_at = $2 WHERE id = $1",
-            &[&participant_id, &now],
+            &[&due.participant_id, &now],
         )?;
+        Ok(())
+    }
+
+    fn preferences(&mut self, user_id: i64) -> DomainResult<Preferences> {
+        let row = self.opt(
+            "SELECT locale, time_zone, email_off FROM user_preferences WHERE user_id = $1",
+            &[&user_id],
+        )?;
+        let (locale, time_zone, email_off) = match row {
+            Some(r) => (
+                r.try_get::<_, Option<Lang>>(0)?,
+                r.try_get::<_, Option<String>>(1)?,
+                r.try_get::<_, String>(2)?,
+            ),
+            None => Default::default(),
+        };
+        let minutes = self
+            .rows(
+                "SELECT minutes FROM user_reminder_offset WHERE user_id = $1 ORDER BY minutes DESC",
+                &[&user_id],
+            )?
+            .iter()
+            .map(|r| r.try_get::<_, i64>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Preferences {
+            locale,
+            time_zone,
+            email_off: split_kinds(Some(&email_off)),
+            reminder_minutes: (!minutes.is_empty()).then_some(minutes),
+        })
+    }
+
+    fn save_preferences(&mut self, user_id: i64, prefs: &Preferences, now: Ts) -> DomainResult<()> {
+        let email_off = prefs
+            .email_off
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(",");
+        self.change(
+            "INSERT INTO user_preferences (user_id, locale, time_zone, email_off, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_id) DO UPDATE SET locale = excluded.locale,
+                time_zone = excluded.time_zone, email_off = excluded.email_off,
+                updated_at = excluded.updated_at",
+            &[&user_id, &prefs.locale, &prefs.time_zone, &email_off, &now],
+        )?;
+        self.change(
+            "DELETE FROM user_reminder_offset WHERE user_id = $1",
+            &[&user_id],
+        )?;
+        for m in prefs.reminder_minutes.iter().flatten() {
+            self.change(
+                "INSERT INTO user_reminder_offset (user_id, minutes) VALUES ($1, $2)",
+                &[&user_id, m],
+            )?;
+        }
         Ok(())
     }
 }

@@ -65,6 +65,21 @@ impl<'a> FromSql<'a> for Role {
     accepts!(TEXT, VARCHAR);
 }
 
+impl ToSql for crate::domain::preferences::Lang {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Failure> {
+        self.code().to_sql(ty, out)
+    }
+    accepts!(TEXT, VARCHAR);
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for crate::domain::preferences::Lang {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Failure> {
+        text_enum(ty, raw, crate::domain::preferences::Lang::parse)
+    }
+    accepts!(TEXT, VARCHAR);
+}
+
 /// A count or a small non-negative integer read as BIGINT.
 pub(crate) fn u32_of(value: i64) -> u32 {
     u32::try_from(value.max(0)).unwrap_or(u32::MAX)

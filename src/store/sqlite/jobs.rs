@@ -6,7 +6,9 @@ use super::{OptionalRow, SqliteTx};
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
 use crate::store::JobStore;
-use crate::store::jobs::{JobRecord, JobStatus, NewJob, QueuedJob, SweepBefore, Swept};
+use crate::store::jobs::{
+    JobRecord, JobStatus, MailStats, NewJob, OutboxFilter, QueuedJob, SweepBefore, Swept,
+};
 
 impl JobStore for SqliteTx<'_> {
     fn enqueue_job(&mut self, job: &NewJob<'_>, now: Ts) -> DomainResult<i64> {
@@ -117,23 +119,92 @@ impl JobStore for SqliteTx<'_> {
                         failed_at, locked_until, last_error
                  FROM job WHERE (NOT ?1 OR failed_at IS NOT NULL) ORDER BY id DESC LIMIT ?2",
             )?
-            .query_map(params![failed_only, limit as i64], |r| {
-                Ok(JobRecord {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    payload: r.get(2)?,
-                    attempts: r.get(3)?,
-                    max_attempts: r.get(4)?,
-                    run_at: r.get(5)?,
-                    created_at: r.get(6)?,
-                    done_at: r.get(7)?,
-                    failed_at: r.get(8)?,
-                    locked_until: r.get(9)?,
-                    last_error: r.get(10)?,
-                })
-            })?
+            .query_map(params![failed_only, limit as i64], record)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    fn list_outbox(
+        &mut self,
+        kind: &str,
+        filter: OutboxFilter,
+        limit: usize,
+        offset: usize,
+    ) -> DomainResult<Vec<JobRecord>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT id, kind, payload, attempts, max_attempts, run_at, created_at, done_at,
+                        failed_at, locked_until, last_error
+                 FROM job
+                 WHERE kind = ?1 AND CASE ?2
+                     WHEN 'queued' THEN done_at IS NULL AND failed_at IS NULL
+                     WHEN 'sent' THEN done_at IS NOT NULL
+                     WHEN 'failed' THEN failed_at IS NOT NULL
+                     ELSE 1 END
+                 ORDER BY id DESC LIMIT ?3 OFFSET ?4",
+            )?
+            .query_map(
+                params![kind, filter.as_str(), limit as i64, offset as i64],
+                record,
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn job_of_kind(&mut self, kind: &str, id: i64) -> DomainResult<Option<JobRecord>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, kind, payload, attempts, max_attempts, run_at, created_at, done_at,
+                        failed_at, locked_until, last_error
+                 FROM job WHERE id = ?1 AND kind = ?2",
+            )?
+            .query_row(params![id, kind], record)
+            .optional()?)
+    }
+
+    fn run_pending_now(&mut self, kind: &str, id: Option<i64>, now: Ts) -> DomainResult<usize> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE job SET run_at = ?3
+                 WHERE kind = ?1 AND done_at IS NULL AND failed_at IS NULL AND run_at > ?3
+                   AND (locked_until IS NULL OR locked_until <= ?3)
+                   AND (?2 IS NULL AND last_error IS NOT NULL OR id = ?2)",
+            )?
+            .execute(params![kind, id, now])?;
+        if n > 0 {
+            self.mark_enqueued()?;
+        }
+        Ok(n)
+    }
+
+    fn mail_stats(&mut self, kind: &str) -> DomainResult<MailStats> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "WITH sent AS (SELECT max(done_at) AS at FROM job WHERE kind = ?1),
+                      failing AS (
+                        SELECT id, last_error FROM job
+                        WHERE kind = ?1 AND done_at IS NULL AND (
+                            failed_at IS NULL AND last_error IS NOT NULL
+                            OR failed_at > coalesce((SELECT at FROM sent), 0)))
+                 SELECT (SELECT at FROM sent),
+                    (SELECT count(*) FROM job WHERE kind = ?1 AND done_at IS NULL AND failed_at IS NULL),
+                    (SELECT count(*) FROM failing),
+                    (SELECT count(*) FROM job WHERE kind = ?1 AND failed_at IS NOT NULL),
+                    (SELECT last_error FROM failing ORDER BY id DESC LIMIT 1)",
+            )?
+            .query_row([kind], |r| {
+                Ok(MailStats {
+                    last_sent_at: r.get(0)?,
+                    queued: r.get(1)?,
+                    failing: r.get(2)?,
+                    failed: r.get(3)?,
+                    last_error: r.get(4)?,
+                })
+            })?)
     }
 
     fn job_status(&mut self, id: i64) -> DomainResult<Option<JobStatus>> {
@@ -233,6 +304,22 @@ impl JobStore for SqliteTx<'_> {
             |r| r.get(0),
         )?))
     }
+}
+
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+    Ok(JobRecord {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        payload: r.get(2)?,
+        attempts: r.get(3)?,
+        max_attempts: r.get(4)?,
+        run_at: r.get(5)?,
+        created_at: r.get(6)?,
+        done_at: r.get(7)?,
+        failed_at: r.get(8)?,
+        locked_until: r.get(9)?,
+        last_error: r.get(10)?,
+    })
 }
 
 #[cfg(test)]

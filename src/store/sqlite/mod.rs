@@ -513,10 +513,13 @@ mod tests {
                 "job",
                 "login_session",
                 "rate_limit",
+                "reminder_sent",
                 "scan_tick",
                 "setup_token",
                 "upload",
-                "user"
+                "user",
+                "user_preferences",
+                "user_reminder_offset"
             ]
         );
     }

@@ -5,10 +5,11 @@ use rusqlite::params;
 use super::{OptionalRow, SqliteTx};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::notice::EventFacts;
+use crate::domain::preferences::{DEFAULT_REMINDER_MINUTES, Lang, Preferences};
 use crate::domain::time::Ts;
 use crate::store::NotificationStore;
 use crate::store::notifications::{
-    DueReminder, InAppBody, InAppNotice, InAppRow, Recipient, StoredNotice,
+    DueReminder, InAppBody, InAppNotice, InAppRow, Recipient, StoredNotice, split_kinds,
 };
 
 /// The columns [`facts_from_row`] reads, for a query over `event e`.
@@ -37,12 +38,20 @@ impl NotificationStore for SqliteTx<'_> {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT email, full_name FROM user WHERE id = ?1 AND deleted_at IS NULL",
+                "SELECT u.email, u.full_name, p.locale, p.time_zone, p.email_off
+                 FROM user u LEFT JOIN user_preferences p ON p.user_id = u.id
+                 WHERE u.id = ?1 AND u.deleted_at IS NULL",
             )?
             .query_row([user_id], |r| {
                 Ok(Recipient {
                     email: r.get(0)?,
                     full_name: r.get(1)?,
+                    prefs: Preferences {
+                        locale: r.get(2)?,
+                        time_zone: r.get(3)?,
+                        email_off: split_kinds(r.get::<_, Option<String>>(4)?.as_deref()),
+                        reminder_minutes: None,
+                    },
                 })
             })
             .optional()?)
@@ -143,37 +152,122 @@ impl NotificationStore for SqliteTx<'_> {
             .query_row([user_id], |r| r.get(0))?)
     }
 
-    fn due_reminders(
-        &mut self,
-        after: Ts,
-        until: Ts,
-        limit: usize,
-    ) -> DomainResult<Vec<DueReminder>> {
+    fn due_reminders(&mut self, now: Ts, limit: usize) -> DomainResult<Vec<DueReminder>> {
         let due = self
             .conn
             .prepare_cached(&format!(
-                "SELECT p.id, p.user_id, {FACTS_COLUMNS}
+                "SELECT p.id, p.user_id, o.minutes, p.created_at, {FACTS_COLUMNS}
                  FROM event e JOIN event_participant p ON p.event_id = e.id
-                 WHERE e.starts_at > ?1 AND e.starts_at <= ?2 AND e.rejected_at IS NULL
-                   AND p.status = 'PARTICIPATING' AND p.reminder_sent_at IS NULL
-                 ORDER BY e.starts_at, p.id
-                 LIMIT ?3"
+                 JOIN (SELECT user_id, minutes FROM user_reminder_offset
+                       UNION ALL
+                       SELECT id, {DEFAULT_REMINDER_MINUTES} FROM user u WHERE NOT EXISTS
+                         (SELECT 1 FROM user_reminder_offset x WHERE x.user_id = u.id)) o
+                   ON o.user_id = p.user_id
+                 WHERE e.starts_at > ?1 AND e.starts_at <= ?1 + o.minutes * 60000000
+                   AND e.rejected_at IS NULL AND p.status = 'PARTICIPATING'
+                   AND NOT EXISTS (SELECT 1 FROM reminder_sent s
+                       WHERE s.participant_id = p.id AND s.minutes = o.minutes
+                         AND s.starts_at = e.starts_at AND s.joined_at = p.created_at)
+                 ORDER BY e.starts_at, p.id, o.minutes DESC
+                 LIMIT ?2"
             ))?
-            .query_map(params![after, until, limit as i64], |r| {
+            .query_map(params![now, limit as i64], |r| {
                 Ok(DueReminder {
                     participant_id: r.get(0)?,
                     user_id: r.get(1)?,
-                    event: facts_from_row(r, 2)?,
+                    minutes: r.get(2)?,
+                    joined_at: r.get(3)?,
+                    event: facts_from_row(r, 4)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
         Ok(due)
     }
 
-    fn mark_reminded(&mut self, participant_id: i64, now: Ts) -> DomainResult<()> {
+    fn mark_reminded(&mut self, due: &DueReminder, now: Ts) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO reminder_sent (participant_id, minutes, starts_at, joined_at, sent_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (participant_id, minutes) DO UPDATE
+                    SET starts_at = excluded.starts_at, joined_at = excluded.joined_at,
+                        sent_at = excluded.sent_at",
+            )?
+            .execute(params![
+                due.participant_id,
+                due.minutes,
+                due.event.starts_at,
+                due.joined_at,
+                now
+            ])?;
         self.conn
             .prepare_cached("UPDATE event_participant SET reminder_sent_at = ?2 WHERE id = ?1")?
-            .execute(params![participant_id, now])?;
+            .execute(params![due.participant_id, now])?;
+        Ok(())
+    }
+
+    fn preferences(&mut self, user_id: i64) -> DomainResult<Preferences> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT locale, time_zone, email_off FROM user_preferences WHERE user_id = ?1",
+            )?
+            .query_row([user_id], |r| {
+                Ok((
+                    r.get::<_, Option<Lang>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        let minutes: Vec<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT minutes FROM user_reminder_offset WHERE user_id = ?1 ORDER BY minutes DESC",
+            )?
+            .query_map([user_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let (locale, time_zone, email_off) = row.unwrap_or_default();
+        Ok(Preferences {
+            locale,
+            time_zone,
+            email_off: split_kinds(Some(&email_off)),
+            reminder_minutes: (!minutes.is_empty()).then_some(minutes),
+        })
+    }
+
+    fn save_preferences(&mut self, user_id: i64, prefs: &Preferences, now: Ts) -> DomainResult<()> {
+        let email_off = prefs
+            .email_off
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(",");
+        self.conn
+            .prepare_cached(
+                "INSERT INTO user_preferences (user_id, locale, time_zone, email_off, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (user_id) DO UPDATE SET locale = excluded.locale,
+                    time_zone = excluded.time_zone, email_off = excluded.email_off,
+                    updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                user_id,
+                prefs.locale,
+                prefs.time_zone,
+                email_off,
+                now
+            ])?;
+        self.conn
+            .prepare_cached("DELETE FROM user_reminder_offset WHERE user_id = ?1")?
+            .execute([user_id])?;
+        for m in prefs.reminder_minutes.iter().flatten() {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO user_reminder_offset (user_id, minutes) VALUES (?1, ?2)",
+                )?
+                .execute(params![user_id, m])?;
+        }
         Ok(())
     }
 }

@@ -49,3 +49,15 @@ impl rusqlite::ToSql for Role {
         Ok(self.as_str().into())
     }
 }
+
+impl FromSql for crate::domain::preferences::Lang {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        text_enum(value, crate::domain::preferences::Lang::parse)
+    }
+}
+
+impl rusqlite::ToSql for crate::domain::preferences::Lang {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(self.code().into())
+    }
+}
