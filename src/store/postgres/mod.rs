@@ -116,6 +116,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V8__domain_version",
         include_str!("../../../migrations/postgres/V8__domain_version.pg.sql"),
     ),
+    (
+        "V12__external_identity",
+        include_str!("../../../migrations/postgres/V12__external_identity.pg.sql"),
+    ),
 ];
 
 /// How many rows of `domain_version` writers spread their increments over.
