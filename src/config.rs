@@ -167,7 +167,115 @@ pub struct AuthConfig {
     /// `POST /register` calls per client address per hour (each answer,
     /// "Email already exists" included, counts).
     pub registrations_per_client_per_hour: u32,
+    /// `false`: registration, password recovery and password sign-in are
+    /// closed (403 "Password sign-in is disabled") — people sign in through
+    /// the directory or the identity provider. Administrators keep their
+    /// local password as a way in when the directory is down.
+    pub password_login: bool,
     pub argon2: Argon2Config,
+    pub ldap: LdapConfig,
+}
+
+/// Sign-in against the company's directory (`POST /api/login` asks it
+/// first when `url` is set).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LdapConfig {
+    /// `ldap://host:389` or `ldaps://host:636`; `None` = no directory.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub url: Option<String>,
+    /// Upgrade an `ldap://` connection with StartTLS.
+    pub starttls: bool,
+    /// PEM file of the certificate authorities to trust for LDAPS/StartTLS;
+    /// `None` = the system's.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub ca_file: Option<PathBuf>,
+    /// The service account that searches for users; `None` = anonymous.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub bind_dn: Option<String>,
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub bind_password: Option<String>,
+    /// Where users are searched (whole subtree); required with `url`.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub base_dn: Option<String>,
+    /// `{email}` is the address typed at sign-in, `{login}` the part before
+    /// `@` (for `sAMAccountName`); both escaped.
+    pub user_filter: String,
+    pub email_attribute: String,
+    pub name_attribute: String,
+    /// DN of a group (`member` holds user DNs, as in `groupOfNames` and
+    /// Active Directory groups) whose members are administrators, checked at
+    /// every sign-in; `None` = roles are managed in Afisha.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub admin_group: Option<String>,
+    /// Connecting and each operation.
+    pub timeout_secs: u64,
+}
+
+impl LdapConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let Some(url) = &self.url else {
+            return Ok(());
+        };
+        let parsed =
+            url::Url::parse(url).map_err(|e| ConfigError::new("auth.ldap.url", e.to_string()))?;
+        match parsed.scheme() {
+            "ldap" => {}
+            "ldaps" if self.starttls => {
+                return Err(ConfigError::new(
+                    "auth.ldap.starttls",
+                    "StartTLS is for ldap:// URLs; ldaps:// is TLS from the start",
+                ));
+            }
+            "ldaps" => {}
+            _ => {
+                return Err(ConfigError::new(
+                    "auth.ldap.url",
+                    "must be an ldap:// or ldaps:// URL",
+                ));
+            }
+        }
+        if self.base_dn.is_none() {
+            return Err(ConfigError::new(
+                "auth.ldap.base_dn",
+                "must be set when auth.ldap.url is (where users are searched)",
+            ));
+        }
+        let filter = &self.user_filter;
+        if !(filter.starts_with('(') && filter.ends_with(')'))
+            || !(filter.contains("{email}") || filter.contains("{login}"))
+        {
+            return Err(ConfigError::new(
+                "auth.ldap.user_filter",
+                "must be a parenthesised LDAP filter containing {email} or {login}",
+            ));
+        }
+        if self.bind_dn.is_some() != self.bind_password.is_some() {
+            return Err(ConfigError::new(
+                "auth.ldap.bind_password",
+                "bind_dn and bind_password are set together (or neither, for an anonymous search)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for LdapConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            starttls: false,
+            ca_file: None,
+            bind_dn: None,
+            bind_password: None,
+            base_dn: None,
+            user_filter: "(mail={email})".into(),
+            email_attribute: "mail".into(),
+            name_attribute: "cn".into(),
+            admin_group: None,
+            timeout_secs: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -344,7 +452,9 @@ impl Default for AuthConfig {
             hash_queue: 32,
             hash_per_client: 8,
             registrations_per_client_per_hour: 300,
+            password_login: true,
             argon2: Argon2Config::default(),
+            ldap: LdapConfig::default(),
         }
     }
 }
@@ -660,6 +770,7 @@ impl Config {
                 ));
             }
         }
+        self.auth.ldap.validate()?;
         for origin in &self.server.cors_allowed_origins {
             if origin == "*" || url::Url::parse(origin).is_err() {
                 return Err(ConfigError::new(
@@ -1115,6 +1226,12 @@ mod tests {
         assert_eq!(
             optional,
             [
+                "auth.ldap.admin_group",
+                "auth.ldap.base_dn",
+                "auth.ldap.bind_dn",
+                "auth.ldap.bind_password",
+                "auth.ldap.ca_file",
+                "auth.ldap.url",
                 "backup.dir",
                 "backup.schedule",
                 "email.file_dir",
@@ -1298,6 +1415,27 @@ mod tests {
         let (_dir, overrides) = with_file("[email]\nbackend = \"pigeon\"\n");
         let err = load_with(&[], overrides).unwrap_err();
         assert_eq!(err.key, "email.backend");
+
+        for (toml, key) in [
+            ("url = \"http://ldap\"\nbase_dn = \"dc=x\"", "auth.ldap.url"),
+            ("url = \"ldap://ldap\"", "auth.ldap.base_dn"),
+            (
+                "url = \"ldaps://ldap\"\nstarttls = true\nbase_dn = \"dc=x\"",
+                "auth.ldap.starttls",
+            ),
+            (
+                "url = \"ldap://ldap\"\nbase_dn = \"dc=x\"\nuser_filter = \"(uid=alice)\"",
+                "auth.ldap.user_filter",
+            ),
+            (
+                "url = \"ldap://ldap\"\nbase_dn = \"dc=x\"\nbind_dn = \"cn=r\"",
+                "auth.ldap.bind_password",
+            ),
+        ] {
+            let (_dir, overrides) = with_file(&format!("[auth.ldap]\n{toml}\n"));
+            let err = load_with(&[], overrides).unwrap_err();
+            assert_eq!(err.key, key, "{toml}");
+        }
 
         let (_dir, overrides) = with_file("[ui]\ndisplay_timezone = \"Mars/Olympus\"\n");
         let err = load_with(&[], overrides).unwrap_err();

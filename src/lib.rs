@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod deadline;
 pub mod demo;
+pub mod directory;
 pub mod domain;
 pub mod email;
 pub mod http;

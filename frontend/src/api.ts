@@ -269,6 +269,31 @@ export interface UserDTO {
   deleted_at: string | null;
   status: 'ACTIVE' | 'DELETED';
   is_system: boolean;
+  /** How the account signs in: a local password, the company directory. */
+  sign_in: SignInMethod[];
+}
+
+export type SignInMethod = 'password' | 'ldap' | 'oidc';
+
+/** `GET /api/config`: what is open before sign-in. */
+export interface ClientConfig {
+  brand_name: string;
+  min_password_length: number;
+  locales: string[];
+  password_login: boolean;
+  registration: boolean;
+  ldap: boolean;
+}
+
+let configOnce: Promise<ClientConfig> | null = null;
+
+/** The server's client configuration, fetched once per page load. */
+export function clientConfig(): Promise<ClientConfig> {
+  configOnce ??= api<ClientConfig>('GET', '/api/config').catch((e) => {
+    configOnce = null;
+    throw e;
+  });
+  return configOnce;
 }
 
 export interface Notification {

@@ -65,6 +65,14 @@ pub mod messages {
     pub const REGISTRATION_NOT_FOUND: &str = "Registration not found";
     pub const RECOVERY_NOT_FOUND: &str = "Recovery not found";
     pub const BUSY: &str = "Too many requests, try later";
+    /// `auth.password_login = false`: registration, recovery and password
+    /// sign-in of non-administrators.
+    pub const PASSWORD_LOGIN_DISABLED: &str = "Password sign-in is disabled";
+    /// The directory (LDAP) could not be asked; the cause is logged.
+    pub const DIRECTORY_UNAVAILABLE: &str = "Sign-in directory unavailable, try later";
+    /// The account with this email is linked to another directory entry or
+    /// identity (linking happens once, by email; afterwards by identity).
+    pub const LINKED_ELSEWHERE: &str = "This account is linked to another identity";
 }
 
 /// The user behind a valid login session.

@@ -32,6 +32,51 @@ impl Role {
     }
 }
 
+/// Where an account's identity lives besides a local password: the
+/// company's directory (LDAP) or identity provider (OpenID Connect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityProvider {
+    Ldap,
+    Oidc,
+}
+
+impl IdentityProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityProvider::Ldap => "ldap",
+            IdentityProvider::Oidc => "oidc",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<IdentityProvider> {
+        match text {
+            "ldap" => Some(IdentityProvider::Ldap),
+            "oidc" => Some(IdentityProvider::Oidc),
+            _ => None,
+        }
+    }
+}
+
+/// A way an account can sign in: its local password, or an identity at
+/// the directory or the identity provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignInMethod {
+    Password,
+    Ldap,
+    Oidc,
+}
+
+impl From<IdentityProvider> for SignInMethod {
+    fn from(p: IdentityProvider) -> Self {
+        match p {
+            IdentityProvider::Ldap => SignInMethod::Ldap,
+            IdentityProvider::Oidc => SignInMethod::Oidc,
+        }
+    }
+}
+
 /// `ACTIVE` (not deleted) | `DELETED`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "UPPERCASE")]

@@ -161,6 +161,15 @@ impl IntoResponse for DomainError {
                     crate::domain::error::messages::REQUEST_TIMED_OUT,
                 )
             }
+            // The directory could not be asked (the service logged why).
+            DomainError::Unavailable(cause)
+                if cause == crate::domain::account::messages::DIRECTORY_UNAVAILABLE =>
+            {
+                let mut r = detail(StatusCode::SERVICE_UNAVAILABLE, cause);
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                r
+            }
             DomainError::Unavailable(cause) => {
                 tracing::error!(%cause, "storage unavailable");
                 let mut r = detail(

@@ -136,3 +136,7 @@ enum_schema!(
 );
 enum_schema!(crate::domain::user::Role, ["USER", "ADMINISTRATOR"]);
 enum_schema!(crate::domain::user::UserStatus, ["ACTIVE", "DELETED"]);
+enum_schema!(
+    crate::domain::user::SignInMethod,
+    ["password", "ldap", "oidc"]
+);

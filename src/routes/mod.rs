@@ -4,6 +4,7 @@ pub mod access;
 pub mod backups;
 pub mod calendar;
 pub mod categories;
+pub mod client_config;
 pub mod debug;
 pub mod events;
 pub mod export;
@@ -28,6 +29,7 @@ use crate::state::AppState;
 pub fn api(config: &Config) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(health::router())
+        .merge(client_config::router())
         .merge(access::router())
         .merge(users::router())
         .merge(events::router())

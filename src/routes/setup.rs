@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::account::Account;
-use crate::domain::user::UserStatus;
+use crate::domain::user::{SignInMethod, UserStatus};
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input};
 use crate::routes::users::UserDto;
@@ -85,5 +85,6 @@ pub fn user_dto(user: Account) -> UserDto {
         deleted_at: None,
         status: UserStatus::Active,
         is_system: false,
+        sign_in: vec![SignInMethod::Password],
     }
 }

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::Admin;
+use crate::auth::{Admin, CurrentUser};
 use crate::domain::time::Ts;
-use crate::domain::user::{Role, UserStatus};
+use crate::domain::user::{Role, SignInMethod, UserStatus};
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::nullable;
 use crate::http::extract::{Body, Checks, Input, Page, Path, Query};
@@ -33,6 +33,9 @@ pub struct UserDto {
     /// Always `false`: the contract keeps the field, the product has no
     /// system users.
     pub is_system: bool,
+    /// How the account signs in: `password` (a local password is set),
+    /// `ldap` / `oidc` (linked to the directory / identity provider).
+    pub sign_in: Vec<SignInMethod>,
 }
 
 impl From<User> for UserDto {
@@ -42,6 +45,7 @@ impl From<User> for UserDto {
             role: u.role,
             username: u.email.clone(),
             status: u.status(),
+            sign_in: u.sign_in(),
             email: u.email,
             full_name: u.full_name,
             created_at: u.created_at,
@@ -56,6 +60,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users))
         .routes(routes!(update_user, delete_user))
         .routes(routes!(reset_password))
+        .routes(routes!(me))
+}
+
+/// My account as administrators see it in `GET /users` (with `sign_in`:
+/// how I sign in).
+#[utoipa::path(get, path = "/users/me", tag = "users", security(("session_uid" = [], "session_token" = [])),
+    responses((status = 200, body = UserDto), (status = 401, body = ErrorBody)))]
+async fn me(
+    CurrentUser(me): CurrentUser,
+    State(state): State<AppState>,
+) -> AppResult<Json<UserDto>> {
+    Ok(Json(service::me(&state.svc, me.id).await?.into()))
 }
 
 /// Query of `GET /users`.

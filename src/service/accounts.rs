@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use rand::{Rng, RngCore};
 use uuid::Uuid;
 
+use crate::directory::Verdict;
 use crate::domain::account::{
     self, Account, MAX_CODE_FAILURES, SessionUser, email_key, messages as m, session_alive,
     session_young, token_expired,
@@ -20,9 +21,9 @@ use crate::domain::account::{
 use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::notice::{Notice, To};
 use crate::domain::time::Ts;
-use crate::domain::user::Role;
+use crate::domain::user::{IdentityProvider, Role};
 use crate::secrets::{constant_time_eq, token_digest};
-use crate::service::{Services, limits, outbox};
+use crate::service::{Services, external, limits, outbox};
 use crate::store::Tx;
 use crate::store::accounts::{NewRegistration, NewUser, Recovery, SessionInfo};
 
@@ -44,6 +45,16 @@ impl std::fmt::Debug for Volatile {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Registration and recovery exist only while password sign-in is on
+/// (`auth.password_login`).
+fn password_routes_open(svc: &Services) -> DomainResult<()> {
+    if svc.config.auth.password_login {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(m::PASSWORD_LOGIN_DISABLED.into()))
+    }
 }
 
 /// Counts an attempt on a backoff key (API.md rate limits).
@@ -71,7 +82,7 @@ pub struct NewSession {
 
 /// Inserts a session for `user_id` in `tx`; the token is 32 random bytes,
 /// hex, and only its digest is stored.
-fn insert_session(
+pub(crate) fn insert_session(
     tx: &mut dyn Tx,
     user_id: i64,
     user_agent: Option<&str>,
@@ -136,6 +147,7 @@ pub async fn register(
     password: String,
     full_name: String,
 ) -> DomainResult<Uuid> {
+    password_routes_open(svc)?;
     // The answer "Email already exists" tells whether an address has an
     // account, so the check itself is budgeted per client address; API.md
     // keeps it before the per-email limit.
@@ -202,6 +214,7 @@ fn code_of(svc: &Services, sealed: &str) -> Option<u32> {
 /// in the registration's row; after [`MAX_CODE_FAILURES`] the registration
 /// is void.
 pub async fn verify_registration(svc: &Services, token: Uuid, code: i64) -> DomainResult<()> {
+    password_routes_open(svc)?;
     let found = svc
         .store
         .read(move |tx| tx.registration(token))
@@ -250,6 +263,7 @@ pub async fn verify_registration(svc: &Services, token: Uuid, code: i64) -> Doma
 
 /// Sends the code of a pending registration again (the same code).
 pub async fn resend_code(svc: &Services, token: Uuid) -> DomainResult<()> {
+    password_routes_open(svc)?;
     let now = svc.now();
     let reg = svc
         .store
@@ -298,16 +312,58 @@ pub async fn login(
     let guess = limits::reserve_guess(svc, &key)
         .await?
         .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_LOGINS, secs))?;
+    if let Some(directory) = &svc.directory {
+        match directory.check(&email, &password).await {
+            Ok(Verdict::Accepted(found)) => {
+                guess.succeeded().await?;
+                drop(admitted);
+                return external::sign_in(svc, IdentityProvider::Ldap, found, user_agent).await;
+            }
+            Ok(Verdict::Rejected) => {
+                // The same Argon2 run as a local check, so that the answer
+                // takes as long whoever decides it.
+                svc.passwords.verify(password, None).await?;
+                guess.failed().await?;
+                return Err(DomainError::Unauthenticated(m::INVALID_CREDENTIALS.into()));
+            }
+            Ok(Verdict::Unknown) => {}
+            Err(cause) => {
+                tracing::warn!(%cause, "directory sign-in failed: LDAP unavailable");
+                return Err(DomainError::Unavailable(m::DIRECTORY_UNAVAILABLE.into()));
+            }
+        }
+    }
+    let lookup = email.clone();
     let account = svc
         .store
-        .read(move |tx| tx.credentials_by_email(&email))
+        .read(move |tx| {
+            let Some(c) = tx.credentials_by_email(&lookup)? else {
+                return Ok(None);
+            };
+            let admin = tx.user(c.user_id)?.is_some_and(|u| u.role.is_admin());
+            Ok(Some((c, admin)))
+        })
         .await?;
-    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    // No local password (an account made by a directory): the dummy hash,
+    // so that the check costs the same and fails.
+    let stored = account
+        .as_ref()
+        .map(|(a, _)| a.password_hash.clone())
+        .filter(|h| !h.is_empty());
     let verified = svc.passwords.verify(password.clone(), stored).await?;
     let user_id = match account {
-        Some(a) if !a.deleted && verified.ok => a.user_id,
+        Some((a, admin)) if !a.deleted && verified.ok && !a.password_hash.is_empty() => {
+            if !svc.config.auth.password_login && !admin {
+                guess.failed().await?;
+                return Err(DomainError::Forbidden(m::PASSWORD_LOGIN_DISABLED.into()));
+            }
+            a.user_id
+        }
         _ => {
             guess.failed().await?;
+            if !svc.config.auth.password_login {
+                return Err(DomainError::Forbidden(m::PASSWORD_LOGIN_DISABLED.into()));
+            }
             return Err(DomainError::Unauthenticated(m::INVALID_CREDENTIALS.into()));
         }
     };
@@ -428,6 +484,7 @@ pub async fn revoke_session(svc: &Services, me: &SessionUser, uid: Uuid) -> Doma
 
 /// Emails a single-use reset link valid for 24 h (PASSWORD_RESET_LINK).
 pub async fn request_recovery(svc: &Services, email: String) -> DomainResult<()> {
+    password_routes_open(svc)?;
     limited(svc, "recovery", &email, m::TOO_MANY_RECOVERIES).await?;
     let token = Uuid::new_v4();
     let digest = token_digest(&token.to_string());
@@ -473,6 +530,7 @@ pub async fn submit_recovery(
     token: Uuid,
     password: String,
 ) -> DomainResult<()> {
+    password_routes_open(svc)?;
     let digest = token_digest(&token.to_string());
     let now = svc.now();
     let lookup = digest.clone();

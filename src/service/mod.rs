@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod categories;
 pub mod cleanup;
 pub mod events;
+pub mod external;
 pub mod images;
 pub mod jobs;
 pub mod limits;
@@ -53,6 +54,8 @@ pub struct Services {
     pub volatile: Arc<accounts::Volatile>,
     /// This server's metrics registry (jobs, emails and backups count here).
     pub metrics: crate::metrics::Metrics,
+    /// The company directory (`auth.ldap`), when configured.
+    pub directory: Option<crate::directory::Directory>,
 }
 
 impl Services {
@@ -83,6 +86,7 @@ impl Services {
                 .with_budget(config.auth.hash_queue, config.auth.hash_per_client),
             caches: Default::default(),
             volatile: Default::default(),
+            directory: crate::directory::Directory::open(&config.auth.ldap)?,
             metrics,
             storage,
             store,

@@ -18,7 +18,7 @@ pub const USE_DELETE: &str = "Use DELETE to delete a user";
 
 /// The last-administrator rule: a change that takes `user` out of the
 /// active administrators is refused when no other active one remains.
-fn keep_an_administrator(tx: &mut dyn Tx, user: &User) -> DomainResult<()> {
+pub(crate) fn keep_an_administrator(tx: &mut dyn Tx, user: &User) -> DomainResult<()> {
     if !user.is_active_admin() {
         return Ok(());
     }
@@ -33,6 +33,11 @@ fn keep_an_administrator(tx: &mut dyn Tx, user: &User) -> DomainResult<()> {
 fn require(tx: &mut dyn Tx, id: i64) -> DomainResult<User> {
     tx.user(id)?
         .ok_or_else(|| DomainError::not_found(messages::USER_NOT_FOUND))
+}
+
+/// The caller's own account as stored.
+pub async fn me(svc: &Services, id: i64) -> DomainResult<User> {
+    svc.store.read(move |tx| require(tx, id)).await
 }
 
 /// Users matching `filter`, ordered by id.

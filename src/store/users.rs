@@ -2,7 +2,7 @@
 
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
-use crate::domain::user::{Role, UserStatus};
+use crate::domain::user::{IdentityProvider, Role, SignInMethod, UserStatus};
 
 /// A user as stored (without the password hash).
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +13,11 @@ pub struct User {
     pub full_name: String,
     pub created_at: Ts,
     pub deleted_at: Option<Ts>,
+    /// The directory or identity provider the account is linked to.
+    pub identity_provider: Option<IdentityProvider>,
+    /// Whether a local password is set (accounts provisioned by a
+    /// directory have none).
+    pub has_password: bool,
 }
 
 impl User {
@@ -22,6 +27,16 @@ impl User {
         } else {
             UserStatus::Active
         }
+    }
+
+    /// How the account can sign in: its local password (if set), then the
+    /// identity it is linked to.
+    pub fn sign_in(&self) -> Vec<SignInMethod> {
+        let password = self.has_password.then_some(SignInMethod::Password);
+        password
+            .into_iter()
+            .chain(self.identity_provider.map(SignInMethod::from))
+            .collect()
     }
 
     /// Counts towards "at least one administrator remains".
@@ -78,6 +93,19 @@ pub trait UserStore {
     fn set_user_role(&mut self, id: i64, role: Role) -> DomainResult<()>;
     fn set_user_email(&mut self, id: i64, email: &str) -> DomainResult<()>;
     fn set_user_full_name(&mut self, id: i64, full_name: &str) -> DomainResult<()>;
+    /// The user linked to `subject` at `provider`, deleted or not.
+    fn user_by_identity(
+        &mut self,
+        provider: IdentityProvider,
+        subject: &str,
+    ) -> DomainResult<Option<User>>;
+    /// Links the user to `subject` at `provider` (replacing any link).
+    fn link_identity(
+        &mut self,
+        id: i64,
+        provider: IdentityProvider,
+        subject: &str,
+    ) -> DomainResult<()>;
     /// Soft-deletes (`Some`) or restores (`None`).
     fn set_user_deleted(&mut self, id: i64, deleted_at: Option<Ts>) -> DomainResult<()>;
     /// Removes `@example.com` users and `https://example.com/` events with

@@ -1,9 +1,9 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, clientConfig } from '../api';
 import { Button, Field, FormError } from '../components/ui';
 import { fmtCountdown } from '../format';
-import { useSubmit, useTitle } from '../hooks';
+import { useAsync, useSubmit, useTitle } from '../hooks';
 import { t } from '../i18n';
 import { Link, navigate, useQuery } from '../router';
 import { getPending, login, setPending, toast } from '../state';
@@ -39,8 +39,23 @@ function Notice({ children, testid }: { children: ComponentChildren; testid?: st
   );
 }
 
+/** Registration and recovery are open unless the server says otherwise. */
+function useRegistration(): boolean {
+  const config = useAsync(clientConfig, []);
+  return config.data?.registration ?? true;
+}
+
+function ClosedNotice() {
+  return (
+    <Notice testid="registration-closed">
+      {t('auth.registrationClosed')} <Link href="/login">{t('auth.toLogin')}</Link>
+    </Notice>
+  );
+}
+
 export function LoginPage() {
   const q = useQuery();
+  const registration = useRegistration();
   const [email, setEmail] = useState(q.get('email') ?? '');
   const [password, setPassword] = useState('');
   const s = useSubmit();
@@ -83,17 +98,22 @@ export function LoginPage() {
           {s.retryLeft > 0 ? t('common.waitSeconds', { s: fmtCountdown(s.retryLeft) }) : t('auth.loginSubmit')}
         </Button>
       </form>
-      <div class="auth-links">
-        <Link href="/recovery">{t('auth.forgot')}</Link>
-        <span>
-          {t('auth.noAccount')} <Link href="/register" data-testid="to-register">{t('auth.toRegister')}</Link>
-        </span>
-      </div>
+      {registration ? (
+        <div class="auth-links">
+          <Link href="/recovery">{t('auth.forgot')}</Link>
+          <span>
+            {t('auth.noAccount')} <Link href="/register" data-testid="to-register">{t('auth.toRegister')}</Link>
+          </span>
+        </div>
+      ) : (
+        <p class="muted" data-testid="company-sign-in">{t('auth.companySignIn')}</p>
+      )}
     </AuthCard>
   );
 }
 
 export function RegisterPage() {
+  const registration = useRegistration();
   const [email, setEmail] = useState('');
   const [fullName, setFullName] = useState('');
   const [password, setPassword] = useState('');
@@ -124,6 +144,13 @@ export function RegisterPage() {
     }
   };
 
+  if (!registration) {
+    return (
+      <AuthCard title={t('auth.registerTitle')} testid="register-page">
+        <ClosedNotice />
+      </AuthCard>
+    );
+  }
   return (
     <AuthCard title={t('auth.registerTitle')} testid="register-page">
       <form onSubmit={submit} noValidate data-testid="register-form">
@@ -253,6 +280,14 @@ export function VerifyPage() {
 export function RecoveryPage() {
   const q = useQuery();
   const token = q.get('token');
+  const registration = useRegistration();
+  if (!registration) {
+    return (
+      <AuthCard title={t('auth.recoveryTitle')} testid="recovery-page">
+        <ClosedNotice />
+      </AuthCard>
+    );
+  }
   return token ? <ResetForm token={token} /> : <RecoveryRequest />;
 }
 

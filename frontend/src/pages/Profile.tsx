@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, get, type LoginSession, type Preferences } from '../api';
+import { api, get, type LoginSession, type Preferences, type UserDTO } from '../api';
 import { LangSwitch } from '../components/Layout';
 import { Badge, Button, Checkbox, ConfirmDialog, Empty, ErrorBox, Field, FormError, Loading, PageHeader, Select } from '../components/ui';
 import { fmtDateTime } from '../format';
@@ -191,6 +191,19 @@ function PasswordForm() {
   );
 }
 
+/** How my account signs in (`GET /api/users/me`). */
+function SignIn() {
+  const res = useAsync(() => get<UserDTO>('/api/users/me'), []);
+  const methods = res.data?.sign_in;
+  if (!methods?.length) return null;
+  return (
+    <div>
+      <dt>{t('profile.signIn')}</dt>
+      <dd data-testid="me-sign-in">{methods.map((m) => tDyn(`signin.${m}`, m)).join(', ')}</dd>
+    </div>
+  );
+}
+
 function Sessions() {
   const res = useAsync(() => get<LoginSession[]>('/api/login/sessions'), []);
   const [busy, setBusy] = useState<string | null>(null);
@@ -362,6 +375,7 @@ export function ProfilePage() {
             <dt>{t('profile.role')}</dt>
             <dd>{tDyn(`role.${me.role}`, me.role)}</dd>
           </div>
+          <SignIn />
           <div>
             <dt>{t('profile.language')}</dt>
             <dd>

@@ -130,6 +130,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V11__calendar_and_categories",
         include_str!("../../../migrations/postgres/V11__calendar_and_categories.pg.sql"),
     ),
+    (
+        "V12__external_identity",
+        include_str!("../../../migrations/postgres/V12__external_identity.pg.sql"),
+    ),
 ];
 
 /// How many rows of `domain_version` writers spread their increments over.

@@ -11,7 +11,7 @@ use postgres::types::{FromSql, IsNull, ToSql, Type, accepts, to_sql_checked};
 
 use crate::domain::event::ParticipantStatus;
 use crate::domain::time::Ts;
-use crate::domain::user::Role;
+use crate::domain::user::{IdentityProvider, Role};
 
 type Failure = Box<dyn Error + Sync + Send>;
 
@@ -46,6 +46,21 @@ impl ToSql for ParticipantStatus {
 impl<'a> FromSql<'a> for ParticipantStatus {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Failure> {
         text_enum(ty, raw, ParticipantStatus::parse)
+    }
+    accepts!(TEXT, VARCHAR);
+}
+
+impl ToSql for IdentityProvider {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Failure> {
+        self.as_str().to_sql(ty, out)
+    }
+    accepts!(TEXT, VARCHAR);
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for IdentityProvider {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Failure> {
+        text_enum(ty, raw, IdentityProvider::parse)
     }
     accepts!(TEXT, VARCHAR);
 }

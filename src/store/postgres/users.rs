@@ -6,12 +6,13 @@ use super::PgTx;
 use crate::auth::{email_key, fold};
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
-use crate::domain::user::{Role, UserStatus};
+use crate::domain::user::{IdentityProvider, Role, UserStatus};
 use crate::store::UserStore;
 use crate::store::users::{DeletedExamples, User, UserFilter};
 
 /// Columns for [`user_from_row`], in order.
-const USER_COLUMNS: &str = "id, role, email, full_name, created_at, deleted_at";
+const USER_COLUMNS: &str =
+    "id, role, email, full_name, created_at, deleted_at, identity_provider, password_hash <> ''";
 
 fn user_from_row(r: &Row) -> DomainResult<User> {
     Ok(User {
@@ -21,10 +22,42 @@ fn user_from_row(r: &Row) -> DomainResult<User> {
         full_name: r.try_get(3)?,
         created_at: r.try_get(4)?,
         deleted_at: r.try_get(5)?,
+        identity_provider: r.try_get(6)?,
+        has_password: r.try_get(7)?,
     })
 }
 
 impl UserStore for PgTx<'_, '_> {
+    fn user_by_identity(
+        &mut self,
+        provider: IdentityProvider,
+        subject: &str,
+    ) -> DomainResult<Option<User>> {
+        self.opt(
+            &format!(
+                r#"SELECT {USER_COLUMNS} FROM "user"
+                   WHERE identity_provider = $1 AND identity_subject = $2"#
+            ),
+            &[&provider, &subject],
+        )?
+        .as_ref()
+        .map(user_from_row)
+        .transpose()
+    }
+
+    fn link_identity(
+        &mut self,
+        id: i64,
+        provider: IdentityProvider,
+        subject: &str,
+    ) -> DomainResult<()> {
+        self.exec(
+            r#"UPDATE "user" SET identity_provider = $2, identity_subject = $3 WHERE id = $1"#,
+            &[&id, &provider, &subject],
+        )?;
+        Ok(())
+    }
+
     fn user(&mut self, id: i64) -> DomainResult<Option<User>> {
         self.opt(
             &format!(r#"SELECT {USER_COLUMNS} FROM "user" WHERE id = $1"#),

@@ -19,7 +19,7 @@ impl rusqlite::types::FromSql for Ts {
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 
 use crate::domain::event::ParticipantStatus;
-use crate::domain::user::Role;
+use crate::domain::user::{IdentityProvider, Role};
 
 fn text_enum<T>(value: ValueRef<'_>, parse: impl Fn(&str) -> Option<T>) -> FromSqlResult<T> {
     let text = value.as_str()?;
@@ -33,6 +33,18 @@ impl FromSql for ParticipantStatus {
 }
 
 impl rusqlite::ToSql for ParticipantStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl FromSql for IdentityProvider {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        text_enum(value, IdentityProvider::parse)
+    }
+}
+
+impl rusqlite::ToSql for IdentityProvider {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(self.as_str().into())
     }

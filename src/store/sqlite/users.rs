@@ -6,12 +6,13 @@ use super::{OptionalRow, SqliteTx};
 use crate::auth::{email_key, fold};
 use crate::domain::error::DomainResult;
 use crate::domain::time::Ts;
-use crate::domain::user::{Role, UserStatus};
+use crate::domain::user::{IdentityProvider, Role, UserStatus};
 use crate::store::UserStore;
 use crate::store::users::{DeletedExamples, User, UserFilter};
 
 /// Columns for [`user_from_row`], in order.
-const USER_COLUMNS: &str = "id, role, email, full_name, created_at, deleted_at";
+const USER_COLUMNS: &str =
+    "id, role, email, full_name, created_at, deleted_at, identity_provider, password_hash <> ''";
 
 fn user_from_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
     Ok(User {
@@ -21,6 +22,8 @@ fn user_from_row(r: &rusqlite::Row) -> rusqlite::Result<User> {
         full_name: r.get(3)?,
         created_at: r.get(4)?,
         deleted_at: r.get(5)?,
+        identity_provider: r.get(6)?,
+        has_password: r.get(7)?,
     })
 }
 
@@ -32,6 +35,33 @@ impl SqliteTx<'_> {
 }
 
 impl UserStore for SqliteTx<'_> {
+    fn user_by_identity(
+        &mut self,
+        provider: IdentityProvider,
+        subject: &str,
+    ) -> DomainResult<Option<User>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM user
+                 WHERE identity_provider = ?1 AND identity_subject = ?2"
+            ))?
+            .query_row(params![provider, subject], user_from_row)
+            .optional()?)
+    }
+
+    fn link_identity(
+        &mut self,
+        id: i64,
+        provider: IdentityProvider,
+        subject: &str,
+    ) -> DomainResult<()> {
+        self.update_user(
+            "UPDATE user SET identity_provider = ?2, identity_subject = ?3 WHERE id = ?1",
+            params![id, provider, subject],
+        )
+    }
+
     fn user(&mut self, id: i64) -> DomainResult<Option<User>> {
         Ok(self
             .conn

@@ -247,7 +247,10 @@ export function AdminUsersPage() {
                     <td>
                       {u.full_name} {u.is_system ? <Badge>{t('users.system')}</Badge> : null}
                     </td>
-                    <td class="nowrap">{u.email}</td>
+                    <td class="nowrap">
+                      {u.email}{' '}
+                      {u.sign_in?.includes('ldap') ? <Badge testid="user-sign-in">LDAP</Badge> : null}
+                    </td>
                     <td>
                       <Badge kind={u.role === 'ADMINISTRATOR' ? 'accent' : 'neutral'} testid="user-role">
                         {tDyn(`role.${u.role}`, u.role)}
