@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use rand::{Rng, RngCore};
+use rand::Rng;
 use uuid::Uuid;
 
 use crate::directory::Verdict;
@@ -23,6 +23,8 @@ use crate::domain::notice::{Notice, To};
 use crate::domain::time::Ts;
 use crate::domain::user::{IdentityProvider, Role};
 use crate::secrets::{constant_time_eq, token_digest};
+pub use crate::service::session::NewSession;
+use crate::service::session::insert_session;
 use crate::service::{Services, external, limits, outbox};
 use crate::store::Tx;
 use crate::store::accounts::{NewRegistration, NewUser, Recovery, SessionInfo};
@@ -71,36 +73,6 @@ async fn limited(
 
 fn invalid_code() -> DomainError {
     DomainError::rule(m::INVALID_CODE)
-}
-
-/// A freshly issued login session: the two header values.
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    pub uid: Uuid,
-    pub token: String,
-}
-
-/// Inserts a session for `user_id` in `tx`; the token is 32 random bytes,
-/// hex, and only its digest is stored.
-pub(crate) fn insert_session(
-    tx: &mut dyn Tx,
-    user_id: i64,
-    user_agent: Option<&str>,
-    now: Ts,
-) -> DomainResult<NewSession> {
-    let uid = Uuid::new_v4();
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
-    let user_agent = user_agent.map(|ua| ua.chars().take(512).collect::<String>());
-    tx.insert_session(
-        uid,
-        user_id,
-        &token_digest(&token),
-        user_agent.as_deref(),
-        now,
-    )?;
-    Ok(NewSession { uid, token })
 }
 
 /// Inserts a user with an already hashed password; `"Email already exists"`

@@ -8,7 +8,7 @@ use crate::directory::DirectoryUser;
 use crate::domain::account::messages as m;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::user::{IdentityProvider, Role};
-use crate::service::accounts::{NewSession, insert_session};
+use crate::service::session::{NewSession, insert_session};
 use crate::service::{Services, users};
 use crate::store::Tx;
 use crate::store::accounts::NewUser;

@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod participation;
 pub mod preferences;
 pub mod reminders;
+pub mod session;
 pub mod setup;
 pub mod snapshot;
 pub mod statistics;
