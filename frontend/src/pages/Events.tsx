@@ -112,7 +112,9 @@ function CalendarView({ filters, categories, month }: { filters: Filters; catego
     return lists.flat().sort((a, b) => a.starts_at.localeCompare(b.starts_at) || a.id - b.id);
   }, [JSON.stringify(filters), from, to]);
   const color = new Map(categories.map((c) => [c.id, c.color]));
-  const monthName = new Intl.DateTimeFormat(locale(), { month: 'long', year: 'numeric' }).format(month);
+  // "декабрь 2026 г." → "Декабрь 2026 г." (CSS capitalize would also raise the "г.").
+  const monthText = new Intl.DateTimeFormat(locale(), { month: 'long', year: 'numeric' }).format(month);
+  const monthName = monthText.charAt(0).toUpperCase() + monthText.slice(1);
   const weekday = new Intl.DateTimeFormat(locale(), { weekday: 'short' });
   const dayName = new Intl.DateTimeFormat(locale(), { weekday: 'short', day: 'numeric', month: 'short' });
   const time = new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit' });
