@@ -174,6 +174,101 @@ pub struct AuthConfig {
     pub password_login: bool,
     pub argon2: Argon2Config,
     pub ldap: LdapConfig,
+    pub oidc: OidcConfig,
+}
+
+/// Sign-in with the company's OpenID Provider (`GET /api/auth/oidc/login`
+/// when `issuer` is set): authorization code flow with PKCE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer URL; its `/.well-known/openid-configuration` is read at
+    /// every sign-in. `None` = no OpenID Connect sign-in.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub issuer: Option<String>,
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub client_id: Option<String>,
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub client_secret: Option<String>,
+    /// Requested scopes; `openid` is always added.
+    pub scopes: Vec<String>,
+    /// The button says "Sign in with <display_name>".
+    pub display_name: String,
+    /// Email domains that may sign in (`example.com`); empty = any.
+    pub allowed_domains: Vec<String>,
+    /// A value of the `groups_claim` claim whose holders are administrators,
+    /// set at every sign-in; `None` = roles are managed in Afisha.
+    #[serde(deserialize_with = "unset_if_empty")]
+    pub admin_group: Option<String>,
+    /// The ID token claim listing the person's groups.
+    pub groups_claim: String,
+    /// Each request to the provider (discovery, keys, token).
+    pub timeout_secs: u64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            client_id: None,
+            client_secret: None,
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            display_name: "single sign-on".into(),
+            allowed_domains: Vec::new(),
+            admin_group: None,
+            groups_claim: "groups".into(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl OidcConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let Some(issuer) = &self.issuer else {
+            return Ok(());
+        };
+        let url = url::Url::parse(issuer)
+            .map_err(|e| ConfigError::new("auth.oidc.issuer", e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::new(
+                "auth.oidc.issuer",
+                "must be an https:// URL (http:// only for a provider on this machine)",
+            ));
+        }
+        if self.client_id.is_none() {
+            return Err(ConfigError::new(
+                "auth.oidc.client_id",
+                "must be set when auth.oidc.issuer is",
+            ));
+        }
+        if self.client_secret.is_none() {
+            return Err(ConfigError::new(
+                "auth.oidc.client_secret",
+                "must be set when auth.oidc.issuer is (Afisha is a confidential client)",
+            ));
+        }
+        if self.groups_claim.trim().is_empty() {
+            return Err(ConfigError::new(
+                "auth.oidc.groups_claim",
+                "must not be empty",
+            ));
+        }
+        if self.timeout_secs == 0 {
+            return Err(ConfigError::new(
+                "auth.oidc.timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        for domain in &self.allowed_domains {
+            if domain.is_empty() || domain.contains('@') {
+                return Err(ConfigError::new(
+                    "auth.oidc.allowed_domains",
+                    format!("'{domain}' is not a domain like example.com"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Sign-in against the company's directory (`POST /api/login` asks it
@@ -455,6 +550,7 @@ impl Default for AuthConfig {
             password_login: true,
             argon2: Argon2Config::default(),
             ldap: LdapConfig::default(),
+            oidc: OidcConfig::default(),
         }
     }
 }
@@ -771,6 +867,7 @@ impl Config {
             }
         }
         self.auth.ldap.validate()?;
+        self.auth.oidc.validate()?;
         for origin in &self.server.cors_allowed_origins {
             if origin == "*" || url::Url::parse(origin).is_err() {
                 return Err(ConfigError::new(
@@ -1232,6 +1329,10 @@ mod tests {
                 "auth.ldap.bind_password",
                 "auth.ldap.ca_file",
                 "auth.ldap.url",
+                "auth.oidc.admin_group",
+                "auth.oidc.client_id",
+                "auth.oidc.client_secret",
+                "auth.oidc.issuer",
                 "backup.dir",
                 "backup.schedule",
                 "email.file_dir",

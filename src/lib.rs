@@ -16,6 +16,7 @@ pub mod email;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod oidc;
 pub mod routes;
 pub mod secrets;
 pub mod service;

@@ -26,6 +26,19 @@ pub struct ClientConfig {
     registration: bool,
     /// `POST /login` checks the password against the company directory.
     ldap: bool,
+    /// Sign-in with the company's identity provider (`auth.oidc`); absent
+    /// when it is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sso: Option<Sso>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Sso {
+    /// `auth.oidc.display_name`: the button says "Sign in with <name>".
+    name: String,
+    /// Where the browser goes to start (a navigation, not an API call).
+    #[schema(example = "/api/auth/oidc/login")]
+    login_url: String,
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -45,5 +58,9 @@ async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> {
         password_login: c.auth.password_login || ldap,
         registration: c.auth.password_login,
         ldap,
+        sso: c.auth.oidc.issuer.as_ref().map(|_| Sso {
+            name: c.auth.oidc.display_name.clone(),
+            login_url: "/api/auth/oidc/login".into(),
+        }),
     })
 }

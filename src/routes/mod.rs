@@ -13,6 +13,7 @@ pub mod health;
 pub mod mail;
 pub mod metrics;
 pub mod notifications;
+pub mod oidc;
 pub mod participation;
 pub mod preferences;
 pub mod setup;
@@ -31,6 +32,7 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(client_config::router())
         .merge(access::router())
+        .merge(oidc::router())
         .merge(users::router())
         .merge(events::router())
         .merge(participation::router())

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod limits;
 pub mod mail;
 pub mod notifications;
+pub mod oidc;
 pub mod outbox;
 pub mod participation;
 pub mod preferences;
@@ -57,6 +58,8 @@ pub struct Services {
     pub metrics: crate::metrics::Metrics,
     /// The company directory (`auth.ldap`), when configured.
     pub directory: Option<crate::directory::Directory>,
+    /// The company's OpenID Provider (`auth.oidc`), when configured.
+    pub oidc: Option<crate::oidc::Provider>,
 }
 
 impl Services {
@@ -88,6 +91,7 @@ impl Services {
             caches: Default::default(),
             volatile: Default::default(),
             directory: crate::directory::Directory::open(&config.auth.ldap)?,
+            oidc: crate::oidc::Provider::open(&config)?,
             metrics,
             storage,
             store,

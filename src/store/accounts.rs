@@ -21,6 +21,16 @@ pub struct NewUser<'a> {
     pub now: Ts,
 }
 
+/// An OpenID Connect sign-in waiting for the provider's callback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OidcLogin {
+    /// SHA-256 (hex) of the `state` sent to the provider.
+    pub state_hash: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub created_at: Ts,
+}
+
 /// A user as a credential check sees it.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -146,4 +156,11 @@ pub trait AccountStore {
     /// writers taking them at once, the second waits for the first's commit
     /// and then finds none (or, if it rolled back, all of them).
     fn take_setup_tokens(&mut self) -> DomainResult<Vec<String>>;
+    /// Remembers a sign-in sent to the OpenID Provider.
+    fn insert_oidc_login(&mut self, login: &OidcLogin) -> DomainResult<()>;
+    /// Deletes and returns the sign-in with this state digest: a state is
+    /// taken once (a replay finds nothing).
+    fn take_oidc_login(&mut self, state_hash: &str) -> DomainResult<Option<OidcLogin>>;
+    /// Deletes sign-ins started before `before` (never completed).
+    fn delete_oidc_logins_before(&mut self, before: Ts) -> DomainResult<usize>;
 }

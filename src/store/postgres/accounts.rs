@@ -10,7 +10,8 @@ use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::time::Ts;
 use crate::store::AccountStore;
 use crate::store::accounts::{
-    Credentials, NewRegistration, NewUser, Recovery, Registration, SessionInfo, SessionRecord,
+    Credentials, NewRegistration, NewUser, OidcLogin, Recovery, Registration, SessionInfo,
+    SessionRecord,
 };
 
 const REGISTRATION_COLUMNS: &str = "id, token, email, full_name, password_hash, code_sealed, created_at, used_at IS NOT NULL, failed_attempts";
@@ -337,5 +338,40 @@ impl AccountStore for PgTx<'_, '_> {
             .iter()
             .map(|r| Ok(r.try_get(0)?))
             .collect()
+    }
+
+    fn insert_oidc_login(&mut self, login: &OidcLogin) -> DomainResult<()> {
+        self.change(
+            "INSERT INTO oidc_login (state_hash, nonce, pkce_verifier, created_at)
+             VALUES ($1, $2, $3, $4)",
+            &[
+                &login.state_hash,
+                &login.nonce,
+                &login.pkce_verifier,
+                &login.created_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_oidc_login(&mut self, state_hash: &str) -> DomainResult<Option<OidcLogin>> {
+        self.opt(
+            "DELETE FROM oidc_login WHERE state_hash = $1
+             RETURNING state_hash, nonce, pkce_verifier, created_at",
+            &[&state_hash],
+        )?
+        .map(|r| {
+            Ok(OidcLogin {
+                state_hash: r.try_get(0)?,
+                nonce: r.try_get(1)?,
+                pkce_verifier: r.try_get(2)?,
+                created_at: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn delete_oidc_logins_before(&mut self, before: Ts) -> DomainResult<usize> {
+        Ok(self.change("DELETE FROM oidc_login WHERE created_at < $1", &[&before])? as usize)
     }
 }

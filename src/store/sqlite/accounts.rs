@@ -9,7 +9,8 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::time::Ts;
 use crate::store::AccountStore;
 use crate::store::accounts::{
-    Credentials, NewRegistration, NewUser, Recovery, Registration, SessionInfo, SessionRecord,
+    Credentials, NewRegistration, NewUser, OidcLogin, Recovery, Registration, SessionInfo,
+    SessionRecord,
 };
 
 const REGISTRATION_COLUMNS: &str = "id, token, email, full_name, password_hash, code_sealed, created_at, used_at IS NOT NULL, failed_attempts";
@@ -339,5 +340,45 @@ impl AccountStore for SqliteTx<'_> {
             .prepare_cached("DELETE FROM setup_token RETURNING token_hash")?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?)
+    }
+
+    fn insert_oidc_login(&mut self, login: &OidcLogin) -> DomainResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO oidc_login (state_hash, nonce, pkce_verifier, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                login.state_hash,
+                login.nonce,
+                login.pkce_verifier,
+                login.created_at
+            ])?;
+        Ok(())
+    }
+
+    fn take_oidc_login(&mut self, state_hash: &str) -> DomainResult<Option<OidcLogin>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "DELETE FROM oidc_login WHERE state_hash = ?1
+                 RETURNING state_hash, nonce, pkce_verifier, created_at",
+            )?
+            .query_row([state_hash], |r| {
+                Ok(OidcLogin {
+                    state_hash: r.get(0)?,
+                    nonce: r.get(1)?,
+                    pkce_verifier: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn delete_oidc_logins_before(&mut self, before: Ts) -> DomainResult<usize> {
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM oidc_login WHERE created_at < ?1")?
+            .execute([before])?)
     }
 }
