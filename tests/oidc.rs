@@ -193,7 +193,7 @@ impl Browser {
 
     /// From Afisha's login URL to the provider's redirect back to Afisha's
     /// callback (or Afisha's own answer when it never goes to the provider).
-    async fn to_callback(&mut self, srv: &TestServer) -> url::Url {
+    async fn until_callback(&mut self, srv: &TestServer) -> url::Url {
         let afisha = url::Url::parse(&srv.base).unwrap();
         let mut url = afisha.join("/api/auth/oidc/login").unwrap();
         for _ in 0..20 {
@@ -213,7 +213,7 @@ impl Browser {
 
     /// The whole flow: the web UI URL Afisha ends on.
     async fn sign_in(&mut self, srv: &TestServer) -> url::Url {
-        let back = self.to_callback(srv).await;
+        let back = self.until_callback(srv).await;
         if back.path() != "/api/auth/oidc/callback" {
             return back;
         }
@@ -416,7 +416,7 @@ async fn a_state_is_taken_once_and_expires() {
     op.choose(person("erin", "erin@corp.example", &[])).await;
 
     let mut browser = Browser::new();
-    let callback = browser.to_callback(&srv).await;
+    let callback = browser.until_callback(&srv).await;
     assert_eq!(callback.path(), "/api/auth/oidc/callback");
     session(&srv, &browser.callback(&callback).await)
         .get("/login")
@@ -442,7 +442,7 @@ async fn a_state_is_taken_once_and_expires() {
 
     // A sign-in left at the provider for more than ten minutes.
     let mut browser = Browser::new();
-    let callback = browser.to_callback(&srv).await;
+    let callback = browser.until_callback(&srv).await;
     srv.clock.advance(Duration::minutes(11));
     assert_eq!(
         sso_error(&browser.callback(&callback).await),
@@ -471,7 +471,7 @@ async fn provider_down_and_wrong_secret_end_on_the_sign_in_page() {
     op.choose(person("frank", "frank@corp.example", &[])).await;
     // Down between the redirect and the callback.
     let mut browser = Browser::new();
-    let callback = browser.to_callback(&srv).await;
+    let callback = browser.until_callback(&srv).await;
     op.stop();
     assert_eq!(
         sso_error(&browser.callback(&callback).await),
