@@ -129,6 +129,19 @@ impl Op {
     }
 }
 
+impl Op {
+    /// Spoils the ID token of the next token response.
+    async fn tamper(&self, mode: &str) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/control/tamper", self.issuer()))
+            .json(&json!({"mode": mode}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    }
+}
+
 impl Drop for Op {
     fn drop(&mut self) {
         self.stop();
@@ -524,4 +537,29 @@ async fn a_rotated_signing_key_still_signs_in() {
     op.choose(person("grace", "grace@corp.example", &[])).await;
     let second = session(&srv, &Browser::new().sign_in(&srv).await);
     assert_eq!(second.get("/login").await.expect(200)["id"], id);
+}
+
+#[tokio::test]
+async fn a_tampered_id_token_is_refused() {
+    if !available("oidc tampered token") {
+        return;
+    }
+    let port = free_port();
+    let srv = afisha(port, |_| {}).await;
+    let op = Op::start(port, &srv);
+    op.choose(person("heidi", "heidi@corp.example", &[])).await;
+    for mode in ["signature", "audience", "expired", "nonce"] {
+        op.tamper(mode).await;
+        assert_eq!(
+            sso_error(&Browser::new().sign_in(&srv).await),
+            "invalid_token",
+            "{mode}"
+        );
+    }
+    assert_eq!(users(&srv).await, 0);
+    // The same flow untouched signs in: the refusals were the tampering.
+    session(&srv, &Browser::new().sign_in(&srv).await)
+        .get("/login")
+        .await
+        .expect(200);
 }

@@ -5,12 +5,17 @@
 // groups). A fresh RSA signing key (new `kid`) at every start, so restarting
 // the process on the same port is a key rotation.
 //
+// `POST /control/tamper` (JSON: {"mode": …}) spoils the ID token of the
+// next token response: "signature" (signed by another key under the same
+// kid), "audience", "expired" or "nonce" (re-signed by the real key).
+//
 // Environment: PORT, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI.
 // Prints "ready <issuer>" on stdout when it listens.
 
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import http from 'node:http';
 
+import { SignJWT, decodeJwt } from 'jose';
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.PORT);
@@ -20,6 +25,38 @@ const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' };
 
 let account = null;
+let tamper = null;
+
+async function spoil(idToken, mode) {
+  const claims = decodeJwt(idToken);
+  const now = Math.floor(Date.now() / 1000);
+  let key = privateKey;
+  if (mode === 'signature') key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  if (mode === 'audience') claims.aud = 'someone-else';
+  if (mode === 'expired') { claims.iat = now - 7200; claims.exp = now - 3600; }
+  if (mode === 'nonce') claims.nonce = 'not-the-nonce';
+  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwk.kid }).sign(key);
+}
+
+// Rewrites the JSON body of a token response on its way out.
+function spoilTokenResponse(res, mode) {
+  const chunks = [];
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  res.write = (chunk) => { chunks.push(Buffer.from(chunk)); return true; };
+  res.end = (chunk, ...rest) => {
+    if (chunk && typeof chunk !== 'function') chunks.push(Buffer.from(chunk));
+    const body = JSON.parse(Buffer.concat(chunks).toString());
+    spoil(body.id_token, mode).then((token) => {
+      body.id_token = token;
+      const text = JSON.stringify(body);
+      res.setHeader('content-length', Buffer.byteLength(text));
+      write(text);
+      end();
+    });
+    return res;
+  };
+}
 
 const provider = new Provider(issuer, {
   clients: [{
@@ -68,6 +105,15 @@ const server = http.createServer(async (req, res) => {
       account = JSON.parse(await body(req));
       res.writeHead(204).end();
       return;
+    }
+    if (req.method === 'POST' && req.url === '/control/tamper') {
+      tamper = JSON.parse(await body(req)).mode;
+      res.writeHead(204).end();
+      return;
+    }
+    if (req.method === 'POST' && req.url.startsWith('/token') && tamper) {
+      spoilTokenResponse(res, tamper);
+      tamper = null;
     }
     if (req.url.startsWith('/interaction/')) {
       // Sign the chosen person in and grant every scope asked for.
