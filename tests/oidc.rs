@@ -430,7 +430,7 @@ async fn a_state_is_taken_once_and_expires() {
 
     let mut browser = Browser::new();
     let callback = browser.until_callback(&srv).await;
-    assert_eq!(callback.path(), "/api/auth/oidc/callback");
+    assert_eq!(callback.path(), "/api/auth/oidc/callback", "{callback}");
     session(&srv, &browser.callback(&callback).await)
         .get("/login")
         .await

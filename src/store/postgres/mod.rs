@@ -134,6 +134,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V12__external_identity",
         include_str!("../../../migrations/postgres/V12__external_identity.pg.sql"),
     ),
+    (
+        "V13__oidc_login",
+        include_str!("../../../migrations/postgres/V13__oidc_login.pg.sql"),
+    ),
 ];
 
 /// How many rows of `domain_version` writers spread their increments over.
