@@ -932,6 +932,7 @@ fn instances_starting_together_migrate_once() {
             "issued_registration",
             "job",
             "login_session",
+            "oidc_login",
             "rate_limit",
             "reminder_sent",
             "scan_tick",

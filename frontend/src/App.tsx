@@ -6,7 +6,7 @@ import { langStore, t } from './i18n';
 import { Link, matchPath, navigate, useLocation } from './router';
 import { authStore, isPublicPath, loadMe, startUnreadPolling, stopUnreadPolling } from './state';
 import { useStore } from './store';
-import { LoginPage, RecoveryPage, RegisterPage, SetupPage, VerifyPage } from './pages/Auth';
+import { LoginPage, RecoveryPage, RegisterPage, SetupPage, SsoLandingPage, VerifyPage } from './pages/Auth';
 import { DashboardPage } from './pages/Dashboard';
 import { EventsPage } from './pages/Events';
 import { EventPage } from './pages/EventPage';
@@ -95,6 +95,7 @@ const privateRoutes: Route[] = [
 
 const publicRoutes: Route[] = [
   { pattern: '/login', render: () => <LoginPage /> },
+  { pattern: '/login/sso', render: () => <SsoLandingPage /> },
   { pattern: '/register', render: () => <RegisterPage /> },
   { pattern: '/verify', render: () => <VerifyPage /> },
   { pattern: '/recovery', render: () => <RecoveryPage /> },

@@ -283,6 +283,8 @@ export interface ClientConfig {
   password_login: boolean;
   registration: boolean;
   ldap: boolean;
+  /** Sign-in with the company's identity provider (OpenID Connect), when on. */
+  sso?: { name: string; login_url: string };
 }
 
 let configOnce: Promise<ClientConfig> | null = null;

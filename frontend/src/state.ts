@@ -9,7 +9,7 @@ export type AuthState = { status: 'loading' } | { status: 'anon' } | { status: '
 
 export const authStore = createStore<AuthState>(getSession() ? { status: 'loading' } : { status: 'anon' });
 
-export const PUBLIC_PATHS = ['/login', '/register', '/verify', '/recovery', '/setup'];
+export const PUBLIC_PATHS = ['/login', '/login/sso', '/register', '/verify', '/recovery', '/setup'];
 
 export function isPublicPath(path: string): boolean {
   return PUBLIC_PATHS.includes(path.replace(/\/+$/, '') || '/');
@@ -50,6 +50,13 @@ export async function login(email: string, password: string): Promise<void> {
     { noAuthRedirect: true },
   );
   saveSession({ uid: res.login_session_uid, token: res.login_session_token });
+  await loadMe();
+}
+
+/** Keeps a session handed over by the identity provider sign-in
+ * (`/login/sso#uid=…&token=…`), as after a password login. */
+export async function adoptSession(uid: string, token: string): Promise<void> {
+  saveSession({ uid, token });
   await loadMe();
 }
 

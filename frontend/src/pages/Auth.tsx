@@ -1,12 +1,12 @@
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, clientConfig } from '../api';
 import { Button, Field, FormError } from '../components/ui';
 import { fmtCountdown } from '../format';
 import { useAsync, useSubmit, useTitle } from '../hooks';
-import { t } from '../i18n';
+import { t, type MsgKey } from '../i18n';
 import { Link, navigate, useQuery } from '../router';
-import { getPending, login, setPending, toast } from '../state';
+import { adoptSession, getPending, login, setPending, toast } from '../state';
 
 function AuthCard({ title, intro, children, testid }: { title: string; intro?: ComponentChildren; children: ComponentChildren; testid: string }) {
   useTitle(title);
@@ -36,6 +36,66 @@ function Notice({ children, testid }: { children: ComponentChildren; testid?: st
     <div class="notice" role="status" data-testid={testid}>
       {children}
     </div>
+  );
+}
+
+/** The identity provider's button and the reason a sign-in through it
+ * failed (`/login?sso_error=<code>`, set by the server's callback). */
+function SsoSignIn({ error }: { error: string | null }) {
+  const config = useAsync(clientConfig, []);
+  const sso = config.data?.sso;
+  const known = [
+    'provider_unavailable',
+    'provider_refused',
+    'invalid_token',
+    'invalid_state',
+    'denied',
+    'email_unverified',
+    'domain_not_allowed',
+    'account_unavailable',
+  ];
+  const message = error ? t((known.includes(error) ? `auth.ssoError.${error}` : 'auth.ssoError.other') as MsgKey) : null;
+  return (
+    <>
+      {message ? (
+        <div class="form-error" role="alert" data-testid="sso-error">
+          {message}
+        </div>
+      ) : null}
+      {sso ? (
+        <div class="sso-sign-in">
+          <a class="btn btn-primary btn-block" href={sso.login_url} data-testid="sso-login">
+            {t('auth.ssoButton', { name: sso.name })}
+          </a>
+          {config.data?.password_login ? <p class="muted sso-or">{t('auth.ssoOr')}</p> : null}
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+/** `/login/sso#uid=…&token=…`: where the server's OpenID Connect callback
+ * sends a signed-in browser. The session is kept as after a password login
+ * and the fragment is removed from the history at once. */
+export function SsoLandingPage() {
+  useEffect(() => {
+    const params = new URLSearchParams(window.location.hash.replace(/^#/, ''));
+    window.history.replaceState(null, '', '/login/sso');
+    const uid = params.get('uid');
+    const token = params.get('token');
+    if (!uid || !token) {
+      navigate('/login?sso_error=invalid_state', { replace: true });
+      return;
+    }
+    adoptSession(uid, token).then(
+      () => navigate('/dashboard', { replace: true }),
+      () => navigate('/login?sso_error=other', { replace: true }),
+    );
+  }, []);
+  return (
+    <AuthCard title={t('auth.ssoLanding')} testid="sso-landing">
+      <p class="muted">{t('auth.ssoLanding')}</p>
+    </AuthCard>
   );
 }
 
@@ -81,6 +141,7 @@ export function LoginPage() {
     <AuthCard title={t('auth.loginTitle')} intro={t('auth.loginIntro')} testid="login-page">
       {verified ? <Notice testid="verified-notice">{t('auth.verifiedLogin')}</Notice> : null}
       {reset ? <Notice>{t('auth.resetDone')}</Notice> : null}
+      <SsoSignIn error={q.get('sso_error')} />
       <form onSubmit={submit} noValidate data-testid="login-form">
         <FormError error={s.error} retryLeft={s.retryLeft} />
         <Field label={t('auth.email')} name="email" type="email" autoComplete="username" value={email} onValue={setEmail} error={s.fields.email} required />
