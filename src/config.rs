@@ -196,6 +196,10 @@ pub struct OidcConfig {
     pub display_name: String,
     /// Email domains that may sign in (`example.com`); empty = any.
     pub allowed_domains: Vec<String>,
+    /// Refuse an ID token whose `email_verified` is not `true`. Only for a
+    /// provider that never sends the claim and manages every address itself
+    /// (Microsoft Entra ID): there `false`, with `allowed_domains` set.
+    pub require_verified_email: bool,
     /// A value of the `groups_claim` claim whose holders are administrators,
     /// set at every sign-in; `None` = roles are managed in Afisha.
     #[serde(deserialize_with = "unset_if_empty")]
@@ -215,6 +219,7 @@ impl Default for OidcConfig {
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
             display_name: "single sign-on".into(),
             allowed_domains: Vec::new(),
+            require_verified_email: true,
             admin_group: None,
             groups_claim: "groups".into(),
             timeout_secs: 10,

@@ -563,3 +563,32 @@ async fn a_tampered_id_token_is_refused() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn unverified_email_is_accepted_only_when_configured() {
+    if !available("oidc require_verified_email") {
+        return;
+    }
+    let port = free_port();
+    let srv = afisha(port, |c| {
+        c.auth.oidc.require_verified_email = false;
+        c.auth.oidc.allowed_domains = vec!["corp.example".into()];
+    })
+    .await;
+    let op = Op::start(port, &srv);
+    let mut unverified = person("ivan", "ivan@corp.example", &[]);
+    unverified["email_verified"] = json!(false);
+    op.choose(unverified.clone()).await;
+    session(&srv, &Browser::new().sign_in(&srv).await)
+        .get("/login")
+        .await
+        .expect(200);
+    // The domain rule still holds.
+    unverified["email"] = json!("ivan@elsewhere.example");
+    unverified["sub"] = json!("ivan-2");
+    op.choose(unverified).await;
+    assert_eq!(
+        sso_error(&Browser::new().sign_in(&srv).await),
+        "domain_not_allowed"
+    );
+}

@@ -603,3 +603,94 @@ describe('Mail (issue #17)', () => {
     }
   });
 });
+
+describe('Sign-in with the identity provider (issue #21)', () => {
+  // A real OpenID Provider (tests/oidc/provider.mjs, npm oidc-provider) on
+  // loopback; the person who signs in there is chosen over its control API.
+  it('signs in with the provider button, lands on the dashboard; a refusal is explained on the sign-in page', async () => {
+    const { createServer } = await import('node:net');
+    const { spawn } = await import('node:child_process');
+    const { resolve } = await import('node:path');
+    const { FRONTEND } = await import('./setup.mjs');
+    const opPort = await new Promise((res, rej) => {
+      const s = createServer();
+      s.on('error', rej);
+      s.listen(0, '127.0.0.1', () => {
+        const { port } = s.address();
+        s.close(() => res(port));
+      });
+    });
+    const issuer = `http://127.0.0.1:${opPort}`;
+    const srv3 = await startServer({
+      env: {
+        AFISHA_AUTH__OIDC__ISSUER: issuer,
+        AFISHA_AUTH__OIDC__CLIENT_ID: 'afisha',
+        AFISHA_AUTH__OIDC__CLIENT_SECRET: 'e2e-client-secret',
+        AFISHA_AUTH__OIDC__DISPLAY_NAME: 'Corp SSO',
+      },
+    });
+    const op = spawn('node', ['provider.mjs'], {
+      cwd: resolve(FRONTEND, '../tests/oidc'),
+      env: {
+        ...process.env,
+        PORT: String(opPort),
+        CLIENT_ID: 'afisha',
+        CLIENT_SECRET: 'e2e-client-secret',
+        REDIRECT_URI: `${srv3.base}/api/auth/oidc/callback`,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise((res, rej) => {
+      op.on('error', rej);
+      op.on('exit', (code) => rej(new Error(`the provider exited with ${code}`)));
+      op.stdout.on('data', (d) => String(d).includes('ready') && res());
+    });
+    const choose = async (account) => {
+      const r = await fetch(`${issuer}/control/account`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(account),
+      });
+      assert.equal(r.status, 204);
+    };
+    const person = { sub: `e2e-${RUN}`, email: `sso-${RUN}@corp.example`, name: 'Ольга Смирнова', groups: [] };
+    const { context, page } = await newPage(browser, srv3.base);
+    // The provider is the one other origin this journey may visit.
+    await context.route(`${issuer}/**`, (route) => route.continue());
+    try {
+      await choose({ ...person, email_verified: false });
+      await page.goto(`${srv3.base}/login`);
+      const button = page.getByTestId('sso-login');
+      assert.equal(await button.innerText(), 'Войти через Corp SSO');
+      await button.click();
+      await page.getByTestId('sso-error').waitFor();
+      assert.match(await page.getByTestId('sso-error').innerText(), /не подтверждён/);
+      assert.equal(new URL(page.url()).searchParams.get('sso_error'), 'email_unverified');
+
+      await choose({ ...person, email_verified: true });
+      await page.getByTestId('sso-login').click();
+      await page.waitForURL(/\/dashboard$/);
+      assert.equal(new URL(page.url()).hash, '', 'the session left the address bar');
+      const me = await page.evaluate(async () => {
+        const r = await fetch('/api/login', {
+          headers: {
+            'X-Login-Session-Uid': localStorage.getItem('afisha.session.uid'),
+            'X-Login-Session-Token': localStorage.getItem('afisha.session.token'),
+          },
+        });
+        return r.json();
+      });
+      assert.equal(me.email, person.email);
+      assert.equal(me.full_name, person.name);
+      await shot(page, 'sso-dashboard');
+      assert.deepEqual(page.problems, [], 'no CSP violations, page errors or off-origin requests');
+    } catch (e) {
+      await shot(page, 'FAILED-sso').catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+      op.kill();
+      await srv3.stop();
+    }
+  });
+});

@@ -183,13 +183,13 @@ pub async fn finish(
             format!("no email claim for {}", identity.subject),
         ));
     };
-    if !identity.email_verified {
+    let config = &svc.config.auth.oidc;
+    if !identity.email_verified && config.require_verified_email {
         return Err(fail(
             SsoError::EmailUnverified,
             format!("email {email} of {} is not verified", identity.subject),
         ));
     }
-    let config = &svc.config.auth.oidc;
     if !domain_allowed(&email, &config.allowed_domains) {
         return Err(fail(
             SsoError::DomainNotAllowed,
