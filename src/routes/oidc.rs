@@ -10,7 +10,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Redirect;
 use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::service::oidc::{self, Callback, SsoError};
@@ -39,8 +38,7 @@ async fn oidc_login(State(state): State<AppState>) -> Redirect {
     }
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Deserialize)]
 struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
@@ -48,8 +46,12 @@ struct CallbackQuery {
     error_description: Option<String>,
 }
 
-/// Where the provider sends the browser back (`<public_url>/api/auth/oidc/callback`).
-#[utoipa::path(get, path = "/auth/oidc/callback", tag = "access", params(CallbackQuery),
+/// Where the provider sends the browser back
+/// (`<public_url>/api/auth/oidc/callback?code=…&state=…`, or
+/// `?error=…&error_description=…&state=…`). Every answer is a redirect,
+/// a malformed query included (it ends as `invalid_state`), so no 4xx is
+/// listed and the query is described here rather than as parameters.
+#[utoipa::path(get, path = "/auth/oidc/callback", tag = "access",
     responses(
         (status = 303, description = "To `/login/sso#uid=<session uid>&token=<session token>`, or to `/login?sso_error=<code>`: `provider_unavailable`, `provider_refused`, `invalid_token`, `invalid_state`, `denied`, `email_unverified`, `domain_not_allowed`, `account_unavailable`, `internal`"),
     ))]

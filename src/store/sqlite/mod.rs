@@ -512,6 +512,7 @@ mod tests {
                 "issued_registration",
                 "job",
                 "login_session",
+                "oidc_login",
                 "rate_limit",
                 "reminder_sent",
                 "scan_tick",
