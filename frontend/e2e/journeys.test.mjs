@@ -666,6 +666,7 @@ describe('Sign-in with the identity provider (issue #21)', () => {
       await page.getByTestId('sso-error').waitFor();
       assert.match(await page.getByTestId('sso-error').innerText(), /не подтверждён/);
       assert.equal(new URL(page.url()).searchParams.get('sso_error'), 'email_unverified');
+      await shot(page, 'sso-refused');
 
       await choose({ ...person, email_verified: true });
       await page.getByTestId('sso-login').click();
