@@ -445,6 +445,18 @@ async fn a_state_is_taken_once_and_expires() {
             .await,
         1
     );
+    // A callback link carried to another browser (login CSRF): refused
+    // there, and still good in the browser that started the sign-in.
+    let mut started = Browser::new();
+    let link = started.until_callback(&srv).await;
+    assert_eq!(
+        sso_error(&Browser::new().callback(&link).await),
+        "invalid_state"
+    );
+    session(&srv, &started.callback(&link).await)
+        .get("/login")
+        .await
+        .expect(200);
     // A state nobody issued.
     let mut forged = callback.clone();
     forged.set_query(Some("code=x&state=forged"));

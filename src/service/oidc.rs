@@ -65,6 +65,8 @@ impl SsoError {
 /// What the provider put on the callback URL.
 #[derive(Debug, Clone, Default)]
 pub struct Callback {
+    /// The state the browser kept when the sign-in started (its cookie).
+    pub browser_state: Option<String>,
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
@@ -108,12 +110,22 @@ pub fn domain_allowed(email: &str, allowed: &[String]) -> bool {
         .any(|d| d.trim_start_matches('@').eq_ignore_ascii_case(domain))
 }
 
+/// A sign-in sent to the provider: where the browser goes, and the state
+/// the browser must also keep (the route puts it in a cookie) so that the
+/// callback is taken only from the browser that started the sign-in.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub url: String,
+    pub state: String,
+}
+
 /// Starts a sign-in: remembers its secrets and returns the provider's URL.
-pub async fn start(svc: &Services) -> Result<String, SsoError> {
+pub async fn start(svc: &Services) -> Result<Started, SsoError> {
     let Some(provider) = &svc.oidc else {
         return Err(fail(SsoError::NotConfigured, "auth.oidc.issuer is not set"));
     };
     let auth = provider.authorize().await.map_err(from_provider)?;
+    let state = auth.state.clone();
     let now = svc.now();
     let login = OidcLogin {
         state_hash: token_digest(&auth.state),
@@ -128,7 +140,10 @@ pub async fn start(svc: &Services) -> Result<String, SsoError> {
         })
         .await
         .map_err(from_store)?;
-    Ok(auth.url)
+    Ok(Started {
+        url: auth.url,
+        state,
+    })
 }
 
 /// Completes a sign-in from the provider's callback.
@@ -145,6 +160,18 @@ pub async fn finish(
     let Some(state) = callback.state.filter(|s| !s.is_empty()) else {
         return Err(fail(SsoError::InvalidState, "callback without a state"));
     };
+    // A callback link made by someone else (login CSRF: signing the victim
+    // in as the attacker) comes without this browser's copy of the state.
+    let same_browser = callback
+        .browser_state
+        .as_deref()
+        .is_some_and(|kept| token_digest(kept) == token_digest(&state));
+    if !same_browser {
+        return Err(fail(
+            SsoError::InvalidState,
+            "the state is not the one this browser started (no or another sign-in cookie)",
+        ));
+    }
     let state_hash = token_digest(&state);
     let login = svc
         .store
