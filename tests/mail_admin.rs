@@ -6,176 +6,13 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration as StdDuration;
 
-use afisha::config::Config;
 use afisha::domain::notice::{Notice, To};
 use afisha::service::outbox;
 use chrono::Duration;
+use common::smtp::*;
 use common::*;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-
-// ---------------------------------------------------------------------------
-// A small SMTP server: accepts, or refuses MAIL FROM with a given reply.
-// ---------------------------------------------------------------------------
-
-#[derive(Default)]
-struct Shared {
-    /// (recipients, raw data) of every message accepted.
-    received: Vec<(Vec<String>, String)>,
-    refuse: Option<String>,
-}
-
-struct Smtp {
-    port: u16,
-    shared: Arc<Mutex<Shared>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Smtp {
-    async fn start() -> Smtp {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::serve(listener, Arc::default())
-    }
-
-    fn serve(listener: TcpListener, shared: Arc<Mutex<Shared>>) -> Smtp {
-        let port = listener.local_addr().unwrap().port();
-        let state = shared.clone();
-        let task = tokio::spawn(async move {
-            let mut sessions = tokio::task::JoinSet::new();
-            loop {
-                if let Ok((socket, _)) = listener.accept().await {
-                    sessions.spawn(session(socket, state.clone()));
-                }
-            }
-        });
-        Smtp {
-            port,
-            shared,
-            task: Some(task),
-        }
-    }
-
-    /// Stops listening: connections are refused.
-    async fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-
-    async fn restart(&mut self) {
-        self.stop().await;
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
-        *self = Self::serve(listener, self.shared.clone());
-    }
-
-    fn refuse(&self, reply: Option<&str>) {
-        self.shared.lock().unwrap().refuse = reply.map(String::from);
-    }
-
-    fn received_by(&self, rcpt: &str) -> usize {
-        self.shared
-            .lock()
-            .unwrap()
-            .received
-            .iter()
-            .filter(|(to, _)| to.iter().any(|t| t == rcpt))
-            .count()
-    }
-}
-
-async fn session(socket: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read);
-    if write.write_all(b"220 test.local ESMTP\r\n").await.is_err() {
-        return;
-    }
-    let mut rcpt = Vec::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        let verb = line
-            .split([' ', ':', '\r', '\n'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_uppercase();
-        let answer = match verb.as_str() {
-            "EHLO" => "250-test.local\r\n250 8BITMIME\r\n".to_string(),
-            "HELO" | "NOOP" | "RSET" => "250 OK\r\n".into(),
-            "MAIL" => match shared.lock().unwrap().refuse.clone() {
-                Some(reply) => format!("{reply}\r\n"),
-                None => "250 OK\r\n".into(),
-            },
-            "RCPT" => {
-                let start = line.find('<').map_or(0, |i| i + 1);
-                let end = line.rfind('>').unwrap_or(line.len()).max(start);
-                rcpt.push(line[start..end].to_string());
-                "250 OK\r\n".into()
-            }
-            "DATA" => {
-                if write.write_all(b"354 go ahead\r\n").await.is_err() {
-                    return;
-                }
-                let mut data = String::new();
-                loop {
-                    line.clear();
-                    if lines.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if line == ".\r\n" {
-                        break;
-                    }
-                    data.push_str(&line);
-                }
-                shared
-                    .lock()
-                    .unwrap()
-                    .received
-                    .push((std::mem::take(&mut rcpt), data));
-                "250 OK queued\r\n".into()
-            }
-            "QUIT" => {
-                let _ = write.write_all(b"221 Bye\r\n").await;
-                return;
-            }
-            _ => "502 not implemented\r\n".into(),
-        };
-        if write.write_all(answer.as_bytes()).await.is_err() {
-            return;
-        }
-    }
-}
-
-fn smtp_config(c: &mut Config, port: u16) {
-    c.email.backend = afisha::config::EmailBackend::Smtp;
-    c.email.smtp.host = "127.0.0.1".into();
-    c.email.smtp.port = port;
-    c.email.smtp.tls = afisha::config::SmtpTls::None;
-    c.email.smtp.timeout_secs = 5;
-}
-
-/// Polls `probe` until it yields a value (bounded; waits for an event, not
-/// for time to pass).
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(20);
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(StdDuration::from_millis(10)).await;
-    }
-}
 
 /// Sends `notice` to `email` through the outbox; returns the job's id.
 async fn notify(srv: &TestServer, notice: Notice, email: &str) -> i64 {
@@ -218,7 +55,7 @@ fn has_reply(error: &str) -> bool {
 
 #[tokio::test]
 async fn the_outbox_shows_a_failed_email_with_the_servers_reply_and_retry_delivers_it() {
-    let smtp = Smtp::start().await;
+    let smtp = SmtpServer::start().await;
     smtp.refuse(Some(REFUSAL));
     let srv = TestServer::with(|c| {
         smtp_config(c, smtp.port);
@@ -362,7 +199,7 @@ async fn the_outbox_shows_a_failed_email_with_the_servers_reply_and_retry_delive
 
 #[tokio::test]
 async fn a_refused_connection_shows_as_retrying_and_retry_all_delivers_after_the_server_returns() {
-    let mut smtp = Smtp::start().await;
+    let mut smtp = SmtpServer::start().await;
     smtp.stop().await; // connections are refused
     let srv = TestServer::with(|c| smtp_config(c, smtp.port)).await;
     let admin = srv.admin().await;
@@ -429,7 +266,7 @@ fn afisha(dir: &std::path::Path, port: u16, args: &[&str]) -> (bool, String, Str
 
 #[tokio::test]
 async fn afisha_email_test_reports_the_outcome() {
-    let smtp = Smtp::start().await;
+    let smtp = SmtpServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let port = smtp.port;
     let run = |args: &'static [&'static str]| {
@@ -460,7 +297,7 @@ async fn afisha_email_test_reports_the_outcome() {
 
 #[tokio::test]
 async fn serve_warns_once_when_the_smtp_server_fails_the_start_up_check() {
-    let mut smtp = Smtp::start().await;
+    let mut smtp = SmtpServer::start().await;
     smtp.stop().await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("stderr.log");

@@ -2,6 +2,8 @@
 //! data dir, the `file` mail backend and a manual clock.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
