@@ -46,7 +46,10 @@ frontend-check: frontend
 	git diff --exit-code --stat -- frontend-dist
 
 ## Browser tests (Chromium via playwright-core) against the debug binary.
+## The identity-provider journey runs tests/oidc's provider: install-test-deps
+## puts its node_modules in place.
 e2e: build
+	scripts/install-test-deps.sh >/dev/null
 	cd frontend && npm ci && AFISHA_BIN=$(CURDIR)/target/debug/afisha npm run e2e
 
 ## Throughput/latency/memory against the release binary; writes BENCHMARKS.md.

@@ -17,6 +17,7 @@ pub mod http;
 pub mod jobs;
 pub mod metrics;
 pub mod oidc;
+pub mod outbound;
 pub mod routes;
 pub mod secrets;
 pub mod service;

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use base64::Engine;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
-use openidconnect::reqwest;
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
@@ -19,6 +18,7 @@ use openidconnect::{
 };
 
 use crate::config::Config;
+use crate::outbound;
 
 type Discovered = CoreClient<
     EndpointSet,
@@ -73,7 +73,7 @@ pub struct Provider {
     scopes: Vec<String>,
     groups_claim: String,
     redirect: RedirectUrl,
-    http: reqwest::Client,
+    http: outbound::Client,
 }
 
 impl Provider {
@@ -85,13 +85,7 @@ impl Provider {
             return Ok(None);
         };
         let redirect = RedirectUrl::new(format!("{}/api/auth/oidc/callback", config.public_url()))?;
-        let http = reqwest::Client::builder()
-            // Following redirects would let a token endpoint send the code
-            // elsewhere (the crate's advice).
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(c.timeout_secs))
-            .connect_timeout(Duration::from_secs(c.timeout_secs))
-            .build()?;
+        let http = outbound::Client::new(Duration::from_secs(c.timeout_secs))?;
         Ok(Some(Provider {
             issuer: issuer.clone(),
             client_id: c.client_id.clone().unwrap_or_default(),

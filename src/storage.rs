@@ -189,7 +189,7 @@ impl Storage {
         // default would compile aws-lc too), so the process default is set
         // before it builds its client. Both installs are first-wins: calling
         // them again changes nothing.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::outbound::install_crypto_provider();
         opendal::HttpTransporter::install_default(
             opendal_http_transport_reqwest::ReqwestTransport::default(),
         );

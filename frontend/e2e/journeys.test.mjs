@@ -627,6 +627,9 @@ describe('Sign-in with the identity provider (issue #21)', () => {
         AFISHA_AUTH__OIDC__CLIENT_ID: 'afisha',
         AFISHA_AUTH__OIDC__CLIENT_SECRET: 'e2e-client-secret',
         AFISHA_AUTH__OIDC__DISPLAY_NAME: 'Corp SSO',
+        // Employees sign in only through the provider; administrators keep
+        // a password form, folded away (break-glass).
+        AFISHA_AUTH__PASSWORD_LOGIN: 'false',
       },
     });
     const op = spawn('node', ['provider.mjs'], {
@@ -662,6 +665,12 @@ describe('Sign-in with the identity provider (issue #21)', () => {
       await page.goto(`${srv3.base}/login`);
       const button = page.getByTestId('sso-login');
       assert.equal(await button.innerText(), 'Войти через Corp SSO');
+      assert.equal(await page.getByTestId('login-form').isVisible(), false, 'the password form is folded away');
+      assert.equal(await page.getByTestId('to-register').count(), 0, 'no registration link');
+      await page.getByTestId('admin-sign-in').locator('summary').click();
+      await page.getByTestId('login-form').waitFor();
+      await shot(page, 'sso-only-sign-in');
+      await page.getByTestId('admin-sign-in').locator('summary').click();
       await button.click();
       await page.getByTestId('sso-error').waitFor();
       assert.match(await page.getByTestId('sso-error').innerText(), /не подтверждён/);
@@ -684,6 +693,8 @@ describe('Sign-in with the identity provider (issue #21)', () => {
       assert.equal(me.email, person.email);
       assert.equal(me.full_name, person.name);
       await shot(page, 'sso-dashboard');
+      await page.goto(`${srv3.base}/profile`);
+      assert.equal(await page.getByTestId('me-sign-in').innerText(), 'единый вход компании');
       assert.deepEqual(page.problems, [], 'no CSP violations, page errors or off-origin requests');
     } catch (e) {
       await shot(page, 'FAILED-sso').catch(() => {});

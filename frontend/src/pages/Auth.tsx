@@ -116,6 +116,11 @@ function ClosedNotice() {
 export function LoginPage() {
   const q = useQuery();
   const registration = useRegistration();
+  const config = useAsync(clientConfig, []);
+  // Only the identity provider is open to employees (`auth.password_login =
+  // false`, no directory): the password form stays reachable for the
+  // administrators' break-glass sign-in, folded away under its own heading.
+  const ssoOnly = !!config.data?.sso && config.data.password_login === false;
   const [email, setEmail] = useState(q.get('email') ?? '');
   const [password, setPassword] = useState('');
   const s = useSubmit();
@@ -137,28 +142,39 @@ export function LoginPage() {
     // On success the router moves the signed-in user on to ?next= or /dashboard.
   };
 
+  const form = (
+    <form onSubmit={submit} noValidate data-testid="login-form">
+      <FormError error={s.error} retryLeft={s.retryLeft} />
+      <Field label={t('auth.email')} name="email" type="email" autoComplete="username" value={email} onValue={setEmail} error={s.fields.email} required />
+      <Field
+        label={t('auth.password')}
+        name="password"
+        type="password"
+        autoComplete="current-password"
+        value={password}
+        onValue={setPassword}
+        error={s.fields.password}
+        required
+      />
+      <Button type="submit" variant="primary" class="btn-block" busy={s.busy} disabled={s.retryLeft > 0} data-testid="login-submit">
+        {s.retryLeft > 0 ? t('common.waitSeconds', { s: fmtCountdown(s.retryLeft) }) : t('auth.loginSubmit')}
+      </Button>
+    </form>
+  );
+
   return (
     <AuthCard title={t('auth.loginTitle')} intro={t('auth.loginIntro')} testid="login-page">
       {verified ? <Notice testid="verified-notice">{t('auth.verifiedLogin')}</Notice> : null}
       {reset ? <Notice>{t('auth.resetDone')}</Notice> : null}
       <SsoSignIn error={q.get('sso_error')} />
-      <form onSubmit={submit} noValidate data-testid="login-form">
-        <FormError error={s.error} retryLeft={s.retryLeft} />
-        <Field label={t('auth.email')} name="email" type="email" autoComplete="username" value={email} onValue={setEmail} error={s.fields.email} required />
-        <Field
-          label={t('auth.password')}
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          value={password}
-          onValue={setPassword}
-          error={s.fields.password}
-          required
-        />
-        <Button type="submit" variant="primary" class="btn-block" busy={s.busy} disabled={s.retryLeft > 0} data-testid="login-submit">
-          {s.retryLeft > 0 ? t('common.waitSeconds', { s: fmtCountdown(s.retryLeft) }) : t('auth.loginSubmit')}
-        </Button>
-      </form>
+      {ssoOnly ? (
+        <details class="admin-sign-in" data-testid="admin-sign-in">
+          <summary>{t('auth.adminSignIn')}</summary>
+          {form}
+        </details>
+      ) : (
+        form
+      )}
       {registration ? (
         <div class="auth-links">
           <Link href="/recovery">{t('auth.forgot')}</Link>
@@ -166,7 +182,7 @@ export function LoginPage() {
             {t('auth.noAccount')} <Link href="/register" data-testid="to-register">{t('auth.toRegister')}</Link>
           </span>
         </div>
-      ) : (
+      ) : ssoOnly ? null : (
         <p class="muted" data-testid="company-sign-in">{t('auth.companySignIn')}</p>
       )}
     </AuthCard>

@@ -250,6 +250,7 @@ export function AdminUsersPage() {
                     <td class="nowrap">
                       {u.email}{' '}
                       {u.sign_in?.includes('ldap') ? <Badge testid="user-sign-in">LDAP</Badge> : null}
+                      {u.sign_in?.includes('oidc') ? <Badge testid="user-sign-in">SSO</Badge> : null}
                     </td>
                     <td>
                       <Badge kind={u.role === 'ADMINISTRATOR' ? 'accent' : 'neutral'} testid="user-role">
