@@ -107,7 +107,11 @@ async fn every_secured_operation_by_every_kind_of_caller() {
                 let r = call(&client, method, &url).await;
                 assert_eq!(
                     (r.status, r.text()),
-                    (401, r#"{"detail":"Invalid login session"}"#.to_string()),
+                    (
+                        401,
+                        r#"{"detail":"Invalid login session","code":"invalid_session"}"#
+                            .to_string()
+                    ),
                     "{who} → {method} {path}"
                 );
             }
@@ -117,7 +121,8 @@ async fn every_secured_operation_by_every_kind_of_caller() {
                     (r.status, r.text()),
                     (
                         403,
-                        r#"{"detail":"Administrator role required"}"#.to_string()
+                        r#"{"detail":"Administrator role required","code":"admin_required"}"#
+                            .to_string()
                     ),
                     "user → {method} {path}"
                 );

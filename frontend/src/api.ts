@@ -1,4 +1,4 @@
-import { localizeServer, localizeValidation, t } from './i18n';
+import { localizeError, localizeValidation, t } from './i18n';
 
 const UID_KEY = 'afisha.session.uid';
 const TOKEN_KEY = 'afisha.session.token';
@@ -36,14 +36,15 @@ export type FieldErrors = Record<string, string>;
 
 export class ApiError extends Error {
   status: number;
-  /** Raw `detail` text from the server, when it was a string. */
-  detail: string | null;
+  /** The server's stable error `code` (`event_full`, …); the UI recognises
+   * errors by it, never by the English `detail`. */
+  code: string | null;
   fields: FieldErrors;
   retryAfter: number | null;
-  constructor(status: number, message: string, detail: string | null, fields: FieldErrors = {}, retryAfter: number | null = null) {
+  constructor(status: number, message: string, code: string | null, fields: FieldErrors = {}, retryAfter: number | null = null) {
     super(message);
     this.status = status;
-    this.detail = detail;
+    this.code = code;
     this.fields = fields;
     this.retryAfter = retryAfter;
   }
@@ -63,6 +64,8 @@ interface ValidationItem {
   loc?: unknown[];
   msg?: string;
   type?: string;
+  code?: string;
+  ctx?: Record<string, number>;
 }
 
 async function toError(res: Response): Promise<ApiError> {
@@ -75,14 +78,16 @@ async function toError(res: Response): Promise<ApiError> {
     /* not JSON */
   }
   const detail = (body as { detail?: unknown } | null)?.detail;
+  const code = (body as { code?: unknown } | null)?.code;
   if (typeof detail === 'string') {
-    return new ApiError(res.status, localizeServer(detail), detail, {}, retryAfter);
+    const known = typeof code === 'string' ? code : null;
+    return new ApiError(res.status, localizeError(known, detail, res.status), known, {}, retryAfter);
   }
   if (Array.isArray(detail)) {
     const fields: FieldErrors = {};
     const general: string[] = [];
     for (const item of detail as ValidationItem[]) {
-      const msg = localizeValidation(item?.msg ?? 'Invalid value', item?.type ?? '');
+      const msg = localizeValidation(item?.code ?? item?.type ?? '', item?.ctx ?? {}, item?.msg ?? 'Invalid value');
       const loc = Array.isArray(item?.loc) ? item.loc : [];
       const last = loc.length > 1 ? String(loc[loc.length - 1]) : null;
       if (last && !(last in fields)) fields[last] = msg;
@@ -90,7 +95,7 @@ async function toError(res: Response): Promise<ApiError> {
     }
     const all = detail as ValidationItem[];
     const message = general.length ? general.join('; ') : Object.values(fields).join('; ') || all.map((i) => i?.msg).filter(Boolean).join('; ');
-    return new ApiError(res.status, message || t('common.httpError', { status: res.status }), null, fields, retryAfter);
+    return new ApiError(res.status, message || t('common.httpError', { status: res.status }), 'validation_failed', fields, retryAfter);
   }
   return new ApiError(res.status, t('common.httpError', { status: res.status }), null, {}, retryAfter);
 }
@@ -118,7 +123,7 @@ async function rawFetch(method: string, path: string, body?: unknown, opts: Requ
   }
   if (!res.ok) {
     const err = await toError(res);
-    if (res.status === 401 && err.detail === 'Invalid login session' && !opts.noAuthRedirect) {
+    if (res.status === 401 && err.code === 'invalid_session' && !opts.noAuthRedirect) {
       clearSession();
       onSessionLost();
     }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError } from './api';
+import { ApiError, clientConfig } from './api';
 import { t } from './i18n';
 
 export interface Async<T> {
@@ -89,7 +89,7 @@ export function useTitle(title: string): void {
 }
 
 export interface SubmitOptions {
-  /** Server `detail` texts that belong to a form field. */
+  /** Server error `code`s that belong to a form field. */
   fieldMap?: Record<string, string>;
   /** Field names the form shows errors for; other field errors are shown above the form. */
   known?: string[];
@@ -118,7 +118,7 @@ export function useSubmit() {
           else general.push(msg);
         }
         // Known domain errors that belong to one field.
-        const mapped = err.detail && opts.fieldMap ? opts.fieldMap[err.detail] : undefined;
+        const mapped = err.code && opts.fieldMap ? opts.fieldMap[err.code] : undefined;
         if (mapped) fe[mapped] = err.message;
         else if (Object.keys(err.fields).length === 0) general.push(err.message);
         setFields(fe);
@@ -133,4 +133,19 @@ export function useSubmit() {
   );
 
   return { busy, error, fields, setError, setFields, run, retryLeft };
+}
+
+/** The server's minimum password length (`GET /api/config`
+ * `min_password_length`); 8, the default, until the answer is in. */
+export function useMinPassword(): number {
+  const config = useAsync(clientConfig, []);
+  return config.data?.min_password_length ?? 8;
+}
+
+/** What is wrong with a new password, in the server's limits. */
+export function passwordProblem(p: string, min: number): string | null {
+  const n = [...p].length;
+  if (n < min) return t('auth.passwordTooShort', { n: min });
+  if (n > 1024) return t('auth.passwordTooLong');
+  return null;
 }

@@ -105,8 +105,8 @@ const ru = {
   'auth.password': 'Пароль',
   'auth.passwordRepeat': 'Повторите пароль',
   'auth.fullName': 'Имя и фамилия',
-  'auth.passwordRules': 'Не короче 8 символов (не длиннее 1024).',
-  'auth.passwordTooShort': 'Пароль должен быть не короче 8 символов',
+  'auth.passwordRules': 'Не короче {n} символов (не длиннее 1024).',
+  'auth.passwordTooShort': 'Пароль должен быть не короче {n} символов',
   'auth.passwordTooLong': 'Пароль должен быть не длиннее 1024 символов',
   'auth.passwordMismatch': 'Пароли не совпадают',
   'auth.fieldRequired': 'Заполните это поле',
@@ -518,8 +518,8 @@ const en: Record<MsgKey, string> = {
   'auth.password': 'Password',
   'auth.passwordRepeat': 'Repeat password',
   'auth.fullName': 'Full name',
-  'auth.passwordRules': 'At least 8 characters (at most 1024).',
-  'auth.passwordTooShort': 'The password must be at least 8 characters long',
+  'auth.passwordRules': 'At least {n} characters (at most 1024).',
+  'auth.passwordTooShort': 'The password must be at least {n} characters long',
   'auth.passwordTooLong': 'The password must be at most 1024 characters long',
   'auth.passwordMismatch': 'Passwords do not match',
   'auth.fieldRequired': 'Fill in this field',
@@ -828,39 +828,69 @@ const en: Record<MsgKey, string> = {
 
 const dicts: Record<Lang, Record<MsgKey, string>> = { ru, en };
 
-/** Server error texts from the API contract, shown in Russian when the UI is Russian. */
-const serverRu: Record<string, string> = {
-  'Invalid login session': 'Сессия недействительна. Войдите снова.',
-  'Administrator role required': 'Нужны права администратора',
-  'Email already exists': 'Пользователь с такой почтой уже есть',
-  'Too many verification requests, try later': 'Слишком много запросов кода, попробуйте позже',
-  'Invalid verification code': 'Неверный или устаревший код',
-  'Invalid email or password': 'Неверная почта или пароль',
-  'Too many login attempts, try later': 'Слишком много попыток входа, попробуйте позже',
-  'Too many recovery requests, try later': 'Слишком много запросов восстановления, попробуйте позже',
-  'User not found': 'Пользователь не найден',
-  'Invalid recovery token': 'Ссылка для восстановления недействительна или уже использована',
-  'Recovery token expired': 'Срок действия ссылки истёк — запросите новую',
-  'Invalid password': 'Неверный текущий пароль',
-  'Session not found': 'Сеанс не найден',
-  'Use DELETE to delete a user': 'Для удаления используйте кнопку «Удалить»',
-  'Cannot remove the last administrator': 'Нельзя убрать последнего администратора',
-  'Cannot reset password for deleted user': 'Нельзя задать пароль удалённому пользователю',
-  'starts_at must be later than created_at': 'Начало должно быть позже момента создания события',
-  'ends_at must be later than starts_at': 'Окончание должно быть позже начала',
-  'Max participants count exceeded': 'Превышено максимальное число участников',
-  'Some participants are missing or deleted': 'Некоторые участники не найдены или удалены',
-  'Event not found': 'Событие не найдено',
-  'Event already finished': 'Событие уже завершилось',
-  'Unsupported format': 'Неподдерживаемый формат',
-  'Unsupported file type': 'Неподдерживаемый тип файла: нужен PNG, JPEG, GIF или WebP',
-  'File too large': 'Файл слишком большой',
-  'Notification not found': 'Уведомление не найдено',
-  'Event has free seats': 'В событии есть свободные места — запишитесь',
-  'Attendees are hidden': 'Список участников скрыт',
-  'Not Found': 'Не найдено',
-  'Method Not Allowed': 'Метод не поддерживается',
-  'Internal Server Error': 'Внутренняя ошибка сервера',
+/** The Russian text of each server error `code` (every error body has one;
+ * the list is the `ErrorCode` enum of /api/openapi.json, and
+ * tests/error_codes.rs checks that this table covers it). The English UI
+ * shows the server's own `detail`. */
+const errorsRu: Record<string, string> = {
+  not_found: 'Не найдено',
+  refused: 'Действие отклонено',
+  unauthenticated: 'Нужно войти',
+  forbidden: 'Недостаточно прав',
+  unsupported_media_type: 'Неподдерживаемый тип данных',
+  too_large: 'Слишком большой объём данных',
+  insufficient_storage: 'На сервере закончилось место — сообщите администратору',
+  rate_limited: 'Слишком много попыток, попробуйте позже',
+  validation_failed: 'Проверьте заполнение полей',
+  unavailable: 'Сервис временно недоступен, попробуйте позже',
+  internal: 'Внутренняя ошибка сервера',
+  bad_request: 'Некорректный запрос',
+  unknown_host: 'Неизвестный адрес сервера',
+  invalid_session: 'Сессия недействительна. Войдите снова.',
+  request_timed_out: 'Сервер не успел ответить, попробуйте ещё раз',
+  admin_required: 'Нужны права администратора',
+  event_not_found: 'Событие не найдено',
+  user_not_found: 'Пользователь не найден',
+  event_finished: 'Событие уже завершилось',
+  event_full: 'Превышено максимальное число участников',
+  event_has_free_seats: 'В событии есть свободные места — запишитесь',
+  attendees_hidden: 'Список участников скрыт',
+  email_exists: 'Пользователь с такой почтой уже есть',
+  last_admin: 'Нельзя убрать последнего администратора',
+  invalid_code: 'Неверный или устаревший код',
+  too_many_verifications: 'Слишком много запросов кода, попробуйте позже',
+  too_many_logins: 'Слишком много попыток входа, попробуйте позже',
+  too_many_recoveries: 'Слишком много запросов восстановления, попробуйте позже',
+  invalid_recovery: 'Ссылка для восстановления недействительна или уже использована',
+  recovery_expired: 'Срок действия ссылки истёк — запросите новую',
+  invalid_credentials: 'Неверная почта или пароль',
+  invalid_password: 'Неверный текущий пароль',
+  session_not_found: 'Сеанс не найден',
+  invalid_setup_token: 'Ссылка первой настройки недействительна',
+  setup_completed: 'Первая настройка уже выполнена',
+  no_registrations: 'Нет выданных регистраций',
+  no_recoveries: 'Нет выданных восстановлений',
+  registration_not_found: 'Регистрация не найдена',
+  recovery_not_found: 'Восстановление не найдено',
+  busy: 'Сервер занят, попробуйте через секунду',
+  password_login_disabled: 'Вход по паролю отключён — войдите через службу компании',
+  directory_unavailable: 'Каталог компании недоступен, попробуйте позже',
+  linked_elsewhere: 'Эта учётная запись связана с другим входом',
+  category_exists: 'Такая категория уже есть',
+  category_not_found: 'Категория не найдена',
+  calendar_not_found: 'Календарь не найден',
+  deleted_user_password: 'Нельзя задать пароль удалённому пользователю',
+  use_delete: 'Для удаления используйте кнопку «Удалить»',
+  starts_before_creation: 'Начало должно быть позже момента создания события',
+  ends_before_start: 'Окончание должно быть позже начала',
+  participants_missing: 'Некоторые участники не найдены или удалены',
+  unsupported_format: 'Неподдерживаемый формат',
+  unsupported_file_type: 'Неподдерживаемый тип файла: нужен PNG, JPEG, GIF или WebP',
+  file_too_large: 'Файл слишком большой',
+  notification_not_found: 'Уведомление не найдено',
+  email_not_found: 'Письмо не найдено',
+  email_already_sent: 'Это письмо уже отправлено',
+  email_sending: 'Это письмо отправляется прямо сейчас',
 };
 
 function initialLang(): Lang {
@@ -898,24 +928,51 @@ export function tDyn(key: string, fallback: string): string {
   return d[key] ?? fallback;
 }
 
-/** Validation messages (422) in Russian, keyed on the message text the server sends. */
-export function localizeValidation(msg: string, type: string): string {
+/** A validation problem (one 422 entry) in the UI's language, from its
+ * stable `code` and the bound in `ctx`; English shows the server's `msg`. */
+export function localizeValidation(code: string, ctx: Record<string, number>, msg: string): string {
   if (langStore.get() !== 'ru') return msg;
-  let m: RegExpExecArray | null;
-  if (/email/i.test(msg)) return 'Некорректный адрес электронной почты';
-  if ((m = /at least (\d+) character/i.exec(msg))) return `Не короче ${m[1]} символов`;
-  if ((m = /at most (\d+) character/i.exec(msg))) return `Не длиннее ${m[1]} символов`;
-  if ((m = /greater than (\d+)/i.exec(msg))) return `Значение должно быть больше ${m[1]}`;
-  if ((m = /at least (\d+) item/i.exec(msg))) return `Нужно хотя бы ${m[1]}`;
-  if (type === 'missing' || /field required/i.test(msg)) return 'Обязательное поле';
-  if (/datetime|date/i.test(type)) return 'Некорректная дата или время';
-  if (type === 'json_invalid') return 'Некорректный запрос';
-  return msg;
+  switch (code) {
+    case 'invalid_email':
+      return 'Некорректный адрес электронной почты';
+    case 'string_too_short':
+      return `Не короче ${ctx.min} символов`;
+    case 'string_too_long':
+      return `Не длиннее ${ctx.max} символов`;
+    case 'too_short':
+      return `Нужно хотя бы ${ctx.min}`;
+    case 'too_long':
+      return `Не больше ${ctx.max}`;
+    case 'greater_than':
+      return `Значение должно быть больше ${ctx.gt}`;
+    case 'greater_than_equal':
+      return `Значение должно быть не меньше ${ctx.ge}`;
+    case 'single_line':
+    case 'string_pattern_mismatch':
+      return 'Одна строка без управляющих символов';
+    case 'missing':
+      return 'Обязательное поле';
+    case 'datetime_parsing':
+      return 'Некорректная дата или время';
+    case 'int_parsing':
+      return 'Нужно целое число';
+    case 'json_invalid':
+      return 'Некорректный запрос';
+    case 'invalid_color':
+      return 'Цвет в виде #rrggbb';
+    case 'unknown_time_zone':
+      return 'Неизвестный часовой пояс';
+    case 'invalid_reminders':
+      return 'Некорректные напоминания';
+    default:
+      return 'Некорректное значение';
+  }
 }
 
-export function localizeServer(detail: string): string {
-  if (langStore.get() === 'ru') return serverRu[detail] ?? detail;
-  return detail;
+/** A server error in the UI's language, by its `code`. */
+export function localizeError(code: string | null, detail: string, status: number): string {
+  if (langStore.get() !== 'ru') return detail;
+  return (code && errorsRu[code]) || t('common.httpError', { status });
 }
 
 export function locale(): string {

@@ -9,8 +9,7 @@ use crate::domain::account::fold;
 pub const NAME_MAX: usize = 100;
 
 /// Answer of a create or rename to a name another category has.
-pub const CATEGORY_EXISTS: &str = "Category already exists";
-pub const CATEGORY_NOT_FOUND: &str = "Category not found";
+pub use crate::domain::error::messages::{CATEGORY_EXISTS, CATEGORY_NOT_FOUND};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Category {

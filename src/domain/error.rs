@@ -9,22 +9,27 @@ use std::borrow::Cow;
 
 /// One invalid input field: where (`["body", "email"]`, list indexes as
 /// integers), what is wrong and a machine-readable kind (`value_error`,
-/// `missing`, …).
+/// `missing`, …) as the contract has it; then a stable `code` (the kind, or
+/// a narrower one such as `invalid_email`) and, for limits, `ctx` with the
+/// bound (`{"min": 8}`), so a client words the problem itself.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FieldError {
     pub loc: Vec<serde_json::Value>,
     pub msg: String,
     #[serde(rename = "type")]
     pub kind: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl FieldError {
     pub fn new(loc: &[&str], msg: impl Into<String>, kind: &str) -> Self {
-        Self {
-            loc: loc.iter().map(|s| serde_json::Value::from(*s)).collect(),
-            msg: msg.into(),
-            kind: kind.into(),
-        }
+        Self::at(
+            loc.iter().map(|s| serde_json::Value::from(*s)).collect(),
+            msg,
+            kind,
+        )
     }
 
     pub fn at(loc: Vec<serde_json::Value>, msg: impl Into<String>, kind: &str) -> Self {
@@ -32,7 +37,23 @@ impl FieldError {
             loc,
             msg: msg.into(),
             kind: kind.into(),
+            code: kind.into(),
+            ctx: None,
         }
+    }
+
+    /// A narrower code than the kind (`invalid_email` for a `value_error`).
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = code.into();
+        self
+    }
+
+    /// The bound a limit names (`min`, `max`, `gt`, `ge`).
+    pub fn with_limit(mut self, key: &str, value: i64) -> Self {
+        self.ctx
+            .get_or_insert_with(Default::default)
+            .insert(key.into(), value.into());
+        self
     }
 }
 
@@ -132,4 +153,27 @@ pub mod messages {
     pub const ATTENDEES_HIDDEN: &str = "Attendees are hidden";
     pub const EMAIL_EXISTS: &str = "Email already exists";
     pub const LAST_ADMIN: &str = "Cannot remove the last administrator";
+    pub const DELETED_USER_PASSWORD: &str = "Cannot reset password for deleted user";
+    /// `PATCH /users/{id}` with `status: DELETED`.
+    pub const USE_DELETE: &str = "Use DELETE to delete a user";
+    pub const STARTS_BEFORE_CREATION: &str = "starts_at must be later than created_at";
+    pub const ENDS_BEFORE_START: &str = "ends_at must be later than starts_at";
+    pub const PARTICIPANTS_MISSING: &str = "Some participants are missing or deleted";
+    /// An export format other than csv/xlsx.
+    pub const UNSUPPORTED_FORMAT: &str = "Unsupported format";
+    pub const UNSUPPORTED_FILE_TYPE: &str = "Unsupported file type";
+    pub const FILE_TOO_LARGE: &str = "File too large";
+    pub const NOTIFICATION_NOT_FOUND: &str = "Notification not found";
+    /// The outbox's emails (`/api/admin/outbox`).
+    pub const EMAIL_NOT_FOUND: &str = "Email not found";
+    pub const EMAIL_ALREADY_SENT: &str = "This email has been sent already";
+    pub const EMAIL_SENDING: &str = "This email is being sent right now";
+    pub const CALENDAR_NOT_FOUND: &str = "Calendar not found";
+    pub const CATEGORY_EXISTS: &str = "Category already exists";
+    pub const CATEGORY_NOT_FOUND: &str = "Category not found";
+    /// No such route or file.
+    pub const NOT_FOUND: &str = "Not Found";
+    pub const METHOD_NOT_ALLOWED: &str = "Method Not Allowed";
+    /// A `Host` header outside `server.allowed_hosts`.
+    pub const UNKNOWN_HOST: &str = "Unknown Host";
 }

@@ -313,10 +313,10 @@ pub fn check_capacity(participating: usize, max: Option<i64>) -> DomainResult<()
 /// was created and ends after it starts.
 pub fn check_dates(created_at: Ts, starts_at: Ts, ends_at: Ts) -> DomainResult<()> {
     if starts_at <= created_at {
-        return Err(DomainError::rule("starts_at must be later than created_at"));
+        return Err(DomainError::rule(messages::STARTS_BEFORE_CREATION));
     }
     if ends_at <= starts_at {
-        return Err(DomainError::rule("ends_at must be later than starts_at"));
+        return Err(DomainError::rule(messages::ENDS_BEFORE_START));
     }
     Ok(())
 }

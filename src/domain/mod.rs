@@ -10,6 +10,7 @@ pub mod backup;
 pub mod calendar;
 pub mod category;
 pub mod error;
+pub mod error_code;
 pub mod event;
 pub mod limits;
 pub mod notice;

@@ -80,17 +80,25 @@ pub fn email_switches(
     for (kind, on) in changes {
         let loc = vec!["body".into(), "email".into(), kind.clone().into()];
         if !Notice::KINDS.contains(&kind.as_str()) {
-            errors.push(FieldError::at(
-                loc,
-                format!("Unknown notification type {kind}"),
-                "value_error",
-            ));
+            errors.push(
+                FieldError::at(
+                    loc,
+                    format!("Unknown notification type {kind}"),
+                    "value_error",
+                )
+                .with_code("unknown_notification_type"),
+            );
         } else if !on && !Notice::email_optional_kind(kind) {
-            errors.push(FieldError::at(
-                loc,
-                format!("{kind} emails cannot be turned off (codes, password and security emails)"),
-                "value_error",
-            ));
+            errors.push(
+                FieldError::at(
+                    loc,
+                    format!(
+                        "{kind} emails cannot be turned off (codes, password and security emails)"
+                    ),
+                    "value_error",
+                )
+                .with_code("email_required"),
+            );
         } else if *on {
             off.remove(kind);
         } else {
@@ -108,11 +116,9 @@ pub fn email_switches(
 /// [`REMINDER_RANGE`], no two the same.
 pub fn check_reminders(minutes: &[i64]) -> DomainResult<()> {
     let fail = |msg: String| {
-        Err(DomainError::invalid(
-            &["body", "reminder_offsets_minutes"],
-            msg,
-            "value_error",
-        ))
+        let loc = &["body", "reminder_offsets_minutes"];
+        let error = FieldError::new(loc, msg, "value_error").with_code("invalid_reminders");
+        Err(DomainError::Invalid(vec![error]))
     };
     if minutes.is_empty() || minutes.len() > MAX_REMINDERS {
         return fail(format!("Give 1 to {MAX_REMINDERS} reminder offsets"));

@@ -2,9 +2,11 @@
 //! one place, plus the few refusals that only HTTP knows (unknown route,
 //! wrong method, body too large, unsupported media type, request timeout).
 //!
-//! Bodies: `{"detail": "<message>"}`; validation errors answer 422 with
-//! `{"detail": [{"loc", "msg", "type"}]}`; anything unexpected is logged and
-//! answers `500 {"detail": "Internal Server Error"}`.
+//! Bodies: `{"detail": "<message>", "code": "<code>"}`; validation errors
+//! answer 422 with `{"detail": [{"loc", "msg", "type", "code", "ctx"?}],
+//! "code": "validation_failed"}`; anything unexpected is logged and answers
+//! `500 {"detail": "Internal Server Error", "code": "internal"}`. The codes
+//! are [`ErrorCode`]'s, listed in the OpenAPI document.
 
 use std::borrow::Cow;
 
@@ -13,8 +15,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::error::DomainError;
 pub use crate::domain::error::FieldError;
+use crate::domain::error::{DomainError, messages};
+use crate::domain::error_code::ErrorCode;
 
 /// One step of a validation error's location: a field name, or an index
 /// into a list.
@@ -38,19 +41,53 @@ pub struct FieldErrorSchema {
     msg: String,
     #[schema(rename = "type")]
     kind: String,
+    /// Stable: the `type`, or a narrower code (`invalid_email`).
+    code: String,
+    /// The bound of a limit: `min`, `max` (lengths, list sizes), `gt`, `ge`.
+    ctx: Option<std::collections::BTreeMap<String, i64>>,
 }
 
-/// `{"detail": "<message>"}`.
+/// The stable, machine-readable codes of error bodies. Clients recognise
+/// errors by these, never by the English `detail`; new codes may be added.
+pub struct ErrorCodeSchema;
+
+impl utoipa::PartialSchema for ErrorCodeSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+            .description(Some(
+                "Stable machine-readable error code; clients localise by it, never by `detail`.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ErrorCodeSchema {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ErrorCode")
+    }
+}
+
+/// `{"detail": "<message>", "code": "<code>"}`. The two answers API.md
+/// spells out whole, an unknown route's `404 {"detail": "Not Found"}` and
+/// `405 {"detail": "Method Not Allowed"}`, keep that exact body (no code).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     pub detail: String,
+    #[schema(value_type = Option<ErrorCodeSchema>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
 }
 
-/// `{"detail": [{"loc", "msg", "type"}]}`.
+/// `{"detail": [{"loc", "msg", "type", "code", "ctx"}], "code":
+/// "validation_failed"}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ValidationErrorBody {
     #[schema(value_type = Vec<FieldErrorSchema>)]
     pub detail: Vec<FieldError>,
+    #[schema(value_type = ErrorCodeSchema)]
+    pub code: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +114,7 @@ impl AppError {
     }
     /// `404 "Not Found"`: no such route or file.
     pub fn route_not_found() -> Self {
-        Self::status(StatusCode::NOT_FOUND, "Not Found")
+        Self::status(StatusCode::NOT_FOUND, messages::NOT_FOUND)
     }
     /// `400`: a body that cannot be read as the route's format.
     pub fn bad_body(message: impl Into<Cow<'static, str>>) -> Self {
@@ -107,19 +144,38 @@ fn json(status: StatusCode, body: &impl Serialize) -> Response {
     response
 }
 
-fn detail(status: StatusCode, message: impl Into<String>) -> Response {
+fn detail(status: StatusCode, code: Option<ErrorCode>, message: impl Into<String>) -> Response {
     json(
         status,
         &ErrorBody {
             detail: message.into(),
+            code: code.map(ErrorCode::as_str),
         },
     )
+}
+
+/// The code of a refusal only HTTP knows: its text's, else its status's;
+/// none for the unknown route and the wrong method (see [`ErrorBody`]).
+fn http_code(status: StatusCode, message: &str) -> Option<ErrorCode> {
+    if matches!(message, messages::NOT_FOUND | messages::METHOD_NOT_ALLOWED) {
+        return None;
+    }
+    Some(ErrorCode::of_message(message).unwrap_or(match status {
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::TooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => ErrorCode::Unavailable,
+        s if s.is_client_error() => ErrorCode::BadRequest,
+        _ => ErrorCode::Internal,
+    }))
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            AppError::Http { status, message } => detail(status, message),
+            AppError::Http { status, message } => {
+                detail(status, http_code(status, &message), message)
+            }
             AppError::Domain(e) => e.into_response(),
         }
     }
@@ -128,6 +184,8 @@ impl IntoResponse for AppError {
 /// The one mapping from the domain's errors to HTTP.
 impl IntoResponse for DomainError {
     fn into_response(self) -> Response {
+        let code = ErrorCode::of(&self);
+        let detail = |status, message: Cow<'static, str>| detail(status, Some(code), message);
         match self {
             DomainError::NotFound(m) => detail(StatusCode::NOT_FOUND, m),
             DomainError::Rule(m) => detail(StatusCode::BAD_REQUEST, m),
@@ -147,25 +205,24 @@ impl IntoResponse for DomainError {
                 );
                 r
             }
-            DomainError::Invalid(detail) => json(
+            DomainError::Invalid(errors) => json(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &ValidationErrorBody { detail },
+                &ValidationErrorBody {
+                    detail: errors,
+                    code: code.as_str(),
+                },
             ),
             // The store cut a write off at the request's deadline: the same
             // answer as the timeout's own, which it raced.
-            DomainError::Unavailable(cause)
-                if cause == crate::domain::error::messages::REQUEST_TIMED_OUT =>
-            {
-                detail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    crate::domain::error::messages::REQUEST_TIMED_OUT,
-                )
-            }
+            DomainError::Unavailable(cause) if cause == messages::REQUEST_TIMED_OUT => detail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                messages::REQUEST_TIMED_OUT.into(),
+            ),
             // The directory could not be asked (the service logged why).
             DomainError::Unavailable(cause)
                 if cause == crate::domain::account::messages::DIRECTORY_UNAVAILABLE =>
             {
-                let mut r = detail(StatusCode::SERVICE_UNAVAILABLE, cause);
+                let mut r = detail(StatusCode::SERVICE_UNAVAILABLE, cause.into());
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 r
@@ -174,7 +231,7 @@ impl IntoResponse for DomainError {
                 tracing::error!(%cause, "storage unavailable");
                 let mut r = detail(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Service temporarily unavailable, try later",
+                    "Service temporarily unavailable, try later".into(),
                 );
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -182,7 +239,10 @@ impl IntoResponse for DomainError {
             }
             DomainError::Internal(cause) => {
                 tracing::error!(cause = ?cause, "internal error");
-                detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                detail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error".into(),
+                )
             }
         }
     }

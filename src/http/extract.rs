@@ -36,19 +36,27 @@ impl<'a> Checks<'a> {
     }
 
     pub fn fail(&mut self, field: &str, msg: impl Into<String>, kind: &str) {
-        self.errors
-            .push(FieldError::new(&[self.part, field], msg, kind));
+        let error = self.error(field, msg, kind);
+        self.add(error);
+    }
+
+    /// A problem with `field` of this part, to refine (`with_code`,
+    /// `with_limit`) before [`Checks::add`].
+    pub fn error(&self, field: &str, msg: impl Into<String>, kind: &str) -> FieldError {
+        FieldError::new(&[self.part, field], msg, kind)
+    }
+
+    pub fn add(&mut self, error: FieldError) {
+        self.errors.push(error);
     }
 
     /// Trims and validates an email address in place.
     pub fn email(&mut self, field: &str, value: &mut String) {
         *value = value.trim().to_string();
         if let Err(why) = validate_email(value) {
-            self.fail(
-                field,
-                format!("value is not a valid email address: {why}"),
-                "value_error",
-            );
+            let msg = format!("value is not a valid email address: {why}");
+            let error = self.error(field, msg, "value_error");
+            self.add(error.with_code("invalid_email"));
         }
     }
 
@@ -56,17 +64,13 @@ impl<'a> Checks<'a> {
         let min = self.config.auth.min_password_length;
         let len = value.chars().count();
         if len < min {
-            self.fail(
+            self.too_short(
                 field,
                 format!("String should have at least {min} characters"),
-                "string_too_short",
+                min,
             );
         } else if len > 1024 {
-            self.fail(
-                field,
-                "String should have at most 1024 characters",
-                "string_too_long",
-            );
+            self.max_len(field, value, 1024);
         }
     }
 
@@ -78,17 +82,10 @@ impl<'a> Checks<'a> {
         }
         let len = value.chars().count();
         if len < min {
-            self.fail(
-                field,
-                format!("String should have at least {min} character{}", plural(min)),
-                "string_too_short",
-            );
+            let msg = format!("String should have at least {min} character{}", plural(min));
+            self.too_short(field, msg, min);
         } else if len > max {
-            self.fail(
-                field,
-                format!("String should have at most {max} characters"),
-                "string_too_long",
-            );
+            self.max_len(field, value, max);
         }
     }
 
@@ -104,11 +101,9 @@ impl<'a> Checks<'a> {
     /// exports and logs. Returns whether `value` passed.
     pub fn single_line(&mut self, field: &str, value: &str) -> bool {
         if value.chars().any(is_line_break_or_control) {
-            self.fail(
-                field,
-                "String should be a single line without control characters",
-                "string_pattern_mismatch",
-            );
+            let msg = "String should be a single line without control characters";
+            let error = self.error(field, msg, "string_pattern_mismatch");
+            self.add(error.with_code("single_line"));
             return false;
         }
         true
@@ -117,21 +112,22 @@ impl<'a> Checks<'a> {
     /// Requires at most `max` characters (no trimming).
     pub fn max_len(&mut self, field: &str, value: &str, max: usize) {
         if value.chars().count() > max {
-            self.fail(
-                field,
-                format!("String should have at most {max} characters"),
-                "string_too_long",
-            );
+            let msg = format!("String should have at most {max} characters");
+            let error = self.error(field, msg, "string_too_long");
+            self.add(error.with_limit("max", max as i64));
         }
+    }
+
+    fn too_short(&mut self, field: &str, msg: String, min: usize) {
+        let error = self.error(field, msg, "string_too_short");
+        self.add(error.with_limit("min", min as i64));
     }
 
     pub fn non_negative(&mut self, field: &str, value: i64) {
         if value < 0 {
-            self.fail(
-                field,
-                "Input should be greater than or equal to 0",
-                "greater_than_equal",
-            );
+            let msg = "Input should be greater than or equal to 0";
+            let error = self.error(field, msg, "greater_than_equal");
+            self.add(error.with_limit("ge", 0));
         }
     }
 

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+
+use crate::domain::error::messages;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -142,7 +144,8 @@ fn request_host(req: &Request) -> Option<String> {
 async fn check_host(hosts: &[String], req: Request, next: Next) -> Response {
     match request_host(&req) {
         Some(host) if hosts.contains(&host) => next.run(req).await,
-        _ => AppError::status(StatusCode::MISDIRECTED_REQUEST, "Unknown Host").into_response(),
+        _ => AppError::status(StatusCode::MISDIRECTED_REQUEST, messages::UNKNOWN_HOST)
+            .into_response(),
     }
 }
 
@@ -182,7 +185,7 @@ async fn not_found() -> AppError {
 }
 
 async fn method_not_allowed() -> AppError {
-    AppError::status(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+    AppError::status(StatusCode::METHOD_NOT_ALLOWED, messages::METHOD_NOT_ALLOWED)
 }
 
 /// Enforces the request deadline, counts the request in the metrics (keyed

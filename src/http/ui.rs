@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
 use crate::config::{Config, StorageBackend};
+use crate::domain::error::messages;
 use crate::http::error::AppError;
 
 #[derive(RustEmbed)]
@@ -71,7 +72,7 @@ fn serve(path: &str, headers: &HeaderMap, cache: &'static str) -> Option<Respons
 
 pub async fn spa(req: Request) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return AppError::status(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+        return AppError::status(StatusCode::METHOD_NOT_ALLOWED, messages::METHOD_NOT_ALLOWED)
             .into_response();
     }
     let path = req.uri().path().trim_start_matches('/');

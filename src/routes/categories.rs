@@ -58,7 +58,8 @@ pub struct CategoryUpdate {
 
 fn check_color(c: &mut Checks, color: &str) {
     if !is_color(color) {
-        c.fail("color", "Colour must be #rrggbb", "value_error");
+        let error = c.error("color", "Colour must be #rrggbb", "value_error");
+        c.add(error.with_code("invalid_color"));
     }
 }
 

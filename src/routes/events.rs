@@ -143,11 +143,9 @@ impl Fields<'_> {
         if let Some(max) = self.max_participants_count
             && max <= 0
         {
-            c.fail(
-                "max_participants_count",
-                "Input should be greater than 0",
-                "greater_than",
-            );
+            let msg = "Input should be greater than 0";
+            let error = c.error("max_participants_count", msg, "greater_than");
+            c.add(error.with_limit("gt", 0));
         }
     }
 }

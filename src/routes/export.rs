@@ -54,7 +54,9 @@ impl Format {
         match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
             None | Some("csv") => Ok(Format::Csv),
             Some("xlsx") => Ok(Format::Xlsx),
-            Some(_) => Err(DomainError::rule("Unsupported format").into()),
+            Some(_) => {
+                Err(DomainError::rule(crate::domain::error::messages::UNSUPPORTED_FORMAT).into())
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::CurrentUser;
+use crate::domain::error::messages;
 use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::state::AppState;
 use crate::storage;
@@ -115,7 +116,7 @@ async fn read_capped(mut field: Field<'_>, limit: usize) -> AppResult<Bytes> {
 }
 
 fn too_large() -> AppError {
-    AppError::status(StatusCode::PAYLOAD_TOO_LARGE, "File too large")
+    AppError::status(StatusCode::PAYLOAD_TOO_LARGE, messages::FILE_TOO_LARGE)
 }
 
 fn missing_file() -> AppError {

@@ -167,9 +167,11 @@ pub struct AckRequest {
 impl Input for AckRequest {
     fn check(&mut self, c: &mut Checks) {
         if self.ids.is_empty() {
-            c.fail("ids", "List should have at least 1 item", "too_short");
+            let error = c.error("ids", "List should have at least 1 item", "too_short");
+            c.add(error.with_limit("min", 1));
         } else if self.ids.len() > 1000 {
-            c.fail("ids", "List should have at most 1000 items", "too_long");
+            let error = c.error("ids", "List should have at most 1000 items", "too_long");
+            c.add(error.with_limit("max", 1000));
         }
     }
 }

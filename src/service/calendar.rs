@@ -19,7 +19,7 @@ use crate::store::calendar::FeedRow;
 
 /// The answer to an unknown, rotated or malformed token, and to the public
 /// feed while it is off.
-pub const FEED_NOT_FOUND: &str = "Calendar not found";
+pub use crate::domain::error::messages::CALENDAR_NOT_FOUND as FEED_NOT_FOUND;
 
 /// Makes a new feed token for the user; the previous one stops working.
 pub async fn rotate_token(svc: &Services, user_id: i64) -> DomainResult<String> {

@@ -53,9 +53,7 @@ pub fn require_visible(tx: &mut dyn Tx, id: i64) -> DomainResult<Event> {
 
 fn require_active_users(tx: &mut dyn Tx, ids: &[i64]) -> DomainResult<()> {
     if tx.count_active_users(ids)? != ids.len() {
-        return Err(DomainError::not_found(
-            "Some participants are missing or deleted",
-        ));
+        return Err(DomainError::not_found(messages::PARTICIPANTS_MISSING));
     }
     Ok(())
 }

@@ -18,8 +18,10 @@ use crate::storage::{self, ImageKind};
 /// are written, in one transaction with the checks, so parallel uploads
 /// cannot pass the quota together; a failed write leaves nothing.
 pub async fn upload(svc: &Services, user_id: i64, bytes: Bytes) -> DomainResult<String> {
-    let kind = ImageKind::sniff(&bytes[..bytes.len().min(ImageKind::SNIFF_LEN)])
-        .ok_or_else(|| DomainError::Unsupported("Unsupported file type".into()))?;
+    let kind =
+        ImageKind::sniff(&bytes[..bytes.len().min(ImageKind::SNIFF_LEN)]).ok_or_else(|| {
+            DomainError::Unsupported(crate::domain::error::messages::UNSUPPORTED_FILE_TYPE.into())
+        })?;
     let len = bytes.len() as u64;
     svc.storage.check_reserve(&svc.config, len).await?;
     let key = storage::new_key(kind);

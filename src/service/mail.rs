@@ -4,7 +4,7 @@
 //! and the figures of the detailed health report.
 
 use crate::config::{Config, EmailBackend};
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::time::Ts;
 use crate::email::mailer::Mailer;
 use crate::email::templates::Locale;
@@ -110,17 +110,17 @@ pub async fn retry(svc: &Services, id: i64) -> DomainResult<()> {
     svc.store
         .write(move |tx| {
             let Some(job) = tx.job_of_kind(EMAIL, id)? else {
-                return Err(DomainError::not_found("Email not found"));
+                return Err(DomainError::not_found(messages::EMAIL_NOT_FOUND));
             };
             if job.done_at.is_some() {
-                return Err(DomainError::rule("This email has been sent already"));
+                return Err(DomainError::rule(messages::EMAIL_ALREADY_SENT));
             }
             if job.failed_at.is_some() {
                 tx.revive_failed_jobs(Some(id), now)?;
                 return Ok(());
             }
             if job.locked_until.is_some_and(|until| until > now) {
-                return Err(DomainError::rule("This email is being sent right now"));
+                return Err(DomainError::rule(messages::EMAIL_SENDING));
             }
             tx.run_pending_now(EMAIL, Some(id), now)?;
             Ok(())

@@ -34,7 +34,9 @@ pub async fn ack(svc: &Services, user_id: i64, mut ids: Vec<i64>) -> DomainResul
         .write(move |tx| {
             for id in &ids {
                 if !tx.in_app_is_of(*id, user_id)? {
-                    return Err(DomainError::not_found("Notification not found"));
+                    return Err(DomainError::not_found(
+                        crate::domain::error::messages::NOTIFICATION_NOT_FOUND,
+                    ));
                 }
             }
             for id in &ids {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::Language;
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, FieldError};
 use crate::domain::notice::Notice;
 use crate::domain::preferences::{self, Lang, Preferences};
 use crate::service::Services;
@@ -68,11 +68,11 @@ pub async fn update(svc: &Services, user_id: i64, change: Change) -> DomainResul
     if let Some(zone) = &change.time_zone
         && zone.parse::<chrono_tz::Tz>().is_err()
     {
-        return Err(DomainError::invalid(
-            &["body", "time_zone"],
-            format!("Unknown time zone '{zone}': give an IANA name such as Europe/Moscow"),
-            "value_error",
-        ));
+        let msg = format!("Unknown time zone '{zone}': give an IANA name such as Europe/Moscow");
+        let error = FieldError::new(&["body", "time_zone"], msg, "value_error");
+        return Err(DomainError::Invalid(vec![
+            error.with_code("unknown_time_zone"),
+        ]));
     }
     if let Some(minutes) = &change.reminder_offsets_minutes {
         preferences::check_reminders(minutes)?;

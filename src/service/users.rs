@@ -12,9 +12,9 @@ use crate::store::Tx;
 use crate::store::users::{DeletedExamples, User, UserFilter};
 
 /// Refusal of a password reset for a deleted user.
-pub const DELETED_USER_PASSWORD: &str = "Cannot reset password for deleted user";
+pub use crate::domain::error::messages::DELETED_USER_PASSWORD;
 /// Refusal of `deleted_at: <timestamp>` in an update.
-pub const USE_DELETE: &str = "Use DELETE to delete a user";
+pub use crate::domain::error::messages::USE_DELETE;
 
 /// The last-administrator rule: a change that takes `user` out of the
 /// active administrators is refused when no other active one remains.

@@ -683,11 +683,27 @@ impl Resp {
             self.json()
         }
     }
-    /// Asserts `{"detail": message}` with the status.
+    /// Asserts `{"detail": message, "code": …}` with the status; returns
+    /// the code. An unknown route's and a wrong method's bodies are exactly
+    /// `{"detail": message}` (API.md).
     #[track_caller]
-    pub fn expect_detail(&self, status: u16, message: &str) {
+    pub fn expect_detail(&self, status: u16, message: &str) -> String {
         assert_eq!(self.status, status, "body: {}", self.text());
-        assert_eq!(self.json(), json!({ "detail": message }));
+        let body = self.json();
+        if matches!(message, "Not Found" | "Method Not Allowed") {
+            assert_eq!(body, json!({ "detail": message }));
+            return String::new();
+        }
+        assert_eq!(body["detail"], json!(message), "body: {body}");
+        let code = body["code"].as_str().expect("a code").to_string();
+        assert_eq!(body.as_object().map(|o| o.len()), Some(2), "body: {body}");
+        code
+    }
+    /// Asserts the status and the error body's `code`.
+    #[track_caller]
+    pub fn expect_code(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.text());
+        assert_eq!(self.json()["code"], json!(code), "body: {}", self.text());
     }
     /// Asserts a 422 with an entry at `loc` and returns the entries.
     #[track_caller]

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, clientConfig } from '../api';
 import { Button, Field, FormError } from '../components/ui';
 import { fmtCountdown } from '../format';
-import { useAsync, useSubmit, useTitle } from '../hooks';
+import { passwordProblem, useAsync, useMinPassword, useSubmit, useTitle } from '../hooks';
 import { t, type MsgKey } from '../i18n';
 import { Link, navigate, useQuery } from '../router';
 import { adoptSession, getPending, login, setPending, toast } from '../state';
@@ -19,12 +19,6 @@ function AuthCard({ title, intro, children, testid }: { title: string; intro?: C
       </div>
     </section>
   );
-}
-
-function passwordProblem(p: string): string | null {
-  if ([...p].length < 8) return t('auth.passwordTooShort');
-  if ([...p].length > 1024) return t('auth.passwordTooLong');
-  return null;
 }
 
 function required(v: string): string | null {
@@ -196,13 +190,14 @@ export function RegisterPage() {
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const s = useSubmit();
+  const minPassword = useMinPassword();
 
   const submit = async (e: Event) => {
     e.preventDefault();
     const fe: Record<string, string> = {};
     const a = required(email);
     const b = required(fullName);
-    const c = passwordProblem(password);
+    const c = passwordProblem(password, minPassword);
     if (a) fe.email = a;
     if (b) fe.full_name = b;
     if (c) fe.password = c;
@@ -213,7 +208,7 @@ export function RegisterPage() {
     }
     const res = await s.run(() => api<{ token: string }>('POST', '/api/register', { email: email.trim(), password, full_name: fullName.trim() }), {
       known: ['email', 'password', 'full_name'],
-      fieldMap: { 'Email already exists': 'email' },
+      fieldMap: { email_exists: 'email' },
     });
     if (res?.token) {
       setPending({ token: res.token, email: email.trim(), password });
@@ -242,8 +237,8 @@ export function RegisterPage() {
           value={password}
           onValue={setPassword}
           error={s.fields.password}
-          hint={t('auth.passwordRules')}
-          minLength={8}
+          hint={t('auth.passwordRules', { n: minPassword })}
+          minLength={minPassword}
           maxLength={1024}
           required
         />
@@ -288,7 +283,7 @@ export function VerifyPage() {
     const ok = await s.run(async () => {
       await api('POST', '/api/register/verification', { token, code: parseInt(c, 10) });
       return true;
-    }, { known: ['code'], fieldMap: { 'Invalid verification code': 'code' } });
+    }, { known: ['code'], fieldMap: { invalid_code: 'code' } });
     if (!ok) return;
     const p = getPending();
     setPending(null);
@@ -382,7 +377,7 @@ function RecoveryRequest() {
     const ok = await s.run(async () => {
       await api('POST', '/api/login/recovery', { email: email.trim() });
       return true;
-    }, { known: ['email'], fieldMap: { 'User not found': 'email' } });
+    }, { known: ['email'], fieldMap: { user_not_found: 'email' } });
     if (ok) setSent(email.trim());
   };
   return (
@@ -409,9 +404,10 @@ function ResetForm({ token }: { token: string }) {
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const s = useSubmit();
+  const minPassword = useMinPassword();
   const submit = async (e: Event) => {
     e.preventDefault();
-    const p = passwordProblem(password);
+    const p = passwordProblem(password, minPassword);
     if (p) {
       s.setFields({ password: p });
       return;
@@ -441,7 +437,7 @@ function ResetForm({ token }: { token: string }) {
           value={password}
           onValue={setPassword}
           error={s.fields.password}
-          hint={t('auth.passwordRules')}
+          hint={t('auth.passwordRules', { n: minPassword })}
           required
         />
         <Field label={t('auth.passwordRepeat')} name="repeat" type="password" autoComplete="new-password" value={repeat} onValue={setRepeat} error={s.fields.repeat} required />
@@ -464,13 +460,14 @@ export function SetupPage() {
   const [fullName, setFullName] = useState('');
   const [password, setPassword] = useState('');
   const s = useSubmit();
+  const minPassword = useMinPassword();
   const submit = async (e: Event) => {
     e.preventDefault();
     const fe: Record<string, string> = {};
     const a = required(token);
     const b = required(email);
     const c = required(fullName);
-    const d = passwordProblem(password);
+    const d = passwordProblem(password, minPassword);
     if (a) fe.token = a;
     if (b) fe.email = b;
     if (c) fe.full_name = c;
@@ -507,7 +504,7 @@ export function SetupPage() {
           value={password}
           onValue={setPassword}
           error={s.fields.password}
-          hint={t('auth.passwordRules')}
+          hint={t('auth.passwordRules', { n: minPassword })}
           required
         />
         <Button type="submit" variant="primary" class="btn-block" busy={s.busy}>

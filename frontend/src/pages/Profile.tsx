@@ -3,7 +3,7 @@ import { api, get, type LoginSession, type Preferences, type UserDTO } from '../
 import { LangSwitch } from '../components/Layout';
 import { Badge, Button, Checkbox, ConfirmDialog, Empty, ErrorBox, Field, FormError, Loading, PageHeader, Select } from '../components/ui';
 import { fmtDateTime } from '../format';
-import { useAsync, useSubmit, useTitle } from '../hooks';
+import { passwordProblem, useAsync, useMinPassword, useSubmit, useTitle } from '../hooks';
 import { t, tDyn } from '../i18n';
 import { authStore, logout, toast } from '../state';
 import { useStore } from '../store';
@@ -132,14 +132,16 @@ function PasswordForm() {
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
   const s = useSubmit();
+  const minPassword = useMinPassword();
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!current) {
       s.setFields({ current_password: t('auth.fieldRequired') });
       return;
     }
-    if ([...next].length < 8) {
-      s.setFields({ new_password: t('auth.passwordTooShort') });
+    const problem = passwordProblem(next, minPassword);
+    if (problem) {
+      s.setFields({ new_password: problem });
       return;
     }
     if (next !== repeat) {
@@ -149,7 +151,7 @@ function PasswordForm() {
     const ok = await s.run(async () => {
       await api('POST', '/api/users/me/password', { current_password: current, new_password: next });
       return true;
-    }, { known: ['current_password', 'new_password'], fieldMap: { 'Invalid password': 'current_password' } });
+    }, { known: ['current_password', 'new_password'], fieldMap: { invalid_password: 'current_password' } });
     if (ok) {
       toast(t('profile.passwordChanged'), 'success');
       setCurrent('');
@@ -178,7 +180,7 @@ function PasswordForm() {
         value={next}
         onValue={setNext}
         error={s.fields.new_password}
-        hint={t('auth.passwordRules')}
+        hint={t('auth.passwordRules', { n: minPassword })}
         required
       />
       <Field label={t('auth.passwordRepeat')} name="repeat" type="password" autoComplete="new-password" value={repeat} onValue={setRepeat} error={s.fields.repeat} required />

@@ -46,13 +46,13 @@ const EMPTY: FormState = {
 };
 
 const FIELD_MAP: Record<string, string> = {
-  'starts_at must be later than created_at': 'starts_at',
-  'ends_at must be later than starts_at': 'ends_at',
-  'Max participants count exceeded': 'max_participants_count',
-  'Some participants are missing or deleted': 'participants_ids',
-  'Unsupported file type': 'image_url',
-  'File too large': 'image_url',
-  'Category not found': 'category_id',
+  starts_before_creation: 'starts_at',
+  ends_before_start: 'ends_at',
+  event_full: 'max_participants_count',
+  participants_missing: 'participants_ids',
+  unsupported_file_type: 'image_url',
+  file_too_large: 'image_url',
+  category_not_found: 'category_id',
 };
 const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids', 'category_id'];
 
@@ -262,7 +262,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
   const numId = id && /^\d+$/.test(id) ? parseInt(id, 10) : NaN;
   const loaded = useAsync(async () => {
     if (isNew) return null;
-    if (isNaN(numId)) throw new ApiError(404, t('events.notFound'), 'Event not found');
+    if (isNaN(numId)) throw new ApiError(404, t('events.notFound'), 'event_not_found');
     const ev = await get<EventDTO>(`/api/events/${numId}`);
     const ids = ev.participants.filter((p) => p.status === 'PARTICIPATING').map((p) => p.user_id);
     const people = ids.length ? await resolveUsers(ids) : [];

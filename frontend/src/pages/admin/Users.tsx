@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, get, withQuery, type Role, type UserDTO } from '../../api';
 import { Badge, Button, Checkbox, ConfirmDialog, Dialog, Empty, ErrorBox, Field, FormError, Loading, PageHeader, Select } from '../../components/ui';
 import { dateInputToIso, fmtDate } from '../../format';
-import { useAsync, useDebounced, useSubmit, useTitle } from '../../hooks';
+import { passwordProblem, useAsync, useDebounced, useMinPassword, useSubmit, useTitle } from '../../hooks';
 import { t, tDyn } from '../../i18n';
 import { currentMe, loadMe, toast } from '../../state';
 
@@ -27,7 +27,7 @@ function EditUserDialog({ user, onClose, onSaved }: { user: UserDTO | null; onCl
     }
     const u = await s.run(() => api<UserDTO>('PUT', `/api/users/${user.id}`, body), {
       known: ['full_name', 'email', 'role'],
-      fieldMap: { 'Email already exists': 'email', 'Cannot remove the last administrator': 'role' },
+      fieldMap: { email_exists: 'email', last_admin: 'role' },
     });
     if (u) {
       toast(t('users.updated', { name: u.full_name }), 'success');
@@ -66,11 +66,13 @@ function PasswordDialog({ user, onClose }: { user: UserDTO | null; onClose: () =
   const [password, setPassword] = useState('');
   const [sendEmail, setSendEmail] = useState(true);
   const s = useSubmit();
+  const minPassword = useMinPassword();
   if (!user) return null;
   const submit = async (e: Event) => {
     e.preventDefault();
-    if ([...password].length < 8) {
-      s.setFields({ password: t('auth.passwordTooShort') });
+    const problem = passwordProblem(password, minPassword);
+    if (problem) {
+      s.setFields({ password: problem });
       return;
     }
     const ok = await s.run(async () => {
@@ -95,7 +97,7 @@ function PasswordDialog({ user, onClose }: { user: UserDTO | null; onClose: () =
           value={password}
           onValue={setPassword}
           error={s.fields.password}
-          hint={t('auth.passwordRules')}
+          hint={t('auth.passwordRules', { n: minPassword })}
           required
         />
         <Checkbox label={t('users.sendEmail')} name="send_email" checked={sendEmail} onChange={setSendEmail} />
