@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test test-postgres lint fmt build release frontend frontend-check e2e bench demo clean fuzz crash-test hardening
+.PHONY: run test test-postgres lint fmt build release frontend frontend-check openapi e2e bench demo clean fuzz crash-test hardening
 
 ## Build and start the server with working defaults (http://127.0.0.1:8080).
 run:
@@ -41,9 +41,16 @@ release:
 frontend:
 	cd frontend && npm ci && npm run build
 
-## Fails when the committed frontend-dist/ differs from a fresh build.
+## Fails when the committed frontend-dist/ or the typed client generated from
+## frontend/openapi.json differs from a fresh build.
 frontend-check: frontend
-	git diff --exit-code --stat -- frontend-dist
+	git diff --exit-code --stat -- frontend-dist frontend/src/api-schema.d.ts
+
+## Rewrite frontend/openapi.json (the web UI's typed client is generated from
+## it) after a change of the API; tests/openapi_snapshot.rs fails while it is
+## stale.
+openapi: build
+	./target/debug/afisha openapi > frontend/openapi.json
 
 ## Browser tests (Chromium via playwright-core) against the debug binary.
 ## The identity-provider journey runs tests/oidc's provider: install-test-deps

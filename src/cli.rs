@@ -81,6 +81,9 @@ pub enum Command {
     /// Move the data between database back-ends.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print the OpenAPI document this configuration serves at
+    /// /api/openapi.json (the web UI's typed client is generated from it).
+    Openapi,
 }
 
 #[derive(Subcommand, Debug)]
@@ -390,6 +393,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             config.email.backend = EmailBackend::File;
             init_logging(cli.log_format);
             demo(config, cli.log_format)
+        }
+        Command::Openapi => {
+            let config = Config::load(&overrides(&cli, None))?;
+            let (_, doc) = crate::http::api(&config);
+            println!("{}", doc.to_pretty_json().map_err(anyhow::Error::from)?);
+            Ok(())
         }
         Command::Migrate => {
             let config = Config::load(&overrides(&cli, None))?;

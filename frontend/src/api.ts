@@ -1,3 +1,4 @@
+import type { components } from './api-schema';
 import { localizeError, localizeValidation, t } from './i18n';
 
 const UID_KEY = 'afisha.session.uid';
@@ -183,114 +184,36 @@ export async function download(path: string, fallbackName: string): Promise<stri
 
 /* ---- DTOs ---- */
 
-export type Role = 'USER' | 'ADMINISTRATOR';
-export type EventStatus = 'ACTIVE' | 'PAST' | 'REJECTED';
-export type Participation = 'NONE' | 'PARTICIPATING' | 'REJECTED' | 'WAITLISTED';
+/* ---- wire types: generated from the server's OpenAPI document ----
+ * src/api-schema.d.ts is written by `make frontend` (tools/openapi-types,
+ * openapi-typescript) from openapi.json (`afisha openapi`); never edit it
+ * or restate a server type by hand here. */
 
-export interface Me {
-  id: number;
-  role: Role;
-  email: string;
-  full_name: string;
-}
+type Schemas = components['schemas'];
 
-export interface EventCard {
-  id: number;
-  name: string;
-  short_description: string | null;
-  description: string;
-  starts_at: string;
-  ends_at: string;
-  image_url: string | null;
-  location: string | null;
-  participants_count: number;
-  max_participants_count: number | null;
-  payment_info: string | null;
-  category_id: number | null;
-  status: EventStatus;
-  participation_status: Participation;
-  /** People on the waiting list. */
-  waitlist_count: number;
-  /** My place in the waiting list (1 = next) when I am WAITLISTED. */
-  waitlist_position: number | null;
-  /** Whether GET /events/{id}/attendees answers for users. */
-  attendees_visible: boolean;
-  /** Only from GET /events/{id}/card: when a cancelled event was cancelled. */
-  rejected_at?: string | null;
-}
-
-export interface Attendees {
-  count: number;
-  attendees: { user_id: number; full_name: string }[];
-}
-
-export interface WaitlistEntry {
-  position: number;
-  user_id: number;
-  created_at: string;
-}
-
-export interface Category {
-  id: number;
-  name: string;
-  /** `#rrggbb`. */
-  color: string;
-}
-
-export interface EventParticipant {
-  user_id: number;
-  created_at: string;
-  status: 'PARTICIPATING' | 'REJECTED';
-}
-
-export interface EventDTO {
-  id: number;
-  name: string;
-  short_description: string | null;
-  description: string;
-  starts_at: string;
-  ends_at: string;
-  image_url: string | null;
-  payment_info: string | null;
-  max_participants_count: number | null;
-  location: string | null;
-  created_at: string;
-  rejected_at: string | null;
-  category_id: number | null;
-  status: EventStatus;
-  participants: EventParticipant[];
-  attendees_visible: boolean;
-  waitlist_count: number;
-  waitlist: WaitlistEntry[];
-}
-
-export interface UserDTO {
-  id: number;
-  role: Role;
-  email: string;
-  username: string;
-  full_name: string;
-  created_at: string;
-  deleted_at: string | null;
-  status: 'ACTIVE' | 'DELETED';
-  is_system: boolean;
-  /** How the account signs in: a local password, the company directory. */
-  sign_in: SignInMethod[];
-}
-
-export type SignInMethod = 'password' | 'ldap' | 'oidc';
-
+export type Role = Schemas['Role'];
+export type EventStatus = Schemas['EventStatus'];
+export type Participation = Schemas['MyStatus'];
+export type Me = Schemas['Me'];
+/** A card of the list; `GET /events/{id}/card` adds `rejected_at`. */
+export type EventCard = Schemas['EventCardDto'] & Partial<Pick<Schemas['OneCardDto'], 'rejected_at'>>;
+export type Attendees = Schemas['AttendeesDto'];
+export type WaitlistEntry = Schemas['WaitlistEntryDto'];
+export type Category = Schemas['CategoryDto'];
+export type EventParticipant = Schemas['ParticipantDto'];
+export type EventDTO = Schemas['EventDto'];
+export type UserDTO = Schemas['UserDto'];
+export type SignInMethod = Schemas['SignInMethod'];
 /** `GET /api/config`: what is open before sign-in. */
-export interface ClientConfig {
-  brand_name: string;
-  min_password_length: number;
-  locales: string[];
-  password_login: boolean;
-  registration: boolean;
-  ldap: boolean;
-  /** Sign-in with the company's identity provider (OpenID Connect), when on. */
-  sso?: { name: string; login_url: string };
-}
+export type ClientConfig = Schemas['ClientConfig'];
+export type Notification = Schemas['NotificationDto'];
+export type LoginSession = Schemas['SessionDto'];
+export type MyStats = Schemas['MyStatistics'];
+export type Statistics = Schemas['Statistics'];
+export type OutboxItem = Schemas['OutboxItemDto'];
+export type TestEmailOutcome = Schemas['TestEmailOutcome'];
+export type AdminHealth = Schemas['AdminHealth'];
+export type Preferences = Schemas['PreferencesDto'];
 
 let configOnce: Promise<ClientConfig> | null = null;
 
@@ -303,84 +226,3 @@ export function clientConfig(): Promise<ClientConfig> {
   return configOnce;
 }
 
-export interface Notification {
-  id: number;
-  title: string;
-  content: string;
-  cta_url: string | null;
-  cta_label: string | null;
-  created_at: string;
-  acked_at: string | null;
-  type?: string;
-}
-
-export interface LoginSession {
-  uid: string;
-  user_agent: string | null;
-  created_at: string;
-  last_seen_at: string | null;
-  current: boolean;
-}
-
-export interface MyStats {
-  total_events: number;
-  active_events: number;
-  past_events: number;
-  participating_events: number;
-  rejected_events: number;
-  upcoming_participations: number;
-  participation_rate: number;
-}
-
-export interface Statistics {
-  scalars: { name: string; value: number; unit: string | null }[];
-  graphs: { name: string; points: { x: string; y: number }[] }[];
-  histograms: { name: string; bins: { label: string; from_value: number | null; to_value: number | null; count: number }[] }[];
-}
-
-/* ---- mail (issue #17) ---- */
-
-export interface OutboxItem {
-  id: number;
-  status: 'queued' | 'sent' | 'failed';
-  recipient: string;
-  recipient_name: string;
-  type: string;
-  subject: string;
-  attempts: number;
-  max_attempts: number;
-  next_attempt_at: string | null;
-  last_error: string | null;
-  created_at: string;
-  sent_at: string | null;
-  failed_at: string | null;
-}
-
-export interface TestEmailOutcome {
-  sent: boolean;
-  backend: string;
-  error: string | null;
-}
-
-export interface AdminHealth {
-  status: 'ok' | 'degraded';
-  database: { status: string; backend: string; error: string | null };
-  storage: { status: string; backend: string; error: string | null };
-  mail: {
-    status: 'ok' | 'failing' | 'unknown';
-    backend: string;
-    last_sent_at: string | null;
-    queued: number;
-    failing: number;
-    failed: number;
-    last_error: string | null;
-  };
-}
-
-export interface Preferences {
-  locale: 'ru' | 'en';
-  time_zone: string;
-  email: Record<string, boolean>;
-  email_required: string[];
-  reminder_offsets_minutes: number[];
-}

@@ -42,7 +42,7 @@ export function relativeTime(iso: string, now = Date.now()): string {
 }
 
 /** The in-app path of a call to action on this site, or null. */
-function localPath(href: string | null): string | null {
+function localPath(href: string | null | undefined): string | null {
   if (!href) return null;
   try {
     const url = new URL(href, window.location.origin);

@@ -8,7 +8,7 @@ import { t, tDyn } from '../i18n';
 import { authStore, logout, toast } from '../state';
 import { useStore } from '../store';
 
-export function describeUa(ua: string | null): string {
+export function describeUa(ua: string | null | undefined): string {
   if (!ua) return t('profile.unknownDevice');
   const browser = /Edg\//.test(ua)
     ? 'Edge'
