@@ -706,3 +706,75 @@ describe('Sign-in with the identity provider (issue #21)', () => {
     }
   });
 });
+
+describe('Rough edges (issue #20)', () => {
+  it('new user: getting-started dashboard, skeleton while cards load, errors clear on edit, theme switch, no API docs link', async () => {
+    const srv4 = await startServer();
+    const email = `edges-${RUN}@example.com`;
+    const password = 'user-password-1';
+    await createUser(srv4, { email, name: 'Новенький', password });
+    const { context, page } = await newPage(browser, srv4.base);
+    try {
+      // A field's error goes away once the field is edited.
+      await page.goto(`${srv4.base}/login`);
+      await page.getByTestId('login-submit').click();
+      await page.getByTestId('error-email').waitFor();
+      await page.getByTestId('field-email').fill(email);
+      assert.equal(await page.getByTestId('error-email').count(), 0, 'the email error cleared on edit');
+      assert.equal(await page.getByTestId('error-password').count(), 1, 'the untouched field keeps its error');
+
+      await uiLogin(page, email, password);
+      const start = page.getByTestId('getting-started');
+      await start.waitFor();
+      assert.match(await start.innerText(), /Выберите событие/);
+      assert.equal(await page.locator('footer a[href="/api/docs"]').count(), 0, 'no API docs link for users');
+      await shot(page, 'dashboard-getting-started');
+
+      // Skeleton cards while the list is on its way.
+      let release;
+      const held = new Promise((r) => (release = r));
+      await page.route('**/api/events/cards?**', async (route) => {
+        await held;
+        await route.continue();
+      });
+      await page.getByTestId('nav-events').click();
+      await page.locator('.skeleton-card').first().waitFor();
+      release();
+      await page.getByTestId('loading').waitFor({ state: 'detached' });
+      await page.unroute('**/api/events/cards?**');
+
+      // Theme: system → light → dark, remembered across a reload.
+      const theme = page.getByTestId('theme-switch');
+      assert.equal(await theme.getAttribute('data-theme-choice'), 'system');
+      await theme.click();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+      await theme.click();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert.equal(bg, 'rgb(15, 18, 24)', 'dark colours applied');
+      await page.reload();
+      await page.getByTestId('theme-switch').waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+      await shot(page, 'events-dark');
+      await page.getByTestId('theme-switch').click();
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), undefined, 'back to the system scheme');
+
+      // The language button's accessible name starts with what it shows.
+      const lang = page.getByTestId('lang-switch');
+      assert.match(await lang.evaluate((b) => b.textContent), /^EN — /);
+      assert.deepEqual(page.problems, [], 'no CSP violations, page errors or off-origin requests');
+    } catch (e) {
+      await shot(page, 'FAILED-edges').catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+      await srv4.stop();
+    }
+  });
+
+  it('administrators see the API docs link', () =>
+    journey({ name: 'docs-link' }, async (page) => {
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.locator('footer a[href="/api/docs"]').waitFor();
+    }));
+});

@@ -1,7 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
-import { langStore, setLang, t } from '../i18n';
+import { langStore, setLang, t, tDyn } from '../i18n';
+import { THEMES, setTheme, themeStore } from '../theme';
 import { Link, useLocation } from '../router';
 import { authStore, dismissToast, logout, mailHealthStore, refreshMailHealth, toastStore, unreadStore } from '../state';
 import { useStore } from '../store';
@@ -13,7 +14,6 @@ export function LangSwitch() {
       type="button"
       class="lang-switch"
       lang={lang === 'ru' ? 'en' : 'ru'}
-      aria-label={t('lang.switchLabel')}
       data-testid="lang-switch"
       onClick={() => {
         const next = lang === 'ru' ? 'en' : 'ru';
@@ -23,6 +23,36 @@ export function LangSwitch() {
       }}
     >
       {lang === 'ru' ? 'EN' : 'RU'}
+      {/* The visible "EN" starts the accessible name (axe label-content-name-mismatch). */}
+      <span class="sr-only"> — {t('lang.switchLabel')}</span>
+    </button>
+  );
+}
+
+const THEME_ICONS = {
+  system: 'M12 3a9 9 0 1 0 0 18V3z',
+  light: 'M12 7a5 5 0 1 0 0 10 5 5 0 0 0 0-10zm0-5v3m0 14v3M2 12h3m14 0h3M4.9 4.9l2.1 2.1m10 10 2.1 2.1M4.9 19.1 7 17M17 7l2.1-2.1',
+  dark: 'M20 14.5A8 8 0 0 1 9.5 4 8 8 0 1 0 20 14.5z',
+};
+
+/** Light, dark or the system's scheme; the choice stays in this browser. */
+export function ThemeSwitch() {
+  const theme = useStore(themeStore);
+  const next = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length];
+  const label = t('theme.label', { theme: tDyn(`theme.${theme}`, theme), next: tDyn(`theme.${next}`, next) });
+  return (
+    <button
+      type="button"
+      class="theme-switch"
+      data-testid="theme-switch"
+      data-theme-choice={theme}
+      aria-label={label}
+      title={label}
+      onClick={() => setTheme(next)}
+    >
+      <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+        <path d={THEME_ICONS[theme]} fill={theme === 'light' ? 'none' : 'currentColor'} stroke="currentColor" stroke-width="1.8" stroke-linecap="round" />
+      </svg>
     </button>
   );
 }
@@ -131,6 +161,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
                   </div>
                 ) : null}
                 <div class="nav-tail">
+                  <ThemeSwitch />
                   <LangSwitch />
                   <button type="button" class="btn btn-ghost btn-sm" data-testid="logout" onClick={() => void logout()}>
                     {t('nav.logout')}
@@ -169,6 +200,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
             </>
           ) : (
             <div class="nav-tail anon">
+              <ThemeSwitch />
               <LangSwitch />
             </div>
           )}
@@ -180,7 +212,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
       </main>
       <footer class="footer">
         <span>{t('app.brand')}</span>
-        {me ? <a href="/api/docs">{t('app.docs')}</a> : null}
+        {isAdmin ? <a href="/api/docs">{t('app.docs')}</a> : null}
       </footer>
       <Toasts />
     </div>

@@ -14,7 +14,16 @@ type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'label' | 'onInput
   type?: string;
 };
 
-export function Field({ label, value, onValue, error, hint, name, type = 'text', id, ...rest }: InputProps) {
+/** The error of a field while its value is still the one the error was
+ * about: editing the field clears it (the next submit checks again). */
+function useFreshError(error: string | undefined, value: string): string | undefined {
+  const about = useRef({ error, value });
+  if (about.current.error !== error) about.current = { error, value };
+  return error && value === about.current.value ? error : undefined;
+}
+
+export function Field({ label, value, onValue, error: raw, hint, name, type = 'text', id, ...rest }: InputProps) {
+  const error = useFreshError(raw, value);
   const auto = useId();
   const fid = (id as string) || `f-${name}-${auto}`;
   const hintId = hint ? `${fid}-hint` : undefined;
@@ -59,7 +68,8 @@ type AreaProps = Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'label' | 'on
   name: string;
 };
 
-export function TextArea({ label, value, onValue, error, hint, name, ...rest }: AreaProps) {
+export function TextArea({ label, value, onValue, error: raw, hint, name, ...rest }: AreaProps) {
+  const error = useFreshError(raw, value);
   const fid = `f-${name}-${useId()}`;
   const hintId = hint ? `${fid}-hint` : undefined;
   const errId = error ? `${fid}-err` : undefined;
@@ -162,6 +172,22 @@ export function Loading({ label }: { label?: string }) {
     <div class="state state-loading" role="status" data-testid="loading">
       <span class="spinner" aria-hidden="true" />
       <span>{label ?? t('common.loading')}</span>
+    </div>
+  );
+}
+
+/** Placeholder cards in the shape of the event cards while they load. */
+export function SkeletonCards({ count = 6, compact }: { count?: number; compact?: boolean }) {
+  return (
+    <div class={`card-grid${compact ? ' compact' : ''}`} role="status" aria-label={t('common.loading')} data-testid="loading">
+      {Array.from({ length: count }, (_, i) => (
+        <div class="skeleton-card" key={i} aria-hidden="true">
+          <div class="skeleton-cover" />
+          <div class="skeleton-line wide" />
+          <div class="skeleton-line" />
+          <div class="skeleton-line short" />
+        </div>
+      ))}
     </div>
   );
 }

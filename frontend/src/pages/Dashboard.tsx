@@ -1,7 +1,7 @@
 import { get, withQuery, type EventCard, type MyStats, type Notification } from '../api';
 import { EventCardView } from '../components/EventCard';
 import { NotificationItem } from '../components/NotificationItem';
-import { Empty, ErrorBox, Loading, PageHeader } from '../components/ui';
+import { Empty, ErrorBox, Loading, PageHeader, SkeletonCards } from '../components/ui';
 import { fmtNumber, fmtPercent } from '../format';
 import { useAsync, useTitle } from '../hooks';
 import { t, tDyn } from '../i18n';
@@ -18,6 +18,28 @@ const STAT_KEYS: (keyof MyStats)[] = [
   'total_events',
   'rejected_events',
 ];
+
+/** For someone who has not joined anything yet: what to do first. */
+function GettingStarted() {
+  const steps: [string, string, string][] = [
+    ['/events', t('dash.start.browse'), t('dash.start.browseHint')],
+    ['/profile', t('dash.start.calendar'), t('dash.start.calendarHint')],
+    ['/profile', t('dash.start.notify'), t('dash.start.notifyHint')],
+  ];
+  return (
+    <div data-testid="getting-started">
+      <p>{t('dash.start.intro')}</p>
+      <ol class="start-steps">
+        {steps.map(([href, title, hint]) => (
+          <li key={title}>
+            <Link href={href}>{title}</Link>
+            <span class="muted small">{hint}</span>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
 
 export function DashboardPage() {
   useTitle(t('dash.title'));
@@ -40,9 +62,11 @@ export function DashboardPage() {
             <Link href="/events">{t('dash.browse')} →</Link>
           </div>
           {events.loading && !events.data ? (
-            <Loading />
+            <SkeletonCards count={2} compact />
           ) : events.error ? (
             <ErrorBox error={events.error} onRetry={() => events.reload()} />
+          ) : !events.data?.length && stats.data && stats.data.participating_events + stats.data.past_events === 0 ? (
+            <GettingStarted />
           ) : !events.data?.length ? (
             <Empty>
               <p>{t('dash.noMyEvents')}</p>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get, withQuery, type Category, type EventCard } from '../api';
 import { EventCardView } from '../components/EventCard';
-import { Button, Empty, ErrorBox, Loading, PageHeader, Tabs } from '../components/ui';
+import { Button, Empty, ErrorBox, PageHeader, SkeletonCards, Tabs } from '../components/ui';
 import { dateInputToIso, timeZone } from '../format';
 import { useAsync, useDebounced, useTitle } from '../hooks';
 import { locale, t } from '../i18n';
@@ -310,7 +310,7 @@ export function EventsPage() {
       ) : (
         <div role="tabpanel" aria-busy={first.loading ? 'true' : 'false'}>
           {first.loading && !first.data ? (
-            <Loading />
+            <SkeletonCards />
           ) : first.error ? (
             <ErrorBox error={first.error} onRetry={() => first.reload()} />
           ) : items.length === 0 ? (
