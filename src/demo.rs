@@ -3,7 +3,7 @@
 //! one full, one cancelled) with generated cover images, participation and
 //! notifications — then served.
 
-use chrono::{Duration, Timelike};
+use chrono::{Duration, TimeZone};
 
 use crate::clock::ManualClock;
 use crate::domain::event::{EventPatch, NewEvent, ParticipantStatus};
@@ -223,7 +223,9 @@ const EVENTS: &[DemoEvent] = &[
     ),
 ];
 
-/// A 640×360 cover: a diagonal two-colour gradient with soft stripes.
+/// A 640×360 cover: a two-colour gradient under one of four motifs (soft
+/// stripes, circles, waves, a dot grid) in one of eight palettes, so the
+/// demo's ~20 covers do not repeat.
 pub fn cover_png(seed: usize) -> Vec<u8> {
     let (w, h) = (640u32, 360u32);
     let palettes = [
@@ -231,21 +233,27 @@ pub fn cover_png(seed: usize) -> Vec<u8> {
         ([63, 81, 181], [0, 188, 212]),
         ([76, 175, 80], [205, 220, 57]),
         ([156, 39, 176], [233, 30, 99]),
-        ([0, 150, 136], [121, 85, 72]),
+        ([0, 150, 136], [38, 50, 56]),
         ([255, 87, 34], [121, 85, 72]),
+        ([33, 33, 99], [236, 64, 122]),
+        ([255, 193, 7], [0, 121, 107]),
     ];
-    let (a, b) = palettes[seed % palettes.len()];
+    let (a, b) = palettes[(seed / 4 + seed) % palettes.len()];
+    let motif = seed % 4;
+    let s = seed as f32;
     let mut pixels = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {
         for x in 0..w {
-            let t = (x as f32 / w as f32 + y as f32 / h as f32) / 2.0;
-            let stripe = if ((x + y * 2 + seed as u32 * 37) / 40).is_multiple_of(2) {
-                1.0
-            } else {
-                0.92
+            let (fx, fy) = (x as f32, y as f32);
+            let t = (fx / w as f32 + fy / h as f32) / 2.0;
+            let shade = match motif {
+                0 => stripes(fx, fy, s),
+                1 => circles(fx, fy, s),
+                2 => waves(fx, fy, s),
+                _ => dots(fx, fy, s),
             };
             for c in 0..3 {
-                let v = (a[c] as f32 * (1.0 - t) + b[c] as f32 * t) * stripe;
+                let v = (a[c] as f32 * (1.0 - t) + b[c] as f32 * t) * shade;
                 pixels.push(v.clamp(0.0, 255.0) as u8);
             }
         }
@@ -259,6 +267,46 @@ pub fn cover_png(seed: usize) -> Vec<u8> {
         writer.write_image_data(&pixels).expect("png data");
     }
     out
+}
+
+/// Diagonal bands, every other one a little darker.
+fn stripes(x: f32, y: f32, seed: f32) -> f32 {
+    if ((x + y * 2.0 + seed * 37.0) / 40.0) as u32 % 2 == 0 {
+        1.0
+    } else {
+        0.92
+    }
+}
+
+/// Three large soft circles, lighter inside.
+fn circles(x: f32, y: f32, seed: f32) -> f32 {
+    let centres = [
+        (120.0 + seed * 53.0 % 200.0, 110.0),
+        (420.0, 240.0 - seed * 29.0 % 120.0),
+        (560.0 - seed * 17.0 % 150.0, 60.0),
+    ];
+    let inside = centres
+        .iter()
+        .filter(|(cx, cy)| (x - cx).hypot(y - cy) < 95.0)
+        .count();
+    1.0 + 0.08 * inside as f32 - 0.06
+}
+
+/// Horizontal sine waves.
+fn waves(x: f32, y: f32, seed: f32) -> f32 {
+    let wave = ((x / 60.0 + seed).sin() * 18.0 + y) / 36.0;
+    if (wave as i32).rem_euclid(2) == 0 {
+        1.0
+    } else {
+        0.9
+    }
+}
+
+/// A grid of small darker dots.
+fn dots(x: f32, y: f32, seed: f32) -> f32 {
+    let step = 28.0 + seed % 3.0 * 6.0;
+    let (dx, dy) = (x % step - step / 2.0, y % step - step / 2.0);
+    if dx.hypot(dy) < step / 6.0 { 0.82 } else { 1.0 }
 }
 
 /// Seeds an empty database through the same services as HTTP (covers go
@@ -306,20 +354,24 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             email,
         });
     }
-    let midnight = now
-        .0
-        .with_hour(0)
-        .and_then(|t| t.with_minute(0))
-        .and_then(|t| t.with_second(0))
-        .and_then(|t| t.with_nanosecond(0))
-        .unwrap_or(now.0);
+    // Start hours are wall-clock hours in the display time zone (a 10:00
+    // town hall is at 10:00 for the people who read the board).
+    let zone = svc.config.timezone();
+    let today = now.0.with_timezone(&zone).date_naive();
+    let local = |days: i64, hour: u32| {
+        let day = today + Duration::days(days);
+        let at = day.and_hms_opt(hour, 0, 0).unwrap_or_default();
+        zone.from_local_datetime(&at)
+            .earliest()
+            .map_or(now.0, |t| t.with_timezone(&chrono::Utc))
+    };
     let last = EVENTS.len() - 1;
     for (i, (name, short, place, days, hour, hours, cap)) in EVENTS.iter().enumerate() {
         let key = storage::new_key(ImageKind::Png);
         svc.storage
             .put(&key, ImageKind::Png, cover_png(i).into())
             .await?;
-        let start = midnight + Duration::days(*days) + Duration::hours(*hour as i64);
+        let start = local(*days, *hour);
         let new = NewEvent {
             name: name.to_string(),
             short_description: Some(short.to_string()),

@@ -130,3 +130,58 @@ async fn demo_notifications_agree_with_its_events() {
     // Joins after creation notify the administrators.
     assert!(notes.iter().any(|n| n.0 == "EVENT_PARTICIPATION_CONFIRMED"));
 }
+
+/// The demo's start hours are wall-clock hours where the board is read
+/// (`ui.display_timezone`), and its covers are all different pictures.
+#[tokio::test]
+async fn demo_events_start_at_local_hours_with_distinct_covers() {
+    let srv = TestServer::with(|c| c.ui.display_timezone = "Asia/Yekaterinburg".into()).await;
+    assert!(afisha::demo::seed(&srv.state).await.unwrap());
+    let session = srv
+        .anon()
+        .post(
+            "/login",
+            json!({"email": afisha::demo::ADMIN_EMAIL, "password": afisha::demo::ADMIN_PASSWORD}),
+        )
+        .await
+        .expect(201);
+    let mut admin = srv.anon();
+    admin.auth(
+        session["login_session_uid"].as_str().unwrap(),
+        session["login_session_token"].as_str().unwrap(),
+    );
+    let events = admin.get("/events?limit=100").await.expect(200);
+    let events = events.as_array().unwrap();
+    assert!(events.len() >= 20, "{} events", events.len());
+    let zone: chrono_tz::Tz = "Asia/Yekaterinburg".parse().unwrap();
+    let local = |e: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(e["starts_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&zone)
+    };
+    let town_hall = events
+        .iter()
+        .find(|e| e["name"] == "Квартальный town hall")
+        .expect("the town hall");
+    assert_eq!(local(town_hall).format("%H:%M").to_string(), "10:00");
+    for e in events {
+        let hour = chrono::Timelike::hour(&local(e));
+        assert!(
+            (8..=20).contains(&hour),
+            "{} starts at {hour}:00",
+            e["name"]
+        );
+    }
+    let mut covers = HashMap::new();
+    for e in events {
+        let bytes = admin.get(e["image_url"].as_str().unwrap()).await;
+        assert_eq!(bytes.status, 200);
+        let previous = covers.insert(bytes.bytes.clone(), e["name"].clone());
+        assert!(
+            previous.is_none(),
+            "{} and {:?} share a cover",
+            e["name"],
+            previous
+        );
+    }
+}
