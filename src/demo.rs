@@ -271,7 +271,7 @@ pub fn cover_png(seed: usize) -> Vec<u8> {
 
 /// Diagonal bands, every other one a little darker.
 fn stripes(x: f32, y: f32, seed: f32) -> f32 {
-    if ((x + y * 2.0 + seed * 37.0) / 40.0) as u32 % 2 == 0 {
+    if (((x + y * 2.0 + seed * 37.0) / 40.0) as u32).is_multiple_of(2) {
         1.0
     } else {
         0.92
