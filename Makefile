@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test test-postgres lint fmt build release frontend frontend-check openapi e2e bench demo clean fuzz crash-test hardening
+.PHONY: run test test-postgres lint fmt build release frontend frontend-check openapi e2e ui-audit bench demo clean fuzz crash-test hardening
 
 ## Build and start the server with working defaults (http://127.0.0.1:8080).
 run:
@@ -58,6 +58,11 @@ openapi: build
 e2e: build
 	scripts/install-test-deps.sh >/dev/null
 	cd frontend && npm ci && AFISHA_BIN=$(CURDIR)/target/debug/afisha npm run e2e
+
+## The web UI's accessibility and weight figures (axe-core on every page
+## at 1280 and 360 px, gzipped first-load JS+CSS); prints, does not fail.
+ui-audit: build
+	cd frontend && npm ci && AFISHA_BIN=$(CURDIR)/target/debug/afisha npm run --silent audit
 
 ## Throughput/latency/memory against the release binary; writes BENCHMARKS.md.
 ## SQLite, then PostgreSQL with one and two instances when Debian's

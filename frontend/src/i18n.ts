@@ -76,6 +76,7 @@ const ru = {
   'nav.unread': 'непрочитанных: {n}',
 
   'common.loading': 'Загрузка…',
+  'common.tableScroll': 'Таблица (прокручивается)',
   'common.retry': 'Повторить',
   'common.save': 'Сохранить',
   'common.cancel': 'Отмена',
@@ -500,6 +501,7 @@ const en: Record<MsgKey, string> = {
   'nav.unread': '{n} unread',
 
   'common.loading': 'Loading…',
+  'common.tableScroll': 'Table (scrollable)',
   'common.retry': 'Retry',
   'common.save': 'Save',
   'common.cancel': 'Cancel',

@@ -210,7 +210,9 @@ export function EventActions({ card, onChange }: { card: Card; onChange: (c: Car
   );
 }
 
-export function EventCardView({ card, onChange }: { card: Card; onChange: (c: Card) => void }) {
+/** `heading`: the card title's level under the page's outline (h2 in a
+ * page's list, h3 inside a titled panel). */
+export function EventCardView({ card, onChange, heading: Heading = 'h3' }: { card: Card; onChange: (c: Card) => void; heading?: 'h2' | 'h3' }) {
   return (
     <article class="event-card" data-testid="event-card" data-event-id={card.id} aria-labelledby={`ev-${card.id}-title`}>
       <Cover card={card} />
@@ -218,11 +220,11 @@ export function EventCardView({ card, onChange }: { card: Card; onChange: (c: Ca
         <p class="event-when">
           <time dateTime={card.starts_at}>{fmtRange(card.starts_at, card.ends_at)}</time>
         </p>
-        <h3 id={`ev-${card.id}-title`} class="event-title">
+        <Heading id={`ev-${card.id}-title`} class="event-title">
           <Link href={`/events/${card.id}`} data-testid="event-link">
             {card.name}
           </Link>
-        </h3>
+        </Heading>
         {card.location ? (
           <p class="event-where">
             <svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true">

@@ -319,7 +319,7 @@ export function EventsPage() {
             <>
               <div class="card-grid" data-testid="event-list" data-filtered={filtered ? 'true' : 'false'}>
                 {items.map((c) => (
-                  <EventCardView key={c.id} card={c} onChange={replace} />
+                  <EventCardView key={c.id} card={c} onChange={replace} heading="h2" />
                 ))}
               </div>
               {hasMore ? (

@@ -242,16 +242,19 @@ function Sessions() {
               {s.last_seen_at ? ` · ${t('profile.lastSeen')}: ${fmtDateTime(s.last_seen_at)}` : ''}
             </p>
           </div>
-          <Button
-            small
-            variant={s.current ? 'ghost' : 'danger'}
-            busy={busy === s.uid}
-            onClick={() => void revoke(s)}
-            data-testid="revoke-session"
-            aria-label={t('profile.revokeLabel', { ua: describeUa(s.user_agent) })}
-          >
-            {s.current ? t('nav.logout') : t('profile.revoke')}
-          </Button>
+          {/* This device signs out with the header's one "sign out" button. */}
+          {s.current ? null : (
+            <Button
+              small
+              variant="danger"
+              busy={busy === s.uid}
+              onClick={() => void revoke(s)}
+              data-testid="revoke-session"
+              aria-label={t('profile.revokeLabel', { ua: describeUa(s.user_agent) })}
+            >
+              {t('profile.revoke')}
+            </Button>
+          )}
         </li>
       ))}
     </ul>

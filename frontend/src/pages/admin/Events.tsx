@@ -104,7 +104,7 @@ export function AdminEventsPage() {
           <Empty>{t('aevents.empty')}</Empty>
         ) : (
           <>
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0} role="region" aria-label={t('common.tableScroll')}>
               <table class="table" data-testid="admin-events-table">
                 <thead>
                   <tr>

@@ -138,7 +138,7 @@ export function AdminMailPage() {
       ) : !rows.length ? (
         <Empty>{t('mail.empty')}</Empty>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0} role="region" aria-label={t('common.tableScroll')}>
           <table class="table" data-testid="outbox-table">
             <thead>
               <tr>

@@ -229,7 +229,7 @@ export function AdminUsersPage() {
         <Empty>{t('users.empty')}</Empty>
       ) : (
         <>
-          <div class="table-wrap" aria-busy={res.loading ? 'true' : 'false'}>
+          <div class="table-wrap" tabIndex={0} role="region" aria-label={t('common.tableScroll')} aria-busy={res.loading ? 'true' : 'false'}>
             <table class="table" data-testid="users-table">
               <thead>
                 <tr>
