@@ -28,6 +28,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod series;
 pub mod types;
 pub mod uploads;
 pub mod users;
@@ -120,6 +121,7 @@ const BOOKKEEPING: &[&str] = &[
     "login_session",
     "rate_limit",
     "scan_tick",
+    "series",
     "setup_token",
 ];
 
