@@ -202,6 +202,8 @@ export interface EventCard {
   max_participants_count: number | null;
   payment_info: string | null;
   category_id: number | null;
+  /** The recurring series this event is an occurrence of. */
+  series_id?: number | null;
   status: EventStatus;
   participation_status: Participation;
   /** People on the waiting list. */
@@ -252,11 +254,36 @@ export interface EventDTO {
   created_at: string;
   rejected_at: string | null;
   category_id: number | null;
+  /** The recurring series this event is an occurrence of, and its number there. */
+  series_id?: number | null;
+  series_index?: number | null;
   status: EventStatus;
   participants: EventParticipant[];
   attendees_visible: boolean;
   waitlist_count: number;
   waitlist: WaitlistEntry[];
+}
+
+export type Weekday = 'MO' | 'TU' | 'WE' | 'TH' | 'FR' | 'SA' | 'SU';
+
+/** How a series repeats (`POST /api/series`). */
+export interface Repeat {
+  frequency: 'WEEKLY' | 'MONTHLY';
+  interval?: number;
+  weekdays?: Weekday[];
+  month_day?: number | null;
+  month_week?: number | null;
+  month_weekday?: Weekday | null;
+  until?: string | null;
+  count?: number | null;
+}
+
+export interface SeriesDTO {
+  id: number;
+  repeat: Repeat;
+  timezone: string;
+  local_time: string;
+  occurrences: EventDTO[];
 }
 
 export interface UserDTO {
