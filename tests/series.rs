@@ -488,6 +488,41 @@ async fn cancelling_one_occurrence_leaves_the_others() {
     assert_eq!(stored(&srv, sid).await, 4);
     let mine = user.get("/events/cards?mine=true").await.expect(200);
     assert_eq!(mine.as_array().unwrap().len(), 3);
+    // An edit of all leaves the cancelled one as it was.
+    admin
+        .put(
+            &format!("/events/{}?scope=all", occ[2]),
+            json!({"name": "Renamed"}),
+        )
+        .await
+        .expect(200);
+    let after = get_series(&admin, sid).await;
+    let rows: Vec<(&str, &str)> = after["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("Renamed", "ACTIVE"),
+            ("Lecture", "REJECTED"),
+            ("Renamed", "ACTIVE"),
+            ("Renamed", "ACTIVE"),
+        ]
+    );
+    // Participants of the reached occurrences are told once each.
+    let updates = user
+        .get("/notifications/instant?include_acked=true&limit=200")
+        .await
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "EVENT_UPDATED")
+        .count();
+    assert_eq!(updates, 3);
 }
 
 #[tokio::test]

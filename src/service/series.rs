@@ -203,7 +203,7 @@ pub async fn update(
                 .template
                 .patched(&patch, duration.num_microseconds().unwrap_or(i64::MAX))?;
 
-            let mut reached: Vec<Event> = tx
+            let reached: Vec<Event> = tx
                 .series_events(series_id)?
                 .into_iter()
                 .filter(|e| match scope {
@@ -211,6 +211,13 @@ pub async fn update(
                     _ => e.id == id || e.starts_at > now,
                 })
                 .collect();
+            // Occurrences cancelled one by one stay as they are unless the
+            // edit is about cancelling (or restoring); a split still takes
+            // them over.
+            let (mut touched, mut untouched): (Vec<Event>, Vec<Event>) =
+                reached.into_iter().partition(|e| {
+                    e.id == id || e.rejected_at.is_none() || patch.rejected_at.is_some()
+                });
 
             if scope == Scope::Following && index > 0 {
                 // The split: the old series ends before this occurrence.
@@ -234,7 +241,7 @@ pub async fn update(
                     created_at: now,
                 };
                 new.id = tx.insert_series(&new)?;
-                for e in &mut reached {
+                for e in touched.iter_mut().chain(untouched.iter_mut()) {
                     e.series_id = Some(new.id);
                     e.series_index = e.series_index.map(|i| i - index as i64);
                     tx.save_event(e)?;
@@ -254,7 +261,7 @@ pub async fn update(
             }
 
             let mut answer = None;
-            for e in reached {
+            for e in touched {
                 let mut p = EventPatch {
                     starts_at: None,
                     ends_at: None,
