@@ -121,7 +121,6 @@ const BOOKKEEPING: &[&str] = &[
     "login_session",
     "rate_limit",
     "scan_tick",
-    "series",
     "setup_token",
 ];
 
@@ -518,6 +517,7 @@ mod tests {
                 "rate_limit",
                 "reminder_sent",
                 "scan_tick",
+                "series",
                 "setup_token",
                 "upload",
                 "user",
