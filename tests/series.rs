@@ -135,6 +135,37 @@ async fn weekly_series_keeps_local_time_across_the_berlin_dst_change() {
         .await
         .expect(200);
     assert_eq!(other["participants"].as_array().unwrap().len(), 0);
+
+    // Moving all to 20:00 local keeps them on local time too.
+    admin
+        .put(
+            &format!("/events/{}?scope=all", ids(&series)[0]),
+            json!({"starts_at": "2027-03-18T19:00:00Z", "ends_at": "2027-03-18T21:00:00Z"}),
+        )
+        .await
+        .expect(200);
+    let moved = get_series(&admin, sid).await;
+    assert_eq!(
+        starts(&moved),
+        [
+            "2027-03-18T19:00:00.000000Z",
+            "2027-03-25T19:00:00.000000Z",
+            "2027-04-01T18:00:00.000000Z",
+            "2027-04-08T18:00:00.000000Z",
+        ]
+    );
+    assert_eq!(moved["local_time"], "20:00");
+    // The participant of the second is told it moved.
+    let told = user
+        .get("/notifications/instant?include_acked=true&limit=200")
+        .await
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "EVENT_UPDATED")
+        .count();
+    assert_eq!(told, 1);
 }
 
 #[tokio::test]

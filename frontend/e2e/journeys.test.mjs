@@ -717,7 +717,7 @@ describe('Recurring events (issue #22)', () => {
       await shot(page, 'series-form');
       await page.getByTestId('event-submit').click();
       await page.waitForURL(/\/admin\/events$/);
-      await page.getByTestId('toast').filter({ hasText: `Серия «${name}» создана: 4 событий` }).waitFor();
+      await page.getByTestId('toast').filter({ hasText: `Серия «${name}» создана, событий: 4` }).waitFor();
       const rows = page.getByTestId('admin-event-row').filter({ hasText: name });
       await eventually(async () => assert.equal(await rows.count(), 4));
       assert.equal(await rows.getByTestId('series-mark').count(), 4, 'every occurrence carries the series mark');
