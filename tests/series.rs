@@ -123,6 +123,11 @@ async fn weekly_series_keeps_local_time_across_the_berlin_dst_change() {
         .filter(|c| c["series_id"] == sid)
         .count();
     assert_eq!(marked, 4);
+    let one = user
+        .get(&format!("/events/{}/card", ids(&series)[0]))
+        .await
+        .expect(200);
+    assert_eq!(one["series_id"], sid);
     // Each occurrence takes its own participants.
     user.put(
         &format!("/events/{}/participants/me", ids(&series)[1]),

@@ -738,6 +738,8 @@ describe('Recurring events (issue #22)', () => {
         await eventually(async () => assert.equal(await userPage.getByTestId('event-card').count(), 4));
         assert.equal(await userPage.getByTestId('event-card').getByTestId('series-mark').count(), 4);
         await shot(userPage, 'series-cards');
+        await userPage.goto(`${srv.base}/events/${ids[1]}`);
+        await userPage.getByTestId('series-mark').waitFor(); // the event page marks it too
       } finally {
         await ctx2.close();
       }
