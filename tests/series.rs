@@ -675,3 +675,37 @@ async fn each_occurrence_is_reminded_exactly_once() {
     srv.clock.set(t("2027-01-17T20:00:00Z"));
     expect_reminders(&srv, &user, 2, "not a participant of the third").await;
 }
+
+/// The scheduler's hourly `series` tick runs the generator by itself: when
+/// the manual clock moves a week on, the next week's occurrence appears
+/// without anyone calling the service.
+#[tokio::test]
+async fn the_scheduler_extends_series_as_the_clock_moves() {
+    let srv = TestServer::with(|c| c.events.series_horizon_days = 14).await;
+    srv.clock.set(t("2027-01-01T08:00:00Z"));
+    let admin = srv.admin().await;
+    let series = create(
+        &admin,
+        body(t("2027-01-04T19:00:00Z"), 2, json!({"frequency": "WEEKLY"})),
+    )
+    .await;
+    let sid = series["id"].as_i64().unwrap();
+    assert_eq!(ids(&series).len(), 2, "Jan 4 and 11 within 14 days");
+    srv.clock.advance(Duration::days(7));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while stored(&srv, sid).await < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the scheduler did not extend the series"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(stored(&srv, sid).await, 3);
+    let ticks = srv
+        .query_i64(
+            "SELECT count(*) FROM scan_tick WHERE name = 'series'",
+            vec![],
+        )
+        .await;
+    assert_eq!(ticks, 1);
+}
