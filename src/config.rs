@@ -122,6 +122,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub access_log: AccessLogConfig,
     pub calendar: CalendarConfig,
+    pub events: EventsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -494,6 +495,21 @@ pub struct CalendarConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// How many days ahead the occurrences of a recurring series exist.
+    pub series_horizon_days: u32,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            series_horizon_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BackupConfig {
     /// `None` = no scheduled backups; `daily HH:MM` or a cron expression,
     /// in `ui.display_timezone`.
@@ -521,6 +537,7 @@ impl Default for Config {
             calendar: CalendarConfig::default(),
             backup: BackupConfig::default(),
             access_log: AccessLogConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -881,6 +898,10 @@ impl Config {
                 ));
             }
         }
+        positive(
+            "events.series_horizon_days",
+            self.events.series_horizon_days as u64,
+        )?;
         positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
         positive("server.max_connections", self.server.max_connections as u64)?;
         positive(

@@ -384,6 +384,8 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             location: Some(place.to_string()),
             attendees_visible: true,
             category_id: None,
+            series_id: None,
+            series_index: None,
         };
         // Who answers: the coffee tasting (capacity 3) ends up full; in
         // small groups every fourth person declines.

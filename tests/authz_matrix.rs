@@ -13,6 +13,7 @@ fn concrete(path: &str) -> String {
     path.replace("{uid}", "00000000-0000-4000-8000-000000000000")
         .replace("{user_id}", "999999")
         .replace("{event_id}", "999999")
+        .replace("{series_id}", "999999")
 }
 
 /// A fresh session for an existing user (operations like logout end one).

@@ -753,6 +753,7 @@ async fn cards_shape_status_order_and_search() {
             "participants_count",
             "participation_status",
             "payment_info",
+            "series_id", // issue 22 (recurring events)
             "short_description",
             "starts_at",
             "status",

@@ -751,7 +751,7 @@ async fn reminders_and_clean_up_run_once_per_tick_across_instances() {
     while srv
         .query_i64("SELECT count(*) FROM scan_tick", vec![])
         .await
-        < 2
+        < 3
     {
         assert!(tokio::time::Instant::now() < deadline, "no ticks taken");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -776,7 +776,7 @@ async fn reminders_and_clean_up_run_once_per_tick_across_instances() {
     // Each instance reaches each tick once at start; wait until both have.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let mut ran = std::collections::HashMap::new();
-    for scan in ["reminders", "cleanup"] {
+    for scan in ["reminders", "cleanup", "series"] {
         loop {
             let mut seen = Vec::new();
             for base in [&a.base, &b.base] {
@@ -936,6 +936,7 @@ fn instances_starting_together_migrate_once() {
             "rate_limit",
             "reminder_sent",
             "scan_tick",
+            "series",
             "setup_token",
             "upload",
             "user",

@@ -776,5 +776,71 @@ describe('Rough edges (issue #20)', () => {
     journey({ name: 'docs-link' }, async (page) => {
       await uiLogin(page, ADMIN.email, ADMIN.password);
       await page.locator('footer a[href="/api/docs"]').waitFor();
+describe('Recurring events (issue #22)', () => {
+  it('an administrator creates a weekly series in the form, sees its occurrences in the lists, and edits this and the following ones', () =>
+    journey({ name: 'series' }, async (page) => {
+      const name = `Лекторий ${RUN}`;
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.getByTestId('nav-admin-events').click();
+      await page.getByTestId('create-event').click();
+      await page.waitForURL(/\/admin\/events\/new$/);
+      await page.getByTestId('field-name').fill(name);
+      await page.getByTestId('field-description').fill('Каждую неделю — новая тема.');
+      await page.getByTestId('field-starts_at').fill(localInput(inDays(7, 16)));
+      await page.getByTestId('field-ends_at').fill(localInput(inDays(7, 18)));
+      await page.getByTestId('field-location').fill('Зал 1');
+      await page.getByTestId('image-input').setInputFiles({ name: 'cover.png', mimeType: 'image/png', buffer: coverPngFor(name) });
+      await page.getByTestId('image-preview').waitFor();
+      await page.getByTestId('field-repeat_frequency').selectOption('WEEKLY');
+      await page.getByTestId('field-repeat_end').selectOption('count');
+      await page.locator('input[name="repeat_count"]').fill('4');
+      await shot(page, 'series-form');
+      await page.getByTestId('event-submit').click();
+      await page.waitForURL(/\/admin\/events$/);
+      await page.getByTestId('toast').filter({ hasText: `Серия «${name}» создана, событий: 4` }).waitFor();
+      const rows = page.getByTestId('admin-event-row').filter({ hasText: name });
+      await eventually(async () => assert.equal(await rows.count(), 4));
+      assert.equal(await rows.getByTestId('series-mark').count(), 4, 'every occurrence carries the series mark');
+      const ids = (await Promise.all((await rows.all()).map((r) => r.getAttribute('data-event-id')))).map(Number).sort((a, b) => a - b);
+      const events = await Promise.all(ids.map((id) => admin.get(`/api/events/${id}`)));
+      const seriesId = events[0].series_id;
+      assert.ok(seriesId, 'occurrences belong to a series');
+      const starts = events.map((e) => new Date(e.starts_at).getTime());
+      for (let i = 1; i < 4; i++) assert.equal(starts[i] - starts[i - 1], 7 * 24 * 3600 * 1000, 'a week apart');
+
+      // Users see each occurrence as its own card, marked.
+      const u = await createUser(srv, { email: `series-${RUN}@example.com`, name: 'Глеб Слушатель' });
+      const { context: ctx2, page: userPage } = await newPage(browser, srv.base);
+      try {
+        await uiLogin(userPage, u.me.email, u.password);
+        await userPage.getByTestId('nav-events').click();
+        await userPage.getByTestId('events-search').fill(name);
+        await eventually(async () => assert.equal(await userPage.getByTestId('event-card').count(), 4));
+        assert.equal(await userPage.getByTestId('event-card').getByTestId('series-mark').count(), 4);
+        await shot(userPage, 'series-cards');
+        await userPage.goto(`${srv.base}/events/${ids[1]}`);
+        await userPage.getByTestId('series-mark').waitFor(); // the event page marks it too
+      } finally {
+        await ctx2.close();
+      }
+
+      // Edit the third occurrence "and the following": the series splits there.
+      await page.locator(`[data-testid="admin-event-row"][data-event-id="${ids[2]}"]`).getByTestId('admin-event-link').click();
+      await page.waitForURL(new RegExp(`/admin/events/${ids[2]}$`));
+      await eventually(async () => assert.equal(await page.getByTestId('field-name').inputValue(), name));
+      await page.getByTestId('scope-choice').waitFor();
+      await page.getByTestId('field-location').fill('Зал 2');
+      await page.getByTestId('scope-following').check();
+      await shot(page, 'series-scope');
+      await page.getByTestId('event-submit').click();
+      await page.getByTestId('toast').filter({ hasText: 'сохранено' }).waitFor();
+      const after = await Promise.all(ids.map((id) => admin.get(`/api/events/${id}`)));
+      assert.deepEqual(
+        after.map((e) => e.location),
+        ['Зал 1', 'Зал 1', 'Зал 2', 'Зал 2'],
+      );
+      assert.equal(after[0].series_id, seriesId);
+      assert.notEqual(after[2].series_id, seriesId, 'this and the following moved to a new series');
+      assert.equal(after[3].series_id, after[2].series_id);
     }));
 });

@@ -297,6 +297,9 @@ export interface paths {
         /**
          * Partially update an event; participants after the update get
          *     EVENT_UPDATED, or EVENT_CANCELLED when the update cancels the event.
+         *     On an occurrence of a series, `scope=following` or `scope=all` reaches
+         *     further (README "Recurring events"); without `scope` only this event
+         *     changes.
          */
         put: operations["update_event"];
         post?: never;
@@ -672,6 +675,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a recurring series; its occurrences up to
+         *     `events.series_horizon_days` ahead exist at once, later ones are created
+         *     by the hourly generator.
+         */
+        post: operations["create_series"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/series/{series_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A series with its occurrences (participants are on each event). */
+        get: operations["get_series"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/setup": {
         parameters: {
             query?: never;
@@ -949,6 +990,12 @@ export interface components {
              */
             participants_count: number;
             payment_info?: string | null;
+            /**
+             * Format: int64
+             * @description The recurring series the event is an occurrence of
+             *     (`GET /series/{series_id}`), or `null`.
+             */
+            series_id?: number | null;
             short_description?: string | null;
             starts_at: components["schemas"]["Ts"];
             /**
@@ -1088,6 +1135,17 @@ export interface components {
             participants: components["schemas"]["ParticipantDto"][];
             payment_info?: string | null;
             rejected_at?: null | components["schemas"]["Ts"];
+            /**
+             * Format: int64
+             * @description The recurring series the event is an occurrence of
+             *     (`GET /series/{series_id}`), or `null`.
+             */
+            series_id?: number | null;
+            /**
+             * Format: int64
+             * @description Its number in that series (0 = the first), or `null`.
+             */
+            series_index?: number | null;
             short_description?: string | null;
             starts_at: components["schemas"]["Ts"];
             /** @description Computed from the clock: `REJECTED`, else `PAST` once `ends_at` has passed. */
@@ -1404,6 +1462,45 @@ export interface components {
             /** Format: uuid */
             token: string;
         };
+        /**
+         * @description How a series repeats. Weekly: `weekdays` (absent: the first
+         *     occurrence's day), every `interval` weeks. Monthly: `month_day`
+         *     (1–31; a day a short month lacks means its last day), or `month_week`
+         *     (1–5, or -1 for the last) with `month_weekday` — every `interval`
+         *     months. It ends on `until` (a local date, inclusive) or after `count`
+         *     occurrences, or neither (then occurrences keep coming, always
+         *     `events.series_horizon_days` ahead).
+         */
+        RepeatDto: {
+            /** Format: int32 */
+            count?: number | null;
+            /**
+             * @description `WEEKLY` or `MONTHLY`.
+             * @example WEEKLY
+             */
+            frequency: string;
+            /**
+             * Format: int32
+             * @description Every N weeks or months, 1–52; absent: 1.
+             */
+            interval?: number;
+            /** Format: int32 */
+            month_day?: number | null;
+            /** Format: int32 */
+            month_week?: number | null;
+            /** @example TU */
+            month_weekday?: string | null;
+            /** Format: date */
+            until?: string | null;
+            /**
+             * @description Weekly: days as `MO`, `TU`, `WE`, `TH`, `FR`, `SA`, `SU`.
+             * @example [
+             *       "TU",
+             *       "TH"
+             *     ]
+             */
+            weekdays?: string[];
+        };
         ResendRequest: {
             /** Format: uuid */
             token: string;
@@ -1427,6 +1524,30 @@ export interface components {
             unit?: string | null;
             /** Format: double */
             value: number;
+        };
+        /**
+         * @description Body of `POST /series`: the first occurrence's fields as for
+         *     `POST /events` (its start and end give every occurrence's local time and
+         *     length; `participants_ids` is refused: people join each occurrence) and
+         *     how it repeats.
+         */
+        SeriesCreate: components["schemas"]["EventCreate"] & {
+            repeat: components["schemas"]["RepeatDto"];
+        };
+        /** @description `SeriesDTO`. */
+        SeriesDto: {
+            /** Format: int64 */
+            id: number;
+            /** @description Every occurrence's local start time, `HH:MM`. */
+            local_time: string;
+            /** @description The occurrences that exist so far (cancelled ones too), by number. */
+            occurrences: components["schemas"]["EventDto"][];
+            repeat: components["schemas"]["RepeatDto"];
+            /**
+             * @description The time zone occurrences are computed in (`ui.display_timezone`
+             *     when the series was created).
+             */
+            timezone: string;
         };
         SessionDto: {
             created_at: components["schemas"]["Ts"];
@@ -2450,7 +2571,14 @@ export interface operations {
     };
     update_event: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description On an occurrence of a series: `this` (the default), `following`
+                 *     (split the series here; this and the later occurrences change) or
+                 *     `all` (the series and every occurrence that has not started).
+                 */
+                scope?: string;
+            };
             header?: never;
             path: {
                 event_id: number;
@@ -3559,6 +3687,134 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_series: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeriesCreate"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesDto"];
+                };
+            };
+            /** @description Date rules or an invalid repeat rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Category not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Content-Type must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    get_series: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                series_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Series not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };

@@ -214,6 +214,10 @@ export type OutboxItem = Schemas['OutboxItemDto'];
 export type TestEmailOutcome = Schemas['TestEmailOutcome'];
 export type AdminHealth = Schemas['AdminHealth'];
 export type Preferences = Schemas['PreferencesDto'];
+/** How a series repeats (`POST /api/series`). */
+export type Repeat = Schemas['RepeatDto'];
+export type Weekday = NonNullable<Repeat['weekdays']>[number];
+export type SeriesDTO = Schemas['SeriesDto'];
 
 let configOnce: Promise<ClientConfig> | null = null;
 

@@ -95,6 +95,10 @@ pub struct Event {
     pub attendees_visible: bool,
     /// At most one category; `None` also after the category is deleted.
     pub category_id: Option<i64>,
+    /// The series this event is an occurrence of, and its number there
+    /// (0 = the first); both `None` for a single event.
+    pub series_id: Option<i64>,
+    pub series_index: Option<i64>,
 }
 
 impl Event {
@@ -201,6 +205,8 @@ pub struct CardFields {
     pub waitlist_count: i64,
     pub attendees_visible: bool,
     pub category_id: Option<i64>,
+    /// The series the event belongs to (`null` for a single event).
+    pub series_id: Option<i64>,
 }
 
 /// The fields of a new event (after input parsing).
@@ -217,6 +223,9 @@ pub struct NewEvent {
     pub location: Option<String>,
     pub attendees_visible: bool,
     pub category_id: Option<i64>,
+    /// An occurrence: its series and number there.
+    pub series_id: Option<i64>,
+    pub series_index: Option<i64>,
 }
 
 impl NewEvent {
@@ -237,6 +246,8 @@ impl NewEvent {
             rejected_at: None,
             attendees_visible: self.attendees_visible,
             category_id: self.category_id,
+            series_id: self.series_id,
+            series_index: self.series_index,
         }
     }
 }
@@ -419,6 +430,8 @@ mod tests {
             rejected_at: None,
             attendees_visible: true,
             category_id: None,
+            series_id: None,
+            series_index: None,
         }
     }
 

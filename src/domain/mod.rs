@@ -15,6 +15,7 @@ pub mod event;
 pub mod limits;
 pub mod notice;
 pub mod preferences;
+pub mod series;
 pub mod statistics;
 pub mod time;
 pub mod user;

@@ -1,6 +1,7 @@
 //! The scheduler: one tokio task in `afisha serve` that claims due jobs and
 //! runs them with bounded concurrency, and runs the recurring work (the
-//! reminder scan every minute, the clean-up every hour). Each tick of a
+//! reminder scan every minute, the clean-up and the series generator every
+//! hour). Each tick of a
 //! recurring scan runs once across every process on the database: the
 //! scheduler takes the tick first (`service::jobs::take_tick`) and skips it
 //! when another instance already has.
@@ -26,7 +27,7 @@ use crate::email::mailer::{Mailer, panic_message};
 use crate::email::{Audience, Mail, Renderer};
 use crate::service::jobs::{Claimed, Ended, Outcome, Tick};
 use crate::service::outbox::{self, EMAIL, EmailJob};
-use crate::service::{Services, backups, cleanup, jobs, reminders};
+use crate::service::{Services, backups, cleanup, jobs, reminders, series};
 
 /// Job kind that panics when run, with `server.debug` on (tests of the
 /// panic guard); without debug it is an unknown kind.
@@ -39,6 +40,10 @@ pub const CLEANUP_EVERY: Duration = Duration::hours(1);
 pub const REMINDERS: &str = "reminders";
 /// The clean-up's name.
 pub const CLEANUP: &str = "cleanup";
+/// How often the series generator extends every series to the horizon.
+pub const SERIES_EVERY: Duration = Duration::hours(1);
+/// The series generator's name.
+pub const SERIES: &str = "series";
 /// The longest real-time sleep: a safety net that also picks up jobs another
 /// process (`afisha jobs retry`) put back in the queue.
 const MAX_SLEEP: StdDuration = StdDuration::from_secs(60);
@@ -71,6 +76,7 @@ struct Scheduler {
     ended: Vec<Ended>,
     next_reminders: Ts,
     next_cleanup: Ts,
+    next_series: Ts,
     /// Scheduled backups: the next run (`None` = off), once armed.
     next_backup: Option<Ts>,
     backup_armed: bool,
@@ -110,6 +116,7 @@ impl Scheduler {
             ended: Vec::new(),
             next_reminders: now,
             next_cleanup: now,
+            next_series: now,
             next_backup: None,
             backup_armed: false,
             backup: None,
@@ -151,7 +158,10 @@ impl Scheduler {
             let now = state.now();
             self.recurring(now).await;
 
-            let mut wake_at = self.next_reminders.min(self.next_cleanup);
+            let mut wake_at = self
+                .next_reminders
+                .min(self.next_cleanup)
+                .min(self.next_series);
             if let Some(at) = self.next_backup {
                 wake_at = wake_at.min(at);
             }
@@ -223,6 +233,9 @@ impl Scheduler {
         if self.next_cleanup.0 > now.0 + CLEANUP_EVERY {
             self.next_cleanup = now;
         }
+        if self.next_series.0 > now.0 + SERIES_EVERY {
+            self.next_series = now;
+        }
         if now >= self.next_reminders {
             let (run, next) = self.take_tick(REMINDERS, now, REMINDER_EVERY).await;
             self.next_reminders = next;
@@ -242,6 +255,17 @@ impl Scheduler {
                     Ok(swept) if swept.total() > 0 => tracing::info!("clean-up: {swept}"),
                     Ok(_) => {}
                     Err(e) => tracing::error!("clean-up failed: {e}"),
+                }
+            }
+        }
+        if now >= self.next_series {
+            let (run, next) = self.take_tick(SERIES, now, SERIES_EVERY).await;
+            self.next_series = next;
+            if run {
+                match series::extend_all(self.svc()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("created {n} occurrence(s) of recurring series"),
+                    Err(e) => tracing::error!("extending recurring series failed: {e}"),
                 }
             }
         }

@@ -13,10 +13,12 @@ use crate::domain::event::{
     Participant, ParticipantStatus, SHORT_DESCRIPTION_MAX, URL_MAX,
 };
 use crate::domain::event::{EventFilter, dedup_ids};
+use crate::domain::series::Scope;
 use crate::domain::time::Ts;
 use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Page, Path, Query, nullable};
 use crate::service::events::{self, EventView, ListEvents};
+use crate::service::series;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -268,6 +270,19 @@ pub struct EventPath {
     pub event_id: i64,
 }
 
+/// Query of `PUT /events/{event_id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScopeQuery {
+    /// On an occurrence of a series: `this` (the default), `following`
+    /// (split the series here; this and the later occurrences change) or
+    /// `all` (the series and every occurrence that has not started).
+    #[param(value_type = Option<String>)]
+    pub scope: Option<Scope>,
+}
+
+impl Input for ScopeQuery {}
+
 /// `EventParticipantDTO`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ParticipantDto {
@@ -305,6 +320,11 @@ pub struct EventDto {
     /// Computed from the clock: `REJECTED`, else `PAST` once `ends_at` has passed.
     pub status: EventStatus,
     pub category_id: Option<i64>,
+    /// The recurring series the event is an occurrence of
+    /// (`GET /series/{series_id}`), or `null`.
+    pub series_id: Option<i64>,
+    /// Its number in that series (0 = the first), or `null`.
+    pub series_index: Option<i64>,
     /// `PARTICIPATING` and `REJECTED` rows (waiting users are in `waitlist`).
     pub participants: Vec<ParticipantDto>,
     pub attendees_visible: bool,
@@ -315,7 +335,7 @@ pub struct EventDto {
 }
 
 impl EventDto {
-    fn new(view: EventView, now: Ts) -> Self {
+    pub(crate) fn new(view: EventView, now: Ts) -> Self {
         let e = view.event;
         EventDto {
             status: e.status(now),
@@ -333,6 +353,8 @@ impl EventDto {
             rejected_at: e.rejected_at,
             attendees_visible: e.attendees_visible,
             category_id: e.category_id,
+            series_id: e.series_id,
+            series_index: e.series_index,
             participants: view
                 .participants
                 .into_iter()
@@ -385,6 +407,8 @@ async fn create_event(
         location: body.location,
         attendees_visible: body.attendees_visible.unwrap_or(true),
         category_id: body.category_id,
+        series_id: None,
+        series_index: None,
     };
     let ids = body.participants_ids.unwrap_or_default();
     let view = events::create(&state.svc, new, ids).await?;
@@ -442,8 +466,11 @@ async fn get_event(
 
 /// Partially update an event; participants after the update get
 /// EVENT_UPDATED, or EVENT_CANCELLED when the update cancels the event.
+/// On an occurrence of a series, `scope=following` or `scope=all` reaches
+/// further (README "Recurring events"); without `scope` only this event
+/// changes.
 #[utoipa::path(put, path = "/events/{event_id}", tag = "events", security(("session_uid" = [], "session_token" = [])),
-    params(EventPath),
+    params(EventPath, ScopeQuery),
     request_body = EventUpdate,
     responses(
         (status = 200, body = EventDto),
@@ -457,6 +484,7 @@ async fn update_event(
     Admin(_admin): Admin,
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
+    Query(ScopeQuery { scope }): Query<ScopeQuery>,
     Body(body): Body<EventUpdate>,
 ) -> AppResult<Json<EventDto>> {
     let patch = EventPatch {
@@ -474,6 +502,9 @@ async fn update_event(
         category_id: body.category_id,
     };
     let ids = body.participants_ids.map(Option::unwrap_or_default);
-    let view = events::update(&state.svc, event_id, patch, ids).await?;
+    let view = match scope {
+        None => events::update(&state.svc, event_id, patch, ids).await?,
+        Some(scope) => series::update(&state.svc, event_id, patch, ids, scope).await?,
+    };
     Ok(Json(EventDto::new(view, state.now())))
 }

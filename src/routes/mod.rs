@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod oidc;
 pub mod participation;
 pub mod preferences;
+pub mod series;
 pub mod setup;
 pub mod statistics;
 pub mod users;
@@ -45,7 +46,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(calendar::router())
         .merge(categories::router())
         .merge(mail::router())
-        .merge(preferences::router());
+        .merge(preferences::router())
+        .merge(series::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {

@@ -118,6 +118,9 @@ pub struct CardFieldsDto<'a> {
     pub attendees_visible: bool,
     /// The event's category (`GET /categories`), if any.
     pub category_id: Option<i64>,
+    /// The recurring series the event is an occurrence of
+    /// (`GET /series/{series_id}`), or `null`.
+    pub series_id: Option<i64>,
 }
 
 /// The per-caller tail of a card's JSON (after the shared fields, without

@@ -39,7 +39,7 @@ impl EventView {
     }
 }
 
-fn require(tx: &mut dyn Tx, id: i64) -> DomainResult<Event> {
+pub(crate) fn require(tx: &mut dyn Tx, id: i64) -> DomainResult<Event> {
     tx.event(id)?
         .ok_or_else(|| DomainError::not_found(messages::EVENT_NOT_FOUND))
 }
@@ -58,13 +58,13 @@ fn require_active_users(tx: &mut dyn Tx, ids: &[i64]) -> DomainResult<()> {
     Ok(())
 }
 
-fn view(tx: &mut dyn Tx, event: Event) -> DomainResult<EventView> {
+pub(crate) fn view(tx: &mut dyn Tx, event: Event) -> DomainResult<EventView> {
     let rows = tx.participants_of(&[event.id])?.pop().unwrap_or_default();
     Ok(EventView::new(event, rows))
 }
 
 /// An event's category must exist when it is set.
-fn require_category(tx: &mut dyn Tx, id: Option<i64>) -> DomainResult<()> {
+pub(crate) fn require_category(tx: &mut dyn Tx, id: Option<i64>) -> DomainResult<()> {
     match id {
         Some(id) if tx.category(id)?.is_none() => Err(DomainError::not_found(
             crate::domain::category::CATEGORY_NOT_FOUND,
@@ -202,55 +202,70 @@ pub async fn update(
         .clone()
         .write(move |tx| {
             let now = svc.now();
-            // The capacity check below must see concurrent joins.
-            tx.lock_event(id)?;
-            let old = require(tx, id)?;
-            let new_ids = participant_ids.map(|ids| dedup_ids(&ids));
-            if let Some(ids) = &new_ids {
-                require_active_users(tx, ids)?;
-            }
-            let event = patch.apply(&old)?;
-            if event.category_id != old.category_id {
-                require_category(tx, event.category_id)?;
-            }
-            let mut before = tx.participating_ids(id)?;
-            if let Some(ids) = &new_ids {
-                tx.replace_participants(id, ids, now)?;
-            }
-            let mut after = tx.participating_ids(id)?;
-            check_capacity(after.len(), event.max_participants_count)?;
-            if event != old {
-                tx.save_event(&event)?;
-                // Calendar feeds: a higher SEQUENCE and a new LAST-MODIFIED.
-                tx.touch_event(id, now)?;
-            }
-            if event.starts_at != old.starts_at {
-                tx.rearm_reminders(id)?;
-            }
-            let promoted = waitlist::promote(&svc, tx, &event, now)?;
-            let to = recipients(&after);
-            let facts = EventFacts::of(&event, (after.len() + promoted.len()) as i64);
-            before.sort_unstable();
-            after.sort_unstable();
-            // Who may see the attendees is the administrators' setting, not
-            // news for the participants.
-            let news = Event {
-                attendees_visible: old.attendees_visible,
-                ..event.clone()
-            } != old;
-            let notice = if old.rejected_at.is_none() && event.rejected_at.is_some() {
-                Some(Notice::EventCancelled(facts))
-            } else if news || before != after {
-                Some(Notice::EventUpdated(facts))
-            } else {
-                None
-            };
-            if let Some(notice) = notice {
-                outbox::notify(&svc, tx, &notice, &to)?;
-            }
-            view(tx, event)
+            update_in(&svc, tx, id, patch, participant_ids, now)
         })
         .await
+}
+
+/// [`update`] inside the caller's write transaction (series edits apply it
+/// to each occurrence they reach).
+pub(crate) fn update_in(
+    svc: &Services,
+    tx: &mut dyn Tx,
+    id: i64,
+    patch: EventPatch,
+    participant_ids: Option<Vec<i64>>,
+    now: crate::domain::time::Ts,
+) -> DomainResult<EventView> {
+    // The capacity check below must see concurrent joins.
+    tx.lock_event(id)?;
+    let old = require(tx, id)?;
+    let new_ids = participant_ids.map(|ids| dedup_ids(&ids));
+    if let Some(ids) = &new_ids {
+        require_active_users(tx, ids)?;
+    }
+    let event = patch.apply(&old)?;
+    if event.category_id != old.category_id {
+        require_category(tx, event.category_id)?;
+    }
+    let mut before = tx.participating_ids(id)?;
+    if let Some(ids) = &new_ids {
+        tx.replace_participants(id, ids, now)?;
+    }
+    let mut after = tx.participating_ids(id)?;
+    check_capacity(after.len(), event.max_participants_count)?;
+    if event != old {
+        tx.save_event(&event)?;
+        // Calendar feeds: a higher SEQUENCE and a new LAST-MODIFIED.
+        tx.touch_event(id, now)?;
+    }
+    if event.starts_at != old.starts_at {
+        tx.rearm_reminders(id)?;
+    }
+    let promoted = waitlist::promote(svc, tx, &event, now)?;
+    let to = recipients(&after);
+    let facts = EventFacts::of(&event, (after.len() + promoted.len()) as i64);
+    before.sort_unstable();
+    after.sort_unstable();
+    // Who may see the attendees is the administrators' setting, not
+    // news for the participants; nor is the series an occurrence belongs to.
+    let news = Event {
+        attendees_visible: old.attendees_visible,
+        series_id: old.series_id,
+        series_index: old.series_index,
+        ..event.clone()
+    } != old;
+    let notice = if old.rejected_at.is_none() && event.rejected_at.is_some() {
+        Some(Notice::EventCancelled(facts))
+    } else if news || before != after {
+        Some(Notice::EventUpdated(facts))
+    } else {
+        None
+    };
+    if let Some(notice) = notice {
+        outbox::notify(svc, tx, &notice, &to)?;
+    }
+    view(tx, event)
 }
 
 /// Which cards to show.

@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod participation;
 pub mod preferences;
 pub mod reminders;
+pub mod series;
 pub mod session;
 pub mod setup;
 pub mod snapshot;

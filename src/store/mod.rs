@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod limits;
 pub mod notifications;
 pub mod postgres;
+pub mod series;
 pub mod sqlite;
 pub mod uploads;
 pub mod users;
@@ -41,6 +42,7 @@ pub use events::EventStore;
 pub use jobs::JobStore;
 pub use limits::LimitStore;
 pub use notifications::NotificationStore;
+pub use series::SeriesStore;
 pub use uploads::UploadStore;
 pub use users::UserStore;
 
@@ -56,6 +58,7 @@ pub trait Tx:
     + JobStore
     + LimitStore
     + NotificationStore
+    + SeriesStore
     + UploadStore
     + UserStore
 {
@@ -70,6 +73,7 @@ impl<
         + JobStore
         + LimitStore
         + NotificationStore
+        + SeriesStore
         + UploadStore
         + UserStore
         + ?Sized,

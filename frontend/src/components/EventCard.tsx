@@ -4,7 +4,7 @@ import { fmtRange } from '../format';
 import { t } from '../i18n';
 import { Link } from '../router';
 import { refreshUnread, toast } from '../state';
-import { Badge, Button } from './ui';
+import { Badge, Button, SeriesMark } from './ui';
 
 export function seatsLeft(c: Pick<Card, 'max_participants_count' | 'participants_count'>): number | null {
   if (c.max_participants_count === null || c.max_participants_count === undefined) return null;
@@ -219,6 +219,7 @@ export function EventCardView({ card, onChange, heading: Heading = 'h3' }: { car
       <div class="event-card-body">
         <p class="event-when">
           <time dateTime={card.starts_at}>{fmtRange(card.starts_at, card.ends_at)}</time>
+          {card.series_id ? <> <SeriesMark /></> : null}
         </p>
         <Heading id={`ev-${card.id}-title`} class="event-title">
           <Link href={`/events/${card.id}`} data-testid="event-link">

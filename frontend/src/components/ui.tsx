@@ -241,6 +241,15 @@ export function Badge({ kind = 'neutral', children, testid }: { kind?: string; c
   );
 }
 
+/** The small mark of an occurrence of a recurring series. */
+export function SeriesMark() {
+  return (
+    <span class="badge badge-neutral series-mark" data-testid="series-mark" title={t('series.markLabel')}>
+      ↻ {t('series.mark')}
+    </span>
+  );
+}
+
 /** A modal built on <dialog>: focus trap, Esc to close, focus returns to the opener. */
 export function Dialog({
   title,

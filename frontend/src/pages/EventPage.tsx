@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, type Attendees, type EventCard } from '../api';
 import { Cover, EventActions, ParticipationBadge, SeatsInfo } from '../components/EventCard';
-import { Badge, Button, Empty, ErrorBox, Loading, PageHeader } from '../components/ui';
+import { Badge, Button, Empty, ErrorBox, Loading, PageHeader, SeriesMark } from '../components/ui';
 import { fmtDateTime, fmtRange, timeZone } from '../format';
 import { useAsync, useTitle } from '../hooks';
 import { t, tDyn } from '../i18n';
@@ -188,6 +188,7 @@ export function EventPage({ id }: { id: string }) {
           <Badge kind={card.status === 'REJECTED' ? 'danger' : 'neutral'}>{card.status === 'REJECTED' ? t('events.cancelled') : t('events.finished')}</Badge>
         ) : null}
         <ParticipationBadge status={card.participation_status} position={card.waitlist_position} />
+        {card.series_id ? <SeriesMark /> : null}
       </div>
       <StateNote card={card} />
       {card.short_description ? <p class="lead">{card.short_description}</p> : null}

@@ -19,10 +19,10 @@ use crate::store::events::{CardRow, EventQuery};
 /// Columns for [`event_from_row`], in order, over table alias `e`.
 pub(crate) const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
      e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at, \
-     e.attendees_visible <> 0, e.category_id";
+     e.attendees_visible <> 0, e.category_id, e.series_id, e.series_index";
 /// How many columns [`EVENT_COLUMNS`] has (columns selected after them
 /// start at this index).
-pub(crate) const EVENT_COLUMN_COUNT: usize = 14;
+pub(crate) const EVENT_COLUMN_COUNT: usize = 16;
 
 pub(crate) fn event_from_row(r: &Row) -> DomainResult<Event> {
     Ok(Event {
@@ -40,6 +40,8 @@ pub(crate) fn event_from_row(r: &Row) -> DomainResult<Event> {
         rejected_at: r.try_get(11)?,
         attendees_visible: r.try_get(12)?,
         category_id: r.try_get(13)?,
+        series_id: r.try_get(14)?,
+        series_index: r.try_get(15)?,
     })
 }
 
@@ -57,7 +59,7 @@ const CARD_COLUMNS: &str =
         e.max_participants_count, e.payment_info, e.name_fold,
         (SELECT count(*) FROM event_participant p
           WHERE p.event_id = e.id AND p.status = 'WAITLISTED'),
-        e.attendees_visible <> 0, e.rejected_at, e.category_id";
+        e.attendees_visible <> 0, e.rejected_at, e.category_id, e.series_id";
 
 fn card_from_row(r: &Row) -> DomainResult<CardRow> {
     Ok(CardRow {
@@ -76,6 +78,7 @@ fn card_from_row(r: &Row) -> DomainResult<CardRow> {
             waitlist_count: r.try_get(12)?,
             attendees_visible: r.try_get(13)?,
             category_id: r.try_get(15)?,
+            series_id: r.try_get(16)?,
         },
         name_fold: r.try_get(11)?,
         rejected_at: r.try_get(14)?,
@@ -112,8 +115,8 @@ impl EventStore for PgTx<'_, '_> {
         let rows = self.change_rows(
             "INSERT INTO event (name, name_fold, short_description, description, starts_at,
                  ends_at, image_url, payment_info, max_participants_count, location, created_at,
-                 rejected_at, attendees_visible, category_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 rejected_at, attendees_visible, category_id, series_id, series_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              RETURNING id",
             &[
                 &e.name,
@@ -130,6 +133,8 @@ impl EventStore for PgTx<'_, '_> {
                 &e.rejected_at,
                 &flag(e.attendees_visible),
                 &e.category_id,
+                &e.series_id,
+                &e.series_index,
             ],
         )?;
         Ok(rows[0].try_get(0)?)
@@ -141,7 +146,7 @@ impl EventStore for PgTx<'_, '_> {
                  description = $5, starts_at = $6, ends_at = $7, image_url = $8,
                  payment_info = $9, max_participants_count = $10, location = $11,
                  created_at = $12, rejected_at = $13, attendees_visible = $14,
-                 category_id = $15
+                 category_id = $15, series_id = $16, series_index = $17
              WHERE id = $1",
             &[
                 &e.id,
@@ -159,6 +164,8 @@ impl EventStore for PgTx<'_, '_> {
                 &e.rejected_at,
                 &flag(e.attendees_visible),
                 &e.category_id,
+                &e.series_id,
+                &e.series_index,
             ],
         )?;
         Ok(())

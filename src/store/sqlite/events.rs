@@ -19,10 +19,10 @@ use crate::store::events::{CardRow, EventQuery};
 /// Columns for [`event_from_row`], in order, over table alias `e`.
 pub const EVENT_COLUMNS: &str = "e.id, e.name, e.short_description, e.description, e.starts_at, e.ends_at, e.image_url, \
      e.payment_info, e.max_participants_count, e.location, e.created_at, e.rejected_at, \
-     e.attendees_visible, e.category_id";
+     e.attendees_visible, e.category_id, e.series_id, e.series_index";
 /// How many columns [`EVENT_COLUMNS`] has (columns selected after them
 /// start at this index).
-pub(crate) const EVENT_COLUMN_COUNT: usize = 14;
+pub(crate) const EVENT_COLUMN_COUNT: usize = 16;
 
 pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
     Ok(Event {
@@ -40,6 +40,8 @@ pub fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
         rejected_at: r.get(11)?,
         attendees_visible: r.get(12)?,
         category_id: r.get(13)?,
+        series_id: r.get(14)?,
+        series_index: r.get(15)?,
     })
 }
 
@@ -57,7 +59,7 @@ const CARD_COLUMNS: &str =
         e.max_participants_count, e.payment_info, e.name_fold,
         (SELECT count(*) FROM event_participant p
           WHERE p.event_id = e.id AND p.status = 'WAITLISTED'),
-        e.attendees_visible, e.rejected_at, e.category_id";
+        e.attendees_visible, e.rejected_at, e.category_id, e.series_id";
 
 fn card_from_row(r: &rusqlite::Row) -> rusqlite::Result<CardRow> {
     Ok(CardRow {
@@ -76,6 +78,7 @@ fn card_from_row(r: &rusqlite::Row) -> rusqlite::Result<CardRow> {
             waitlist_count: r.get(12)?,
             attendees_visible: r.get(13)?,
             category_id: r.get(15)?,
+            series_id: r.get(16)?,
         },
         name_fold: r.get(11)?,
         rejected_at: r.get(14)?,
@@ -122,6 +125,8 @@ fn write_event(
         ":rejected_at": e.rejected_at,
         ":attendees_visible": e.attendees_visible,
         ":category_id": e.category_id,
+        ":series_id": e.series_id,
+        ":series_index": e.series_index,
     })?;
     Ok(())
 }
@@ -148,10 +153,10 @@ impl EventStore for SqliteTx<'_> {
             self.conn,
             "INSERT INTO event (id, name, name_fold, short_description, description, starts_at,
                  ends_at, image_url, payment_info, max_participants_count, location, created_at,
-                 rejected_at, attendees_visible, category_id)
+                 rejected_at, attendees_visible, category_id, series_id, series_index)
              VALUES (:id, :name, :name_fold, :short_description, :description, :starts_at,
                  :ends_at, :image_url, :payment_info, :max, :location, :created_at, :rejected_at,
-                 :attendees_visible, :category_id)",
+                 :attendees_visible, :category_id, :series_id, :series_index)",
             &e.clone().into_event(0, now),
             None,
         )?;
@@ -167,7 +172,8 @@ impl EventStore for SqliteTx<'_> {
                  payment_info = :payment_info, max_participants_count = :max,
                  location = :location, created_at = :created_at, rejected_at = :rejected_at,
                  attendees_visible = :attendees_visible,
-                 category_id = :category_id
+                 category_id = :category_id, series_id = :series_id,
+                 series_index = :series_index
              WHERE id = :id",
             e,
             Some(e.id),

@@ -28,6 +28,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod series;
 pub mod types;
 pub mod uploads;
 pub mod users;
@@ -516,6 +517,7 @@ mod tests {
                 "rate_limit",
                 "reminder_sent",
                 "scan_tick",
+                "series",
                 "setup_token",
                 "upload",
                 "user",

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, get, withQuery, type Category, type EventDTO, type UserDTO } from '../../api';
-import { Badge, Button, Checkbox, ConfirmDialog, ErrorBox, Field, FormError, Loading, PageHeader, Select, TextArea } from '../../components/ui';
+import { api, ApiError, get, withQuery, type Category, type EventDTO, type Repeat, type SeriesDTO, type UserDTO, type Weekday } from '../../api';
+import { Badge, Button, Checkbox, ConfirmDialog, ErrorBox, Field, FormError, Loading, PageHeader, Select, SeriesMark, TextArea } from '../../components/ui';
 import { fmtDateTime, fromLocalInput, timeZone, toLocalInput } from '../../format';
 import { useAsync, useDebounced, useSubmit, useTitle } from '../../hooks';
 import { t, tDyn } from '../../i18n';
@@ -55,6 +55,150 @@ const FIELD_MAP: Record<string, string> = {
   category_not_found: 'category_id',
 };
 const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids', 'category_id'];
+
+/** The "Repeat" section of a new event. */
+interface RepeatState {
+  frequency: '' | 'WEEKLY' | 'MONTHLY';
+  interval: string;
+  weekdays: Weekday[];
+  /** Monthly: on the start's day of the month, or on its nth (or last) weekday. */
+  monthly: 'day' | 'nth' | 'last';
+  end: 'count' | 'until' | 'never';
+  count: string;
+  until: string;
+}
+
+const NO_REPEAT: RepeatState = { frequency: '', interval: '1', weekdays: [], monthly: 'day', end: 'count', count: '10', until: '' };
+const WEEKDAYS: Weekday[] = ['MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU'];
+/** JS getDay() (0 = Sunday) → RFC 5545 day. */
+const JS_DAY: Weekday[] = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'];
+
+function weekdayName(d: Weekday, long = false): string {
+  // 2024-01-01 was a Monday.
+  const date = new Date(2024, 0, 1 + WEEKDAYS.indexOf(d));
+  return date.toLocaleDateString(undefined, { weekday: long ? 'long' : 'short' });
+}
+
+/** The repeat rule the section describes, for a first occurrence starting at `starts` (local input). */
+function repeatBody(r: RepeatState, starts: string): Repeat | null {
+  if (!r.frequency) return null;
+  const start = new Date(starts);
+  const body: Repeat = { frequency: r.frequency, interval: Math.max(1, parseInt(r.interval, 10) || 1) };
+  if (r.frequency === 'WEEKLY') body.weekdays = r.weekdays.length ? r.weekdays : [JS_DAY[start.getDay()]];
+  else if (r.monthly === 'day') body.month_day = start.getDate();
+  else {
+    body.month_weekday = JS_DAY[start.getDay()];
+    body.month_week = r.monthly === 'last' ? -1 : Math.ceil(start.getDate() / 7);
+  }
+  if (r.end === 'count') body.count = Math.max(1, parseInt(r.count, 10) || 1);
+  else if (r.end === 'until' && r.until) body.until = r.until;
+  return body;
+}
+
+function RepeatSection({ value, onChange, starts, error }: { value: RepeatState; onChange: (r: RepeatState) => void; starts: string; error?: string }) {
+  const set = <K extends keyof RepeatState>(k: K) => (v: RepeatState[K]) => onChange({ ...value, [k]: v });
+  const start = starts ? new Date(starts) : null;
+  const startDay = start && !isNaN(start.getTime()) ? JS_DAY[start.getDay()] : null;
+  return (
+    <fieldset class="panel stack repeat" data-testid="repeat-section">
+      <legend>{t('series.repeat')}</legend>
+      <Select
+        label={t('series.frequency')}
+        name="repeat_frequency"
+        value={value.frequency}
+        onValue={(v) => set('frequency')(v as RepeatState['frequency'])}
+        options={[
+          { value: '', label: t('series.none') },
+          { value: 'WEEKLY', label: t('series.weekly') },
+          { value: 'MONTHLY', label: t('series.monthly') },
+        ]}
+      />
+      {value.frequency ? (
+        <>
+          <Field label={t('series.interval')} name="repeat_interval" type="number" min={1} max={52} step={1} inputMode="numeric" value={value.interval} onValue={set('interval')} />
+          {value.frequency === 'WEEKLY' ? (
+            <fieldset class="weekdays">
+              <legend>{t('series.days')}</legend>
+              {WEEKDAYS.map((d) => {
+                const checked = value.weekdays.length ? value.weekdays.includes(d) : d === startDay;
+                return (
+                  <label key={d} class="check-inline">
+                    <input
+                      type="checkbox"
+                      data-testid={`repeat-day-${d}`}
+                      checked={checked}
+                      onChange={(e) => {
+                        const base = value.weekdays.length ? value.weekdays : startDay ? [startDay] : [];
+                        const on = (e.currentTarget as HTMLInputElement).checked;
+                        set('weekdays')(WEEKDAYS.filter((w) => (w === d ? on : base.includes(w))));
+                      }}
+                    />{' '}
+                    {weekdayName(d)}
+                  </label>
+                );
+              })}
+            </fieldset>
+          ) : (
+            <Select
+              label={t('series.monthly')}
+              name="repeat_monthly"
+              value={value.monthly}
+              onValue={(v) => set('monthly')(v as RepeatState['monthly'])}
+              options={
+                start && startDay
+                  ? [
+                      { value: 'day', label: t('series.monthlyDay', { day: start.getDate() }) },
+                      { value: 'nth', label: t('series.monthlyWeekday', { nth: `${Math.ceil(start.getDate() / 7)}.`, weekday: weekdayName(startDay, true) }) },
+                      { value: 'last', label: t('series.monthlyLast', { weekday: weekdayName(startDay, true) }) },
+                    ]
+                  : [{ value: 'day', label: t('series.monthly') }]
+              }
+            />
+          )}
+          <Select
+            label={t('series.end')}
+            name="repeat_end"
+            value={value.end}
+            onValue={(v) => set('end')(v as RepeatState['end'])}
+            options={[
+              { value: 'count', label: t('series.endCount') },
+              { value: 'until', label: t('series.endUntil') },
+              { value: 'never', label: t('series.endNever') },
+            ]}
+          />
+          {value.end === 'count' ? <Field label={t('series.count')} name="repeat_count" type="number" min={1} max={1000} step={1} inputMode="numeric" value={value.count} onValue={set('count')} /> : null}
+          {value.end === 'until' ? <Field label={t('series.until')} name="repeat_until" type="date" value={value.until} onValue={set('until')} /> : null}
+          <p class="hint">{t('series.hint')}</p>
+        </>
+      ) : null}
+      {error ? (
+        <p class="field-error" role="alert" data-testid="error-repeat">
+          {error}
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
+
+type Scope = 'this' | 'following' | 'all';
+
+function ScopeChoice({ value, onChange }: { value: Scope; onChange: (s: Scope) => void }) {
+  const options: [Scope, string][] = [
+    ['this', t('series.scopeThis')],
+    ['following', t('series.scopeFollowing')],
+    ['all', t('series.scopeAll')],
+  ];
+  return (
+    <fieldset class="scope" data-testid="scope-choice">
+      <legend>{t('series.scope')}</legend>
+      {options.map(([s, label]) => (
+        <label key={s} class="check-inline">
+          <input type="radio" name="scope" value={s} checked={value === s} data-testid={`scope-${s}`} onChange={() => onChange(s)} /> {label}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
 
 /** Resolve user ids to names by paging through /api/users (there is no bulk lookup). */
 async function resolveUsers(ids: number[]): Promise<Person[]> {
@@ -272,6 +416,8 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
   const [orig, setOrig] = useState<FormState | null>(null);
   const [ev, setEv] = useState<EventDTO | null>(null);
   const [confirm, setConfirm] = useState(false);
+  const [repeat, setRepeat] = useState<RepeatState>(NO_REPEAT);
+  const [scope, setScope] = useState<Scope>('this');
   const [statusBusy, setStatusBusy] = useState(false);
   const s = useSubmit();
   const categories = useAsync(() => get<Category[]>('/api/categories'), []);
@@ -332,6 +478,16 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
       return;
     }
     const body = payload(form);
+    const rule = isNew ? repeatBody(repeat, form.starts) : null;
+    if (rule) {
+      const { participants_ids: _ignored, ...fields } = body;
+      const created = await s.run(() => api<SeriesDTO>('POST', '/api/series', { ...fields, repeat: rule }), { fieldMap: FIELD_MAP, known: KNOWN });
+      if (created) {
+        toast(t('series.created', { name: fields.name, n: created.occurrences.length }), 'success');
+        navigate('/admin/events');
+      }
+      return;
+    }
     if (isNew) {
       const created = await s.run(() => api<EventDTO>('POST', '/api/events', body), { fieldMap: FIELD_MAP, known: KNOWN });
       if (created) {
@@ -351,7 +507,8 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
       toast(t('common.noChanges'));
       return;
     }
-    const updated = await s.run(() => api<EventDTO>('PUT', `/api/events/${ev.id}`, diff), { fieldMap: FIELD_MAP, known: KNOWN });
+    const query = ev.series_id && scope !== 'this' ? `?scope=${scope}` : '';
+    const updated = await s.run(() => api<EventDTO>('PUT', `/api/events/${ev.id}${query}`, diff), { fieldMap: FIELD_MAP, known: KNOWN });
     if (updated) {
       toast(t('form.updated', { name: updated.name }), 'success');
       setEv(updated);
@@ -399,6 +556,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
             <Badge kind={statusBadgeKind(ev.status)} testid="form-status">
               {tDyn(`status.${ev.status}`, ev.status)}
             </Badge>
+            {ev.series_id ? <SeriesMark /> : null}
             {ev.status === 'REJECTED' ? (
               <Button small variant="success" busy={statusBusy} onClick={() => void setRejected(false)} data-testid="form-restore">
                 {t('aevents.restoreEvent')}
@@ -462,8 +620,11 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
         </div>
         <TextArea label={t('form.payment')} name="payment_info" rows={2} value={form.payment_info} onValue={set('payment_info')} error={s.fields.payment_info} />
         <ImageInput url={form.image_url} onUrl={set('image_url')} error={s.fields.image_url} />
-        <ParticipantPicker value={form.participants} onChange={set('participants')} error={s.fields.participants_ids} declined={declined} />
+        {/* People join each occurrence of a series themselves. */}
+        {isNew && repeat.frequency ? null : <ParticipantPicker value={form.participants} onChange={set('participants')} error={s.fields.participants_ids} declined={declined} />}
         <Checkbox label={t('form.attendeesVisible')} name="attendees_visible" checked={form.attendees_visible} onChange={set('attendees_visible')} />
+        {isNew ? <RepeatSection value={repeat} onChange={setRepeat} starts={form.starts} error={s.fields.repeat} /> : null}
+        {ev?.series_id ? <ScopeChoice value={scope} onChange={setScope} /> : null}
         <div class="form-actions">
           <Button type="submit" variant="primary" busy={s.busy} data-testid="event-submit">
             {isNew ? t('form.create') : t('form.save')}

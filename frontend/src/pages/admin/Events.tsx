@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, download, get, withQuery, type EventDTO } from '../../api';
-import { Badge, Button, ConfirmDialog, Empty, ErrorBox, Loading, PageHeader, Tabs } from '../../components/ui';
+import { Badge, Button, ConfirmDialog, Empty, ErrorBox, Loading, PageHeader, SeriesMark, Tabs } from '../../components/ui';
 import { fmtDateTime } from '../../format';
 import { useAsync, useDebounced, useTitle } from '../../hooks';
 import { t, tDyn } from '../../i18n';
@@ -126,6 +126,7 @@ export function AdminEventsPage() {
                           <Link href={`/admin/events/${ev.id}`} data-testid="admin-event-link">
                             {ev.name}
                           </Link>
+                          {ev.series_id ? <> <SeriesMark /></> : null}
                           {ev.location ? <div class="muted small">{ev.location}</div> : null}
                         </td>
                         <td class="nowrap">{fmtDateTime(ev.starts_at)}</td>
