@@ -410,12 +410,11 @@ async fn a_write_past_the_request_deadline_does_not_commit() {
     holder.join().unwrap();
     // Wait until the abandoned write has finished (its connection is back).
     let store = srv.state.svc.store.clone();
-    for _ in 0..10_000 {
-        if store.pool_state().0 == 0 {
-            break;
-        }
-        tokio::task::yield_now().await;
-        std::thread::yield_now();
+    // (Polls a condition with a deadline: on a loaded machine the
+    // abandoned write's thread may not run for a while.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while store.pool_state().0 != 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     assert_eq!(store.pool_state().0, 0, "write still running");
     let admins = "SELECT COUNT(*) FROM user WHERE email = ?1 AND role = 'ADMINISTRATOR'";
