@@ -14,6 +14,7 @@
 //! - statuses and roles cross the interface as domain enums, never strings.
 
 pub mod accounts;
+pub mod audit;
 pub mod backups;
 pub mod calendar;
 pub mod categories;
@@ -22,6 +23,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod personal;
 pub mod postgres;
 pub mod sqlite;
 pub mod uploads;
@@ -34,6 +36,7 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 pub use accounts::AccountStore;
+pub use audit::AuditStore;
 pub use backups::BackupStore;
 pub use calendar::CalendarStore;
 pub use categories::CategoryStore;
@@ -41,6 +44,7 @@ pub use events::EventStore;
 pub use jobs::JobStore;
 pub use limits::LimitStore;
 pub use notifications::NotificationStore;
+pub use personal::PersonalDataStore;
 pub use uploads::UploadStore;
 pub use users::UserStore;
 
@@ -49,6 +53,7 @@ use crate::domain::error::DomainResult;
 /// Everything one transaction can do.
 pub trait Tx:
     AccountStore
+    + AuditStore
     + BackupStore
     + CalendarStore
     + CategoryStore
@@ -56,6 +61,7 @@ pub trait Tx:
     + JobStore
     + LimitStore
     + NotificationStore
+    + PersonalDataStore
     + UploadStore
     + UserStore
 {
@@ -63,6 +69,7 @@ pub trait Tx:
 
 impl<
     T: AccountStore
+        + AuditStore
         + BackupStore
         + CalendarStore
         + CategoryStore
@@ -70,6 +77,7 @@ impl<
         + JobStore
         + LimitStore
         + NotificationStore
+        + PersonalDataStore
         + UploadStore
         + UserStore
         + ?Sized,

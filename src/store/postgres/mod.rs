@@ -65,6 +65,7 @@ use crate::store::sqlite::run_blocking;
 use crate::store::{Tx, Waits};
 
 pub mod accounts;
+pub mod audit;
 pub mod backups;
 pub mod calendar;
 pub mod categories;
@@ -72,6 +73,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod personal;
 pub mod types;
 pub mod uploads;
 pub mod users;
@@ -137,6 +139,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V13__oidc_login",
         include_str!("../../../migrations/postgres/V13__oidc_login.pg.sql"),
+    ),
+    (
+        "V17__audit",
+        include_str!("../../../migrations/postgres/V17__audit.pg.sql"),
     ),
 ];
 

@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 use crate::domain::error::{DomainError, DomainResult};
 
 pub mod accounts;
+pub mod audit;
 pub mod backup_file;
 pub mod backups;
 pub mod calendar;
@@ -28,6 +29,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod personal;
 pub mod types;
 pub mod uploads;
 pub mod users;
@@ -116,6 +118,7 @@ thread_local! {
 /// bookkeeping, session `last_seen_at` touches, rate limits, setup tokens
 /// and the recurring scans' ticks.
 const BOOKKEEPING: &[&str] = &[
+    "audit",
     "job",
     "login_session",
     "rate_limit",
@@ -501,6 +504,7 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "audit",
                 "backup_status",
                 "calendar_token",
                 "category",
