@@ -248,7 +248,35 @@ async fn every_admin_route_writes_exactly_one_entry_with_before_and_after() {
         r,
     ));
 
-    // Mail.
+    // Mail: a failed email to try again.
+    let now = srv.now().micros();
+    srv.sql_exec(
+        "INSERT INTO job (kind, payload, run_at, attempts, max_attempts, last_error, created_at, failed_at)
+         VALUES ('email', '{}', ?1, 5, 5, 'SMTP: refused', ?1, ?1)",
+        vec![json!(now)],
+    )
+    .await;
+    let job = srv
+        .sql_rows(
+            "SELECT MAX(id) FROM job WHERE failed_at IS NOT NULL",
+            vec![],
+        )
+        .await[0][0]
+        .as_i64()
+        .unwrap();
+    let r = admin
+        .post(&format!("/admin/outbox/{job}/retry"), json!({}))
+        .await;
+    cases.push((
+        Case {
+            what: "POST /admin/outbox/{id}/retry",
+            action: "email.retried",
+            target_type: "email",
+            target_id: Some(job.to_string()),
+            changes: json!({}),
+        },
+        r,
+    ));
     let r = admin.post("/admin/outbox/retry-failed", json!({})).await;
     cases.push((
         Case {
@@ -658,4 +686,22 @@ async fn routes_are_in_the_openapi_document() {
         assert!(doc["paths"][path]["get"].is_object(), "{path}");
     }
     assert!(doc["paths"]["/api/users/me"]["delete"].is_object());
+    // The documented actions are exactly the ones the log writes.
+    let documented: Vec<String> = doc["components"]["schemas"]["Action"]["enum"]
+        .as_array()
+        .expect("Action is documented")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let actual: Vec<String> = afisha::domain::audit::Action::ALL
+        .iter()
+        .map(|a| {
+            serde_json::to_value(a)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(documented, actual);
 }

@@ -379,3 +379,22 @@ export interface Preferences {
   email_required: string[];
   reminder_offsets_minutes: number[];
 }
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor_id: number | null;
+  actor_email: string | null;
+  ip: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  changes: Record<string, { before: unknown; after: unknown }>;
+}
+
+export interface AuditPage {
+  items: AuditEntry[];
+  total: number;
+  limit: number;
+  offset: number;
+}
