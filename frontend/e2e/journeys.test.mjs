@@ -694,6 +694,9 @@ describe('Sign-in with the identity provider (issue #21)', () => {
       await srv3.stop();
     }
   });
+});
+
+describe('Audit log and your data (issue #23)', () => {
   it('issue 23: admin changes a user role, then sees the entry in the audit log', () =>
     journey({ name: 'audit-log' }, async (page) => {
       const v = await createUser(srv, { email: `audit-${RUN}@example.com`, name: 'Аудит Проверкин' });
