@@ -705,3 +705,102 @@ async fn routes_are_in_the_openapi_document() {
         .collect();
     assert_eq!(documented, actual);
 }
+
+#[tokio::test]
+async fn a_password_set_with_a_recovery_link_is_recorded() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let user = srv.user().await;
+    let email = admin_email(&srv, user.user_id).await;
+    let c = srv.anon();
+    c.post("/login/recovery", json!({"email": email}))
+        .await
+        .expect(201);
+    let token = c.get("/debug/intercept-recovery-token").await.expect(200)["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.post(
+        "/login/recovery/submit",
+        json!({"token": token, "password": "recovered-password-1"}),
+    )
+    .await
+    .expect(204);
+    let log = entries(&admin, "?action=password.recovered").await;
+    assert_eq!(log["total"], 1);
+    let e = &log["items"][0];
+    assert_eq!(e["actor_id"], user.user_id);
+    assert_eq!(e["actor_email"], email.as_str());
+    assert_eq!(e["target_id"], user.user_id.to_string());
+    assert_eq!(e["ip"], "127.0.0.1");
+    assert_eq!(e["changes"]["sessions_revoked"]["after"], 1);
+    assert!(!log.to_string().contains("recovered-password-1"));
+    assert!(!log.to_string().contains(&token));
+}
+
+/// What the directory (LDAP) or the identity provider vouches for goes
+/// through `service::external::sign_in`, the one function both call.
+#[tokio::test]
+async fn sso_links_provisioning_and_role_sync_are_recorded() {
+    use afisha::directory::DirectoryUser;
+    use afisha::domain::user::IdentityProvider;
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let existing = srv.user().await;
+    let existing_email = admin_email(&srv, existing.user_id).await;
+    let svc = &srv.state.svc;
+    let ip: Option<std::net::IpAddr> = Some("10.1.2.3".parse().unwrap());
+    // An existing account is linked at its first sign-in.
+    let who = DirectoryUser {
+        subject: "subject-existing".into(),
+        email: existing_email.clone(),
+        full_name: "Existing".into(),
+        admin: None,
+    };
+    afisha::service::external::sign_in(svc, IdentityProvider::Oidc, who.clone(), None, ip)
+        .await
+        .unwrap();
+    // The second sign-in changes nothing and records nothing.
+    afisha::service::external::sign_in(svc, IdentityProvider::Oidc, who, None, ip)
+        .await
+        .unwrap();
+    // A new person is provisioned (and linked), then promoted by the
+    // administrators' group.
+    let newcomer = DirectoryUser {
+        subject: "subject-new".into(),
+        email: "newcomer@corp.example".into(),
+        full_name: "Newcomer".into(),
+        admin: Some(true),
+    };
+    afisha::service::external::sign_in(svc, IdentityProvider::Ldap, newcomer, None, ip)
+        .await
+        .unwrap();
+
+    let linked = entries(&admin, "?action=identity.linked").await;
+    assert_eq!(linked["total"], 2, "{linked:#}");
+    let items = linked["items"].as_array().unwrap();
+    let first = items
+        .iter()
+        .find(|e| e["actor_email"] == existing_email.as_str())
+        .unwrap();
+    assert_eq!(first["actor_id"], existing.user_id);
+    assert_eq!(first["ip"], "10.1.2.3");
+    assert_eq!(first["changes"]["identity_provider"]["after"], "oidc");
+    assert_eq!(
+        first["changes"]["identity_subject"]["after"],
+        "subject-existing"
+    );
+    let second = items
+        .iter()
+        .find(|e| e["actor_email"] == "newcomer@corp.example")
+        .unwrap();
+    assert_eq!(second["changes"]["identity_provider"]["after"], "ldap");
+    let promoted = entries(&admin, "?action=user.role_changed").await;
+    assert_eq!(promoted["total"], 1);
+    assert_eq!(promoted["items"][0]["actor_email"], "ldap");
+    assert_eq!(promoted["items"][0]["actor_id"], Value::Null);
+    assert_eq!(
+        promoted["items"][0]["changes"]["role"],
+        json!({"before": "USER", "after": "ADMINISTRATOR"})
+    );
+}
