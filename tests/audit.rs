@@ -804,3 +804,38 @@ async fn sso_links_provisioning_and_role_sync_are_recorded() {
         json!({"before": "USER", "after": "ADMINISTRATOR"})
     );
 }
+
+/// The debug routes (debug mode only, no session) are recorded as the tool
+/// `debug` from the caller's address.
+#[tokio::test]
+async fn debug_routes_are_recorded_as_the_debug_tool() {
+    let srv = TestServer::start().await;
+    let keeper = srv.user_with("keeper@corp.example", "Keeper", true).await;
+    let user = srv.user().await;
+    let email = admin_email(&srv, user.user_id).await;
+    let anon = srv.anon();
+    anon.post(
+        "/debug/change-role",
+        json!({"email": email, "role": "ADMINISTRATOR"}),
+    )
+    .await
+    .expect(204);
+    let deleted = anon
+        .post("/debug/delete-examples", json!({}))
+        .await
+        .expect(200);
+    assert_eq!(deleted["users"], 1);
+    let log = entries(&keeper, "").await;
+    assert_eq!(log["total"], 2, "{log:#}");
+    let (examples, role) = (&log["items"][0], &log["items"][1]);
+    assert_eq!(role["action"], "user.role_changed");
+    assert_eq!(role["actor_email"], "debug");
+    assert_eq!(role["actor_id"], Value::Null);
+    assert_eq!(role["ip"], "127.0.0.1");
+    assert_eq!(
+        role["changes"]["role"],
+        json!({"before": "USER", "after": "ADMINISTRATOR"})
+    );
+    assert_eq!(examples["action"], "debug.examples_deleted");
+    assert_eq!(examples["changes"]["users"]["after"], 1);
+}
