@@ -737,6 +737,11 @@ describe('Audit log and your data (issue #23)', () => {
       await uiLogin(page, email, 'user-password-1');
       await page.getByTestId('nav-profile').click();
       await page.getByTestId('my-data').waitFor();
+      const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId('my-data-download').click()]);
+      assert.equal(file.suggestedFilename(), 'my-data.json');
+      const mine = JSON.parse(readFileSync(await file.path(), 'utf8'));
+      assert.equal(mine.profile.email, email);
+      assert.ok(Array.isArray(mine.sessions) && mine.sessions.some((x) => x.current));
       await page.getByTestId('field-delete_password').fill('wrong-password-1');
       await page.getByTestId('delete-account').click();
       await page.getByTestId('confirm-ok').click();
