@@ -814,7 +814,12 @@ fn user_command(config: &Config, cmd: &UserCommand) -> Result<(), Failure> {
             let runtime = runtime()?;
             let svc = services(&runtime, config)?;
             let user = runtime
-                .block_on(crate::service::users::set_role(&svc, email, role))
+                .block_on(crate::service::users::set_role(
+                    &svc,
+                    &crate::domain::audit::Actor::tool("cli"),
+                    email,
+                    role,
+                ))
                 .map_err(AppError::from)?;
             println!("{} is now {}", user.email, role.as_str());
             Ok(())

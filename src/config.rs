@@ -123,6 +123,7 @@ pub struct Config {
     pub access_log: AccessLogConfig,
     pub calendar: CalendarConfig,
     pub events: EventsConfig,
+    pub audit: AuditConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -510,6 +511,21 @@ impl Default for EventsConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Audit entries older than this are deleted by the hourly clean-up.
+    pub retention_days: i64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 365,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BackupConfig {
     /// `None` = no scheduled backups; `daily HH:MM` or a cron expression,
     /// in `ui.display_timezone`.
@@ -535,6 +551,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             metrics: MetricsConfig::default(),
             calendar: CalendarConfig::default(),
+            audit: AuditConfig::default(),
             backup: BackupConfig::default(),
             access_log: AccessLogConfig::default(),
             events: EventsConfig::default(),
@@ -1014,6 +1031,10 @@ impl Config {
             self.jobs.retention_days.max(0) as u64,
         )?;
         positive("jobs.retry_base_secs", self.jobs.retry_base_secs)?;
+        positive(
+            "audit.retention_days",
+            self.audit.retention_days.max(0) as u64,
+        )?;
         if self.jobs.retry_max_secs < self.jobs.retry_base_secs {
             return Err(ConfigError::new(
                 "jobs.retry_max_secs",

@@ -921,6 +921,7 @@ fn instances_starting_together_migrate_once() {
     assert_eq!(
         tables,
         [
+            "audit",
             "backup_status",
             "calendar_token",
             "category",

@@ -842,5 +842,63 @@ describe('Recurring events (issue #22)', () => {
       assert.equal(after[0].series_id, seriesId);
       assert.notEqual(after[2].series_id, seriesId, 'this and the following moved to a new series');
       assert.equal(after[3].series_id, after[2].series_id);
+describe('Audit log and your data (issue #23)', () => {
+  it('issue 23: admin changes a user role, then sees the entry in the audit log', () =>
+    journey({ name: 'audit-log' }, async (page) => {
+      const v = await createUser(srv, { email: `audit-${RUN}@example.com`, name: 'Аудит Проверкин' });
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.getByTestId('nav-admin-users').click();
+      await page.getByTestId('users-table').waitFor();
+      await page.getByTestId('field-q').fill(v.me.email);
+      const row = page.locator(`[data-testid="user-row"][data-email="${v.me.email}"]`);
+      await row.waitFor();
+      await row.getByTestId('user-edit').click();
+      const dlg = page.getByTestId('user-edit-dialog');
+      await dlg.getByTestId('field-role').selectOption('ADMINISTRATOR');
+      await dlg.getByTestId('user-save').click();
+      await eventually(async () => assert.equal(await row.getAttribute('data-role'), 'ADMINISTRATOR'));
+
+      await page.getByTestId('nav-admin-audit').click();
+      await page.getByTestId('admin-audit-page').waitFor();
+      const entry = page.locator(`[data-testid="audit-row"][data-action="user.role_changed"][data-target="user:${v.me.id}"]`);
+      await entry.waitFor();
+      const text = await entry.innerText();
+      assert.match(text, /Смена роли/);
+      assert.match(text, /USER → ADMINISTRATOR/);
+      assert.match(text, new RegExp(ADMIN.email.replace(/[.+]/g, '\\$&')));
+      // The filter narrows the table to this action.
+      await page.getByTestId('field-audit_action').selectOption('user.role_changed');
+      await eventually(async () => {
+        const actions = await page.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+        assert.ok(actions.length >= 1 && actions.every((a) => a === 'user.role_changed'), String(actions));
+      });
+      await shot(page, 'audit-log');
+      await admin.put(`/api/users/${v.me.id}`, { role: 'USER' });
+    }));
+
+  it('issue 23: a user deletes their own account from the profile page', () =>
+    journey({ name: 'delete-account' }, async (page) => {
+      const email = `leaving-${RUN}@example.com`;
+      const v = await createUser(srv, { email, name: 'Уходящий Пользователь' });
+      await uiLogin(page, email, 'user-password-1');
+      await page.getByTestId('nav-profile').click();
+      await page.getByTestId('my-data').waitFor();
+      const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId('my-data-download').click()]);
+      assert.equal(file.suggestedFilename(), 'my-data.json');
+      const mine = JSON.parse(readFileSync(await file.path(), 'utf8'));
+      assert.equal(mine.profile.email, email);
+      assert.ok(Array.isArray(mine.sessions) && mine.sessions.some((x) => x.current));
+      await page.getByTestId('field-delete_password').fill('wrong-password-1');
+      await page.getByTestId('delete-account').click();
+      await page.getByTestId('confirm-ok').click();
+      await page.getByText(/Неверный текущий пароль|Invalid password/).first().waitFor();
+      await page.getByTestId('field-delete_password').fill('user-password-1');
+      await page.getByTestId('delete-account').click();
+      await page.getByTestId('confirm-ok').click();
+      await page.waitForURL(/\/login/);
+      const users = await admin.get(`/api/users?include_deleted=true&q=deleted-user-${v.me.id}`);
+      assert.equal(users.length, 1);
+      assert.equal(users[0].full_name, 'Deleted user');
+      assert.equal(users[0].status, 'DELETED');
     }));
 });

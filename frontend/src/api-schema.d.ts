@@ -4,6 +4,46 @@
  */
 
 export interface paths {
+    "/api/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log, newest first, filtered and paged (`?format=csv`: the
+         *     CSV file).
+         */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/audit.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log as CSV (newest first, every entry matching the filters,
+         *     at most 100 000), safe to open in a spreadsheet.
+         */
+        get: operations["export_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/backups": {
         parameters: {
             query?: never;
@@ -778,7 +818,12 @@ export interface paths {
         get: operations["me"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete my account: name and email anonymised, sessions, calendar
+         *     token, preferences and notifications removed; my participations stay as
+         *     anonymous counts. The last administrator cannot delete themselves.
+         */
+        delete: operations["delete_me"];
         options?: never;
         head?: never;
         patch?: never;
@@ -799,6 +844,23 @@ export interface paths {
          *     404 from now on.
          */
         post: operations["rotate_feed_url"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download everything stored about me (a JSON file). */
+        get: operations["export_my_data"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -899,6 +961,8 @@ export interface components {
         AckRequest: {
             ids: number[];
         };
+        /** @enum {string} */
+        Action: "user.role_changed" | "user.updated" | "user.restored" | "user.deleted" | "user.password_reset" | "event.created" | "event.updated" | "event.cancelled" | "event.restored" | "category.created" | "category.updated" | "category.deleted" | "email.retried" | "email.retried_all" | "email.test_sent" | "debug.examples_deleted" | "login.throttled" | "password.changed" | "password.recovered" | "session.revoked" | "setup.completed" | "identity.linked" | "account.deleted";
         AdminHealth: {
             database: components["schemas"]["PartHealth"];
             mail: components["schemas"]["MailHealthDto"];
@@ -918,6 +982,45 @@ export interface components {
             attendees: components["schemas"]["AttendeeDto"][];
             /** @description How many are listed (deleted users are not). */
             count: number;
+        };
+        /** @description One audit entry. */
+        AuditEntryDto: {
+            action: components["schemas"]["Action"];
+            /** @description The actor's email when the entry was written (or the tool's name). */
+            actor_email?: string | null;
+            /**
+             * Format: int64
+             * @description `null` for a tool (the CLI, the directory, the debug routes).
+             */
+            actor_id?: number | null;
+            at: components["schemas"]["Ts"];
+            /**
+             * @description Changed fields: `{"field": {"before": …, "after": …}}`; secrets
+             *     appear as `"[redacted]"`.
+             */
+            changes: {
+                [key: string]: components["schemas"]["FieldChange"];
+            };
+            /** Format: int64 */
+            id: number;
+            /** @description The client address (`server.trusted_proxies` applied). */
+            ip?: string | null;
+            target_id?: string | null;
+            target_type: components["schemas"]["TargetType"];
+        };
+        /** @description A page of the audit log. */
+        AuditPage: {
+            /** @description Newest first. */
+            items: components["schemas"]["AuditEntryDto"][];
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            offset: number;
+            /**
+             * Format: int64
+             * @description Entries matching the filters in all.
+             */
+            total: number;
         };
         /** @description The last scheduled backup that failed. */
         BackupFailure: {
@@ -962,6 +1065,13 @@ export interface components {
             label: string;
             /** Format: double */
             to_value?: number | null;
+        };
+        CalendarFeedDto: {
+            /**
+             * @description Whether a personal calendar feed URL exists (the URL is a secret and
+             *     is not included; `GET /users/me/calendar-token` shows it).
+             */
+            exists: boolean;
         };
         /**
          * @description The fields of [`EventCardDto`] that are the same for every caller (the
@@ -1054,6 +1164,14 @@ export interface components {
             registration: boolean;
             sso?: null | components["schemas"]["Sso"];
         };
+        /** @description Body of `DELETE /users/me`. */
+        DeleteMe: {
+            /**
+             * @description My password; accounts without one (directory or identity provider)
+             *     leave it out and must have signed in within the last 10 minutes.
+             */
+            password?: string | null;
+        };
         Empty: Record<string, never>;
         /**
          * @description `{"detail": "<message>", "code": "<code>"}`. The two answers API.md
@@ -1068,7 +1186,7 @@ export interface components {
          * @description Stable machine-readable error code; clients localise by it, never by `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "refused" | "unauthenticated" | "forbidden" | "unsupported_media_type" | "too_large" | "insufficient_storage" | "rate_limited" | "validation_failed" | "unavailable" | "internal" | "bad_request" | "unknown_host" | "invalid_session" | "request_timed_out" | "admin_required" | "event_not_found" | "user_not_found" | "event_finished" | "event_full" | "event_has_free_seats" | "attendees_hidden" | "email_exists" | "last_admin" | "invalid_code" | "too_many_verifications" | "too_many_logins" | "too_many_recoveries" | "invalid_recovery" | "recovery_expired" | "invalid_credentials" | "invalid_password" | "session_not_found" | "invalid_setup_token" | "setup_completed" | "no_registrations" | "no_recoveries" | "registration_not_found" | "recovery_not_found" | "busy" | "password_login_disabled" | "directory_unavailable" | "linked_elsewhere" | "category_exists" | "category_not_found" | "calendar_not_found" | "deleted_user_password" | "use_delete" | "starts_before_creation" | "ends_before_start" | "participants_missing" | "unsupported_format" | "unsupported_file_type" | "file_too_large" | "notification_not_found" | "email_not_found" | "email_already_sent" | "email_sending";
+        ErrorCode: "not_found" | "refused" | "unauthenticated" | "forbidden" | "unsupported_media_type" | "too_large" | "insufficient_storage" | "rate_limited" | "validation_failed" | "unavailable" | "internal" | "bad_request" | "unknown_host" | "invalid_session" | "request_timed_out" | "admin_required" | "event_not_found" | "user_not_found" | "event_finished" | "event_full" | "event_has_free_seats" | "attendees_hidden" | "email_exists" | "last_admin" | "invalid_code" | "too_many_verifications" | "too_many_logins" | "too_many_recoveries" | "invalid_recovery" | "recovery_expired" | "invalid_credentials" | "invalid_password" | "session_not_found" | "invalid_setup_token" | "setup_completed" | "no_registrations" | "no_recoveries" | "registration_not_found" | "recovery_not_found" | "busy" | "password_login_disabled" | "directory_unavailable" | "linked_elsewhere" | "category_exists" | "category_not_found" | "calendar_not_found" | "deleted_user_password" | "use_delete" | "starts_before_creation" | "ends_before_start" | "participants_missing" | "unsupported_format" | "unsupported_file_type" | "file_too_large" | "notification_not_found" | "email_not_found" | "email_already_sent" | "email_sending" | "password_required" | "recent_sign_in_required";
         /**
          * @description `EventCardDTO`: the fields shared by every user ([`CardFieldsDto`]),
          *     then the three that depend on the clock and on the caller.
@@ -1198,6 +1316,11 @@ export interface components {
              */
             url?: string | null;
         };
+        /** @description One changed field of an audit entry (documentation of `changes`). */
+        FieldChange: {
+            after: unknown;
+            before: unknown;
+        };
         /**
          * @description One validation problem, in the wire format clients already parse
          *     (documentation of [`FieldError`]).
@@ -1291,6 +1414,39 @@ export interface components {
             /** Format: int64 */
             id: number;
             role: components["schemas"]["Role"];
+        };
+        /**
+         * @description Everything stored about me. No secret: no password hash, no session,
+         *     calendar or recovery token.
+         */
+        MyDataDto: {
+            calendar_feed: components["schemas"]["CalendarFeedDto"];
+            exported_at: components["schemas"]["Ts"];
+            /** @description `ldap` or `oidc` when the account is linked to one. */
+            identity_provider?: string | null;
+            notifications: components["schemas"]["NotificationDto"][];
+            participations: components["schemas"]["MyParticipationDto"][];
+            preferences: components["schemas"]["PreferencesDto"];
+            profile: components["schemas"]["UserDto"];
+            sessions: components["schemas"]["MySessionDto"][];
+        };
+        MyParticipationDto: {
+            /** Format: int64 */
+            event_id: number;
+            event_name: string;
+            /** @description When I joined (or was listed). */
+            joined_at: components["schemas"]["Ts"];
+            /** @description `PARTICIPATING`, `REJECTED` or `WAITLISTED`. */
+            status: string;
+        };
+        MySessionDto: {
+            created_at: components["schemas"]["Ts"];
+            /** @description The session that asked for this export. */
+            current: boolean;
+            last_seen_at: components["schemas"]["Ts"];
+            /** Format: uuid */
+            uid: string;
+            user_agent?: string | null;
         };
         /** @description Mine, over non-rejected events. */
         MyStatistics: {
@@ -1584,6 +1740,8 @@ export interface components {
             scalars: components["schemas"]["Scalar"][];
             waiting_list: components["schemas"]["WaitingList"];
         };
+        /** @enum {string} */
+        TargetType: "user" | "event" | "category" | "email" | "session" | "system";
         TestEmailOutcome: {
             /** @description `console`, `file` or `smtp`. */
             backend: string;
@@ -1696,6 +1854,141 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description Only this user's actions. */
+                actor_id?: number;
+                /** @description Case-insensitive substring of the actor's email (as it was then). */
+                actor?: string;
+                action?: components["schemas"]["Action"];
+                target_type?: components["schemas"]["TargetType"];
+                /** @description The target's id (with `target_type`), e.g. a user or event id. */
+                target_id?: string;
+                /** @description Inclusive lower bound on the time. */
+                from?: string;
+                /** @description Inclusive upper bound on the time. */
+                to?: string;
+                /** @description Page size, default 50, clamped to 1..500 (ignored by the CSV). */
+                limit?: number;
+                /** @description Entries to skip (ignored by the CSV). */
+                offset?: number;
+                /** @description `json` (default) or `csv` (the same as `/admin/audit.csv`). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page (or, with `format=csv`, the CSV file) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Unsupported format */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    export_audit: {
+        parameters: {
+            query?: {
+                /** @description Only this user's actions. */
+                actor_id?: number;
+                /** @description Case-insensitive substring of the actor's email (as it was then). */
+                actor?: string;
+                action?: components["schemas"]["Action"];
+                target_type?: components["schemas"]["TargetType"];
+                /** @description The target's id (with `target_type`), e.g. a user or event id. */
+                target_id?: string;
+                /** @description Inclusive lower bound on the time. */
+                from?: string;
+                /** @description Inclusive upper bound on the time. */
+                to?: string;
+                /** @description Page size, default 50, clamped to 1..500 (ignored by the CSV). */
+                limit?: number;
+                /** @description Entries to skip (ignored by the CSV). */
+                offset?: number;
+                /** @description `json` (default) or `csv` (the same as `/admin/audit.csv`). */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
     list_backups: {
         parameters: {
             query?: never;
@@ -4012,6 +4305,80 @@ export interface operations {
             };
         };
     };
+    delete_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteMe"];
+            };
+        };
+        responses: {
+            /** @description Deleted; every session of mine has ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Password required | Invalid password | Cannot remove the last administrator */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Sign in again (within the last 10 minutes) to delete your account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Content-Type must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many login attempts, try later */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_feed_url: {
         parameters: {
             query?: never;
@@ -4054,6 +4421,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FeedUrl"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_my_data: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description As an attachment `my-data.json` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyDataDto"];
                 };
             };
             401: {

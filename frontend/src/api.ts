@@ -218,6 +218,8 @@ export type Preferences = Schemas['PreferencesDto'];
 export type Repeat = Schemas['RepeatDto'];
 export type Weekday = NonNullable<Repeat['weekdays']>[number];
 export type SeriesDTO = Schemas['SeriesDto'];
+export type AuditEntry = Schemas['AuditEntryDto'];
+export type AuditPage = Schemas['AuditPage'];
 
 let configOnce: Promise<ClientConfig> | null = null;
 

@@ -11,7 +11,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use uuid::Uuid;
 
+use crate::domain::audit::Actor;
 use crate::domain::error::DomainError;
+use crate::http::client::ClientIp;
 use crate::http::error::AppError;
 use crate::service::accounts;
 use crate::state::AppState;
@@ -76,6 +78,44 @@ impl FromRequestParts<AppState> for Admin {
         } else {
             Err(DomainError::admin_required().into())
         }
+    }
+}
+
+/// A logged-in administrator and the audit log's view of them (with the
+/// client address): handlers of administrators' changes pass the [`Actor`]
+/// to the service, which records the action in its transaction.
+#[derive(Debug, Clone)]
+pub struct AuditedAdmin(pub SessionUser, pub Actor);
+
+/// Any logged-in user with the audit log's view of them.
+#[derive(Debug, Clone)]
+pub struct AuditedUser(pub SessionUser, pub Actor);
+
+impl FromRequestParts<AppState> for AuditedAdmin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Admin(user) = Admin::from_request_parts(parts, state).await?;
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let actor = Actor::user(user.id, &user.email, ip);
+        Ok(AuditedAdmin(user, actor))
+    }
+}
+
+impl FromRequestParts<AppState> for AuditedUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let actor = Actor::user(user.id, &user.email, ip);
+        Ok(AuditedUser(user, actor))
     }
 }
 

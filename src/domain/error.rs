@@ -174,6 +174,12 @@ pub mod messages {
     /// No such route or file.
     pub const NOT_FOUND: &str = "Not Found";
     pub const METHOD_NOT_ALLOWED: &str = "Method Not Allowed";
+    /// `DELETE /users/me` of a password account without its password.
+    pub const PASSWORD_REQUIRED: &str = "Password required";
+    /// `DELETE /users/me` of an account without a password, signed in too
+    /// long ago.
+    pub const SIGN_IN_AGAIN: &str =
+        "Sign in again (within the last 10 minutes) to delete your account";
     /// A `Host` header outside `server.allowed_hosts`.
     pub const UNKNOWN_HOST: &str = "Unknown Host";
 }

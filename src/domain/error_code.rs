@@ -104,6 +104,8 @@ error_codes! {
     EmailNotFound = "email_not_found",
     EmailAlreadySent = "email_already_sent",
     EmailSending = "email_sending",
+    PasswordRequired = "password_required",
+    RecentSignInRequired = "recent_sign_in_required",
 }
 
 impl ErrorCode {
@@ -155,6 +157,8 @@ impl ErrorCode {
             m::EMAIL_NOT_FOUND => EmailNotFound,
             m::EMAIL_ALREADY_SENT => EmailAlreadySent,
             m::EMAIL_SENDING => EmailSending,
+            m::PASSWORD_REQUIRED => PasswordRequired,
+            m::SIGN_IN_AGAIN => RecentSignInRequired,
             m::CATEGORY_EXISTS => CategoryExists,
             m::CATEGORY_NOT_FOUND => CategoryNotFound,
             m::CALENDAR_NOT_FOUND => CalendarNotFound,

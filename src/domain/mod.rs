@@ -6,6 +6,7 @@
 //! returns.
 
 pub mod account;
+pub mod audit;
 pub mod backup;
 pub mod calendar;
 pub mod category;

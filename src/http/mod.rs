@@ -3,6 +3,7 @@
 //! CORS), and the embedded web UI for everything else.
 
 pub mod access;
+pub mod client;
 pub mod error;
 pub mod extract;
 pub mod ics;

@@ -137,6 +137,38 @@ enum_schema!(
 enum_schema!(crate::domain::user::Role, ["USER", "ADMINISTRATOR"]);
 enum_schema!(crate::domain::user::UserStatus, ["ACTIVE", "DELETED"]);
 enum_schema!(
+    crate::domain::audit::Action,
+    [
+        "user.role_changed",
+        "user.updated",
+        "user.restored",
+        "user.deleted",
+        "user.password_reset",
+        "event.created",
+        "event.updated",
+        "event.cancelled",
+        "event.restored",
+        "category.created",
+        "category.updated",
+        "category.deleted",
+        "email.retried",
+        "email.retried_all",
+        "email.test_sent",
+        "debug.examples_deleted",
+        "login.throttled",
+        "password.changed",
+        "password.recovered",
+        "session.revoked",
+        "setup.completed",
+        "identity.linked",
+        "account.deleted",
+    ]
+);
+enum_schema!(
+    crate::domain::audit::TargetType,
+    ["user", "event", "category", "email", "session", "system"]
+);
+enum_schema!(
     crate::domain::user::SignInMethod,
     ["password", "ldap", "oidc"]
 );

@@ -2,18 +2,17 @@
 //! password recovery and change.
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, SocketAddr};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
-use crate::auth::ratelimit::{IpNet, client_addr};
+use crate::auth::{AuditedUser, CurrentUser};
 use crate::domain::time::Ts;
 use crate::domain::user::Role;
+use crate::http::client::ClientIp;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Path};
 use crate::service::accounts;
@@ -31,42 +30,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(request_recovery))
         .routes(routes!(submit_recovery))
         .routes(routes!(change_password))
-}
-
-// ---------------------------------------------------------------- client
-
-/// The caller's address for per-client budgets: the socket's peer, or the
-/// `X-Forwarded-For` client when the peer is in `server.trusted_proxies`.
-/// `None` when the server was not started by `http::server` (no peer).
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
-            return Ok(ClientIp(None));
-        };
-        let trusted: Vec<IpNet> = state
-            .config
-            .server
-            .trusted_proxies
-            .iter()
-            .filter_map(|p| IpNet::parse(p))
-            .collect();
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",");
-        let forwarded = (!forwarded.is_empty()).then_some(forwarded.as_str());
-        Ok(ClientIp(Some(client_addr(peer.ip(), forwarded, &trusted))))
-    }
 }
 
 // ---------------------------------------------------------------- register
@@ -277,10 +240,10 @@ async fn list_sessions(
     ))]
 async fn revoke_session(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    AuditedUser(user, actor): AuditedUser,
     Path(uid): Path<Uuid>,
 ) -> AppResult<StatusCode> {
-    accounts::revoke_session(&state.svc, &user, uid).await?;
+    accounts::revoke_session(&state.svc, &user, &actor, uid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

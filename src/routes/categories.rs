@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Admin, CurrentUser};
+use crate::auth::{AuditedAdmin, CurrentUser};
 use crate::domain::category::{Category, NAME_MAX, is_color};
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input, Path};
@@ -114,11 +114,11 @@ async fn list_categories(
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn create_category(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Body(body): Body<CategoryCreate>,
 ) -> AppResult<(StatusCode, Json<CategoryDto>)> {
-    let category = categories::create(&state.svc, body.name, body.color).await?;
+    let category = categories::create(&state.svc, &actor, body.name, body.color).await?;
     Ok((StatusCode::CREATED, Json(category.into())))
 }
 
@@ -136,12 +136,13 @@ async fn create_category(
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn update_category(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Path(CategoryPath { category_id }): Path<CategoryPath>,
     Body(body): Body<CategoryUpdate>,
 ) -> AppResult<Json<CategoryDto>> {
-    let category = categories::update(&state.svc, category_id, body.name, body.color).await?;
+    let category =
+        categories::update(&state.svc, &actor, category_id, body.name, body.color).await?;
     Ok(Json(category.into()))
 }
 
@@ -157,10 +158,10 @@ async fn update_category(
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn delete_category(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Path(CategoryPath { category_id }): Path<CategoryPath>,
 ) -> AppResult<StatusCode> {
-    categories::delete(&state.svc, category_id).await?;
+    categories::delete(&state.svc, &actor, category_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

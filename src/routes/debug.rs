@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+use crate::domain::audit::Actor;
 use crate::domain::user::Role;
+use crate::http::client::ClientIp;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input};
 use crate::service::accounts;
@@ -96,9 +98,12 @@ pub struct Deleted {
 /// everything that depends on them.
 #[utoipa::path(post, path = "/debug/delete-examples", tag = "debug",
     responses((status = 200, body = Deleted)))]
-async fn delete_examples(State(state): State<AppState>) -> AppResult<Json<Deleted>> {
+async fn delete_examples(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+) -> AppResult<Json<Deleted>> {
     let DeletedExamples { users, events } =
-        crate::service::users::delete_examples(&state.svc).await?;
+        crate::service::users::delete_examples(&state.svc, &debug_actor(ip)).await?;
     Ok(Json(Deleted { users, events }))
 }
 
@@ -120,8 +125,19 @@ impl Input for ChangeRole {
         (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
 async fn change_role(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Body(req): Body<ChangeRole>,
 ) -> AppResult<StatusCode> {
-    crate::service::users::set_role(&state.svc, &req.email, req.role).await?;
+    let actor = debug_actor(ip);
+    crate::service::users::set_role(&state.svc, &actor, &req.email, req.role).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit log's actor for the debug routes (no session): `debug` from
+/// the client's address.
+fn debug_actor(ip: Option<std::net::IpAddr>) -> Actor {
+    Actor {
+        ip: ip.map(|ip| ip.to_string()),
+        ..Actor::tool("debug")
+    }
 }

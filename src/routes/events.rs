@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::Admin;
+use crate::auth::{Admin, AuditedAdmin};
 use crate::domain::event::{
     DESCRIPTION_MAX, EventPatch, EventStatus, LOCATION_MAX, NAME_MAX, NewEvent, PAYMENT_INFO_MAX,
     Participant, ParticipantStatus, SHORT_DESCRIPTION_MAX, URL_MAX,
@@ -391,7 +391,7 @@ impl EventDto {
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn create_event(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Body(body): Body<EventCreate>,
 ) -> AppResult<(StatusCode, Json<EventDto>)> {
@@ -411,7 +411,7 @@ async fn create_event(
         series_index: None,
     };
     let ids = body.participants_ids.unwrap_or_default();
-    let view = events::create(&state.svc, new, ids).await?;
+    let view = events::create(&state.svc, &actor, new, ids).await?;
     Ok((StatusCode::CREATED, Json(EventDto::new(view, state.now()))))
 }
 
@@ -481,7 +481,7 @@ async fn get_event(
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn update_event(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
     Query(ScopeQuery { scope }): Query<ScopeQuery>,
@@ -503,8 +503,8 @@ async fn update_event(
     };
     let ids = body.participants_ids.map(Option::unwrap_or_default);
     let view = match scope {
-        None => events::update(&state.svc, event_id, patch, ids).await?,
-        Some(scope) => series::update(&state.svc, event_id, patch, ids, scope).await?,
+        None => events::update(&state.svc, &actor, event_id, patch, ids).await?,
+        Some(scope) => series::update(&state.svc, &actor, event_id, patch, ids, scope).await?,
     };
     Ok(Json(EventDto::new(view, state.now())))
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::Admin;
+use crate::auth::{Admin, AuditedAdmin};
 use crate::config::StorageBackend;
 use crate::domain::time::Ts;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
@@ -151,11 +151,11 @@ pub struct OutboxPath {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 async fn retry_one(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Path(OutboxPath { id }): Path<OutboxPath>,
 ) -> AppResult<StatusCode> {
-    mail::retry(&state.svc, id).await?;
+    mail::retry(&state.svc, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -171,10 +171,10 @@ pub struct Retried {
     responses((status = 200, body = Retried), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 async fn retry_failed(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
 ) -> AppResult<Json<Retried>> {
-    let queued = mail::retry_all_failed(&state.svc).await?;
+    let queued = mail::retry_all_failed(&state.svc, &actor).await?;
     Ok(Json(Retried { queued }))
 }
 
@@ -207,11 +207,11 @@ pub struct TestEmailOutcome {
     responses((status = 200, body = TestEmailOutcome), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
 async fn test_email(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Body(req): Body<TestEmailRequest>,
 ) -> AppResult<Json<TestEmailOutcome>> {
-    let outcome = mail::send_test(&state.config, &req.to).await;
+    let outcome = mail::send_test_audited(&state.svc, &actor, &req.to).await?;
     Ok(Json(TestEmailOutcome {
         sent: outcome.sent,
         backend: outcome.backend,

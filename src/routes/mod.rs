@@ -1,6 +1,7 @@
 //! API routes, one module per area of API.md.
 
 pub mod access;
+pub mod audit;
 pub mod backups;
 pub mod calendar;
 pub mod categories;
@@ -12,6 +13,7 @@ pub mod files;
 pub mod health;
 pub mod mail;
 pub mod metrics;
+pub mod my_data;
 pub mod notifications;
 pub mod oidc;
 pub mod participation;
@@ -47,7 +49,9 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(categories::router())
         .merge(mail::router())
         .merge(preferences::router())
-        .merge(series::router());
+        .merge(series::router())
+        .merge(audit::router())
+        .merge(my_data::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {

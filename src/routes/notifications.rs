@@ -116,7 +116,7 @@ async fn list(
 }
 
 /// The wire form of a row; a typed notice is rendered (cached) now.
-fn dto(
+pub(crate) fn dto(
     state: &AppState,
     row: InAppRow,
     audience: &Audience,

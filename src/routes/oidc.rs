@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::http::client::ClientIp;
 use crate::service::oidc::{self, Callback, SsoError};
 use crate::state::AppState;
 
@@ -94,6 +95,7 @@ struct CallbackQuery {
     ))]
 async fn oidc_callback(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     query: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
@@ -114,7 +116,7 @@ async fn oidc_callback(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(String::from);
-    let target = match oidc::finish(&state.svc, callback, user_agent).await {
+    let target = match oidc::finish(&state.svc, callback, user_agent, client).await {
         Ok(session) => Redirect::to(&format!(
             "/login/sso#uid={}&token={}",
             session.uid, session.token

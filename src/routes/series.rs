@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::Admin;
+use crate::auth::{Admin, AuditedAdmin};
 use crate::domain::event::NewEvent;
 use crate::domain::series::{Day, Frequency, Rule};
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
@@ -177,7 +177,7 @@ impl SeriesDto {
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn create_series(
-    Admin(_admin): Admin,
+    AuditedAdmin(_admin, actor): AuditedAdmin,
     State(state): State<AppState>,
     Body(body): Body<SeriesCreate>,
 ) -> AppResult<(StatusCode, Json<SeriesDto>)> {
@@ -197,7 +197,7 @@ async fn create_series(
         series_id: None,
         series_index: None,
     };
-    let view = series::create(&state.svc, first, body.repeat.into()).await?;
+    let view = series::create(&state.svc, &actor, first, body.repeat.into()).await?;
     Ok((StatusCode::CREATED, Json(SeriesDto::new(view, &state))))
 }
 

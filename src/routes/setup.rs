@@ -11,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::account::Account;
 use crate::domain::user::{SignInMethod, UserStatus};
+use crate::http::client::ClientIp;
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Body, Checks, Input};
 use crate::routes::users::UserDto;
@@ -60,6 +61,7 @@ impl Input for SetupRequest {
     ))]
 async fn complete(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     Body(req): Body<SetupRequest>,
 ) -> AppResult<(StatusCode, Json<UserDto>)> {
     let user = setup::complete(
@@ -68,6 +70,7 @@ async fn complete(
         req.email,
         req.full_name,
         req.password,
+        client,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(user_dto(user))))

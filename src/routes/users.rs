@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Admin, CurrentUser};
+use crate::auth::{Admin, AuditedAdmin, CurrentUser};
 use crate::domain::time::Ts;
 use crate::domain::user::{Role, SignInMethod, UserStatus};
 use crate::http::error::{AppResult, ErrorBody, ValidationErrorBody};
@@ -188,7 +188,7 @@ impl Input for UserUpdate {
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn update_user(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Path(UserPath { user_id }): Path<UserPath>,
     Body(body): Body<UserUpdate>,
@@ -199,7 +199,7 @@ async fn update_user(
         full_name: body.full_name,
         deleted_at: body.deleted_at,
     };
-    let dto = service::update_user(&state.svc, user_id, changes)
+    let dto = service::update_user(&state.svc, &actor, user_id, changes)
         .await?
         .into();
     Ok(Json(dto))
@@ -217,11 +217,11 @@ async fn update_user(
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn delete_user(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Path(UserPath { user_id }): Path<UserPath>,
 ) -> AppResult<StatusCode> {
-    service::delete_user(&state.svc, user_id).await?;
+    service::delete_user(&state.svc, &actor, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -255,11 +255,11 @@ impl Input for ResetPassword {
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn reset_password(
-    Admin(_admin): Admin,
+    AuditedAdmin(_me, actor): AuditedAdmin,
     State(state): State<AppState>,
     Path(UserPath { user_id }): Path<UserPath>,
     Body(body): Body<ResetPassword>,
 ) -> AppResult<StatusCode> {
-    service::reset_password(&state.svc, user_id, body.password, body.send_email).await?;
+    service::reset_password(&state.svc, &actor, user_id, body.password, body.send_email).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -23,6 +23,7 @@ use crate::domain::notice::{Notice, To};
 use crate::domain::time::Ts;
 use crate::domain::user::{IdentityProvider, Role};
 use crate::secrets::{constant_time_eq, token_digest};
+use crate::service::audit::{self, Action, Actor, Changes, Target, TargetType};
 pub use crate::service::session::NewSession;
 use crate::service::session::insert_session;
 use crate::service::{Services, external, limits, outbox};
@@ -281,15 +282,25 @@ pub async fn login(
 ) -> DomainResult<NewSession> {
     let admitted = svc.passwords.admit(client)?;
     let key = format!("login:{}", email_key(&email));
-    let guess = limits::reserve_guess(svc, &key)
-        .await?
-        .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_LOGINS, secs))?;
+    let guess = match limits::reserve_guess(svc, &key).await? {
+        Ok(guess) => guess,
+        Err(secs) => {
+            let actor = Actor {
+                user_id: None,
+                email: Some(email.clone()),
+                ip: client.map(|ip| ip.to_string()),
+            };
+            throttled(svc, actor).await?;
+            return Err(DomainError::rate_limited(m::TOO_MANY_LOGINS, secs));
+        }
+    };
     if let Some(directory) = &svc.directory {
         match directory.check(&email, &password).await {
             Ok(Verdict::Accepted(found)) => {
                 guess.succeeded().await?;
                 drop(admitted);
-                return external::sign_in(svc, IdentityProvider::Ldap, found, user_agent).await;
+                return external::sign_in(svc, IdentityProvider::Ldap, found, user_agent, client)
+                    .await;
             }
             Ok(Verdict::Rejected) => {
                 // The same Argon2 run as a local check, so that the answer
@@ -355,6 +366,16 @@ pub async fn login(
             insert_session(tx, user_id, user_agent.as_deref(), now)
         })
         .await
+}
+
+/// Records a guess refused by the limit (a security event); the target is
+/// the account guessed at, named by the actor's email.
+async fn throttled(svc: &Services, actor: Actor) -> DomainResult<()> {
+    let target = Target {
+        kind: TargetType::User,
+        id: actor.user_id.map(|id| id.to_string()),
+    };
+    audit::record_alone(svc, actor, Action::LoginThrottled, target, Changes::none()).await
 }
 
 /// Opens a session for an existing user without a password (tests and
@@ -439,11 +460,31 @@ pub async fn list_sessions(svc: &Services, me: &SessionUser) -> DomainResult<Vec
 
 /// Revokes one of the caller's sessions; `404 "Session not found"` when it
 /// is not theirs or does not exist.
-pub async fn revoke_session(svc: &Services, me: &SessionUser, uid: Uuid) -> DomainResult<()> {
+pub async fn revoke_session(
+    svc: &Services,
+    me: &SessionUser,
+    actor: &Actor,
+    uid: Uuid,
+) -> DomainResult<()> {
     let id = me.id;
+    let (inner, actor) = (svc.clone(), actor.clone());
     if svc
         .store
-        .write(move |tx| tx.delete_session(uid, id))
+        .write(move |tx| {
+            let revoked = tx.delete_session(uid, id)?;
+            if revoked {
+                let target = Target::of(TargetType::Session, uid);
+                audit::record(
+                    &inner,
+                    tx,
+                    &actor,
+                    Action::SessionRevoked,
+                    target,
+                    Changes::none(),
+                )?;
+            }
+            Ok(revoked)
+        })
         .await?
     {
         Ok(())
@@ -518,7 +559,17 @@ pub async fn submit_recovery(
             tx.mark_recovery_used(recovery.id, now)?;
             tx.set_password_hash(recovery.user_id, &hash)?;
             tx.void_recoveries(recovery.user_id)?;
-            tx.delete_sessions_of(recovery.user_id, None)?;
+            let sessions = tx.delete_sessions_of(recovery.user_id, None)?;
+            let email = tx
+                .user(recovery.user_id)?
+                .map(|u| u.email)
+                .unwrap_or_default();
+            let actor = Actor::user(recovery.user_id, &email, client);
+            let changes = Changes::none()
+                .secret("password")
+                .with("sessions_revoked", 0, sessions);
+            let target = Target::user(recovery.user_id);
+            audit::record(&svc, tx, &actor, Action::PasswordRecovered, target, changes)?;
             outbox::notify(
                 &svc,
                 tx,
@@ -543,9 +594,14 @@ pub async fn change_password(
     let id = me.id;
     let keep = me.session_uid;
     let admitted = svc.passwords.admit(client)?;
-    let guess = limits::reserve_guess(svc, &format!("password:{id}"))
-        .await?
-        .map_err(|secs| DomainError::rate_limited(m::TOO_MANY_LOGINS, secs))?;
+    let actor = Actor::user(id, &me.email, client);
+    let guess = match limits::reserve_guess(svc, &format!("password:{id}")).await? {
+        Ok(guess) => guess,
+        Err(secs) => {
+            throttled(svc, actor).await?;
+            return Err(DomainError::rate_limited(m::TOO_MANY_LOGINS, secs));
+        }
+    };
     let stored = svc.store.read(move |tx| tx.password_hash(id)).await?;
     if !svc.passwords.verify(current, stored).await?.ok {
         guess.failed().await?;
@@ -560,7 +616,18 @@ pub async fn change_password(
         .write(move |tx| {
             tx.set_password_hash(id, &hash)?;
             tx.void_recoveries(id)?;
-            tx.delete_sessions_of(id, Some(keep))?;
+            let sessions = tx.delete_sessions_of(id, Some(keep))?;
+            let changes = Changes::none()
+                .secret("password")
+                .with("sessions_revoked", 0, sessions);
+            audit::record(
+                &svc,
+                tx,
+                &actor,
+                Action::PasswordChanged,
+                Target::user(id),
+                changes,
+            )?;
             outbox::notify(&svc, tx, &Notice::PasswordChanged, &[To::User(id)])
         })
         .await

@@ -18,7 +18,7 @@ pub const EXPIRED_RECOVERY_GRACE: Duration = Duration::days(7);
 
 impl Swept {
     pub fn total(&self) -> usize {
-        self.registrations + self.recoveries + self.sessions + self.jobs + self.images
+        self.registrations + self.recoveries + self.sessions + self.jobs + self.images + self.audit
     }
 }
 
@@ -27,8 +27,8 @@ impl fmt::Display for Swept {
         write!(
             f,
             "{} registration(s), {} recovery token(s), {} session(s), {} done job(s), \
-             {} unused image(s) deleted",
-            self.registrations, self.recoveries, self.sessions, self.jobs, self.images
+             {} unused image(s), {} audit entry(ies) deleted",
+            self.registrations, self.recoveries, self.sessions, self.jobs, self.images, self.audit
         )
     }
 }
@@ -38,7 +38,8 @@ impl fmt::Display for Swept {
 /// ones past the grace period, sessions idle longer than
 /// `auth.session_ttl_days`, done jobs older than `jobs.retention_days`, and
 /// uploaded images no event references after `storage.orphan_grace_hours`,
-/// and rate-limit states that have lapsed.
+/// rate-limit states that have lapsed, and audit entries older than
+/// `audit.retention_days`.
 /// Failed jobs stay until retried.
 pub async fn run(svc: &Services) -> DomainResult<Swept> {
     let now = svc.now();
@@ -49,12 +50,14 @@ pub async fn run(svc: &Services) -> DomainResult<Swept> {
         sessions: before(Duration::days(svc.config.auth.session_ttl_days)),
         done_jobs: before(Duration::days(svc.config.jobs.retention_days)),
     };
+    let inner = svc.clone();
     let mut swept = svc
         .store
         .write(move |tx| {
-            let swept = tx.sweep(&sweep)?;
+            let mut swept = tx.sweep(&sweep)?;
             // Lapsed rate-limit states (not reported: they are not data).
             tx.sweep_limits(now)?;
+            swept.audit = crate::service::audit::sweep(&inner, tx, now)?;
             Ok(swept)
         })
         .await?;

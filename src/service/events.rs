@@ -9,6 +9,7 @@ use crate::domain::event::{
     search_text,
 };
 use crate::domain::notice::{EventFacts, Notice, To};
+use crate::service::audit::{self, Action, Actor, Changes, Target};
 use crate::service::{Services, outbox, waitlist};
 use crate::store::Tx;
 use crate::store::events::{CardRow, EventQuery};
@@ -73,6 +74,38 @@ pub(crate) fn require_category(tx: &mut dyn Tx, id: Option<i64>) -> DomainResult
     }
 }
 
+/// The fields of an event the audit log compares before and after a
+/// change, with its participants (sorted ids).
+pub(crate) fn audited(event: &Event, participants: &[i64]) -> serde_json::Value {
+    let mut ids = participants.to_vec();
+    ids.sort_unstable();
+    serde_json::json!({
+        "name": event.name,
+        "short_description": event.short_description,
+        "description": event.description,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "image_url": event.image_url,
+        "payment_info": event.payment_info,
+        "max_participants_count": event.max_participants_count,
+        "location": event.location,
+        "rejected_at": event.rejected_at,
+        "attendees_visible": event.attendees_visible,
+        "category_id": event.category_id,
+        "participants": ids,
+    })
+}
+
+/// An update is recorded as a cancellation or a restore when it does that,
+/// else as an update.
+fn update_action(old: &Event, new: &Event) -> Action {
+    match (old.rejected_at.is_some(), new.rejected_at.is_some()) {
+        (false, true) => Action::EventCancelled,
+        (true, false) => Action::EventRestored,
+        _ => Action::EventUpdated,
+    }
+}
+
 fn recipients(ids: &[i64]) -> Vec<To> {
     ids.iter().map(|id| To::User(*id)).collect()
 }
@@ -81,10 +114,11 @@ fn recipients(ids: &[i64]) -> Vec<To> {
 /// they get EVENT_CREATED.
 pub async fn create(
     svc: &Services,
+    actor: &Actor,
     new: NewEvent,
     participant_ids: Vec<i64>,
 ) -> DomainResult<EventView> {
-    let svc = svc.clone();
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
         .clone()
         .write(move |tx| {
@@ -97,6 +131,15 @@ pub async fn create(
             let id = tx.insert_event(&new, now)?;
             tx.replace_participants(id, &ids, now)?;
             let event = new.into_event(id, now);
+            let changes = Changes::diff(&serde_json::json!({}), &audited(&event, &ids));
+            audit::record(
+                &svc,
+                tx,
+                &actor,
+                Action::EventCreated,
+                Target::event(id),
+                changes,
+            )?;
             if !ids.is_empty() {
                 let notice = Notice::EventCreated(EventFacts::of(&event, ids.len() as i64));
                 outbox::notify(&svc, tx, &notice, &recipients(&ids))?;
@@ -193,16 +236,17 @@ pub async fn get_visible(svc: &Services, id: i64) -> DomainResult<Event> {
 /// WAITLIST_PROMOTED instead of EVENT_UPDATED.
 pub async fn update(
     svc: &Services,
+    actor: &Actor,
     id: i64,
     patch: EventPatch,
     participant_ids: Option<Vec<i64>>,
 ) -> DomainResult<EventView> {
-    let svc = svc.clone();
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
         .clone()
         .write(move |tx| {
             let now = svc.now();
-            update_in(&svc, tx, id, patch, participant_ids, now)
+            update_in(&svc, tx, &actor, id, patch, participant_ids, now)
         })
         .await
 }
@@ -212,6 +256,7 @@ pub async fn update(
 pub(crate) fn update_in(
     svc: &Services,
     tx: &mut dyn Tx,
+    actor: &Actor,
     id: i64,
     patch: EventPatch,
     participant_ids: Option<Vec<i64>>,
@@ -243,6 +288,12 @@ pub(crate) fn update_in(
         tx.rearm_reminders(id)?;
     }
     let promoted = waitlist::promote(svc, tx, &event, now)?;
+    let changes = Changes::diff(
+        &audited(&old, &before),
+        &audited(&event, &tx.participating_ids(id)?),
+    );
+    let action = update_action(&old, &event);
+    audit::record(svc, tx, actor, action, Target::event(id), changes)?;
     let to = recipients(&after);
     let facts = EventFacts::of(&event, (after.len() + promoted.len()) as i64);
     before.sort_unstable();

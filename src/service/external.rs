@@ -8,6 +8,7 @@ use crate::directory::DirectoryUser;
 use crate::domain::account::messages as m;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::user::{IdentityProvider, Role};
+use crate::service::audit::{self, Action, Actor, Changes, Target};
 use crate::service::session::{NewSession, insert_session};
 use crate::service::{Services, users};
 use crate::store::Tx;
@@ -19,30 +20,51 @@ pub async fn sign_in(
     provider: IdentityProvider,
     who: DirectoryUser,
     user_agent: Option<String>,
+    client: Option<std::net::IpAddr>,
 ) -> DomainResult<NewSession> {
     let now = svc.now();
+    let svc = svc.clone();
     svc.store
+        .clone()
         .write(move |tx| {
-            let id = account_for(tx, provider, &who, now)?;
+            let (id, linked) = account_for(tx, provider, &who, now)?;
+            if linked {
+                // A security event: from now on the provider vouches for
+                // this account.
+                let actor = Actor::user(id, &who.email, client);
+                let changes = Changes::none()
+                    .with("identity_provider", None::<String>, provider.as_str())
+                    .with("identity_subject", None::<String>, &who.subject);
+                audit::record(
+                    &svc,
+                    tx,
+                    &actor,
+                    Action::IdentityLinked,
+                    Target::user(id),
+                    changes,
+                )?;
+            }
             if let Some(admin) = who.admin {
-                sync_role(tx, id, admin)?;
+                sync_role(&svc, tx, provider, id, admin)?;
             }
             insert_session(tx, id, user_agent.as_deref(), now)
         })
         .await
 }
 
+/// The account the identity belongs to, and whether it was linked (or
+/// provisioned) just now.
 fn account_for(
     tx: &mut dyn Tx,
     provider: IdentityProvider,
     who: &DirectoryUser,
     now: crate::domain::time::Ts,
-) -> DomainResult<i64> {
+) -> DomainResult<(i64, bool)> {
     let deleted = || DomainError::Unauthenticated(m::INVALID_CREDENTIALS.into());
     if let Some(user) = tx.user_by_identity(provider, &who.subject)? {
         return match user.deleted_at {
             Some(_) => Err(deleted()),
-            None => Ok(user.id),
+            None => Ok((user.id, false)),
         };
     }
     if let Some(user) = tx.user_by_email(&who.email)? {
@@ -58,7 +80,7 @@ fn account_for(
             provider = provider.as_str(),
             "account linked to its directory entry"
         );
-        return Ok(user.id);
+        return Ok((user.id, true));
     }
     let id = tx.insert_user(&NewUser {
         email: &who.email,
@@ -73,12 +95,18 @@ fn account_for(
         provider = provider.as_str(),
         "account provisioned from the directory"
     );
-    Ok(id)
+    Ok((id, true))
 }
 
 /// Makes the role follow the administrators' group. A demotion that would
 /// leave no administrator is skipped (and logged), as everywhere else.
-fn sync_role(tx: &mut dyn Tx, id: i64, admin: bool) -> DomainResult<()> {
+fn sync_role(
+    svc: &Services,
+    tx: &mut dyn Tx,
+    provider: IdentityProvider,
+    id: i64,
+    admin: bool,
+) -> DomainResult<()> {
     let Some(user) = tx.user(id)? else {
         return Ok(());
     };
@@ -94,6 +122,21 @@ fn sync_role(tx: &mut dyn Tx, id: i64, admin: bool) -> DomainResult<()> {
     } else {
         tx.set_user_role(id, Role::Administrator)?;
     }
+    let new = if admin {
+        Role::Administrator
+    } else {
+        Role::User
+    };
+    let changes = Changes::none().with("role", user.role, new);
+    let actor = Actor::tool(provider.as_str());
+    audit::record(
+        svc,
+        tx,
+        &actor,
+        Action::UserRoleChanged,
+        Target::user(id),
+        changes,
+    )?;
     tracing::info!(
         user_id = id,
         admin,

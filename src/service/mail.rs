@@ -10,6 +10,7 @@ use crate::email::mailer::Mailer;
 use crate::email::templates::Locale;
 use crate::email::{Audience, Mail, Renderer};
 use crate::service::Services;
+use crate::service::audit::{self, Action, Actor, Changes, Target, TargetType};
 use crate::service::outbox::{EMAIL, EmailJob};
 pub use crate::store::jobs::OutboxFilter;
 use crate::store::jobs::{JobRecord, MailStats};
@@ -105,10 +106,21 @@ fn item(render: &Renderer, r: JobRecord) -> OutboxItem {
 /// Tries email job `id` again now: a failed job is queued again with its
 /// attempts reset, a job waiting to retry runs at once. A delivered job
 /// (or one running right now) is refused.
-pub async fn retry(svc: &Services, id: i64) -> DomainResult<()> {
+pub async fn retry(svc: &Services, actor: &Actor, id: i64) -> DomainResult<()> {
     let now = svc.now();
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
+        .clone()
         .write(move |tx| {
+            let target = Target::of(TargetType::Email, id);
+            audit::record(
+                &svc,
+                tx,
+                &actor,
+                Action::EmailRetried,
+                target,
+                Changes::none(),
+            )?;
             let Some(job) = tx.job_of_kind(EMAIL, id)? else {
                 return Err(DomainError::not_found(messages::EMAIL_NOT_FOUND));
             };
@@ -130,15 +142,21 @@ pub async fn retry(svc: &Services, id: i64) -> DomainResult<()> {
 
 /// Tries every failed email again (attempts reset), and every email
 /// waiting to retry at once; returns how many.
-pub async fn retry_all_failed(svc: &Services) -> DomainResult<usize> {
+pub async fn retry_all_failed(svc: &Services, actor: &Actor) -> DomainResult<usize> {
     let now = svc.now();
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
+        .clone()
         .write(move |tx| {
             let mut n = 0;
             for job in tx.list_outbox(EMAIL, OutboxFilter::Failed, usize::MAX >> 1, 0)? {
                 n += tx.revive_failed_jobs(Some(job.id), now)?;
             }
-            Ok(n + tx.run_pending_now(EMAIL, None, now)?)
+            let n = n + tx.run_pending_now(EMAIL, None, now)?;
+            let changes = Changes::none().with("queued", 0, n);
+            let target = Target::system();
+            audit::record(&svc, tx, &actor, Action::EmailRetriedAll, target, changes)?;
+            Ok(n)
         })
         .await
 }
@@ -151,6 +169,22 @@ pub struct TestOutcome {
     pub backend: &'static str,
     /// Why it was not delivered (the SMTP server's reply, …).
     pub error: Option<String>,
+}
+
+/// [`send_test`] for an administrator: the attempt and its outcome are
+/// recorded in the audit log.
+pub async fn send_test_audited(
+    svc: &Services,
+    actor: &Actor,
+    to: &str,
+) -> DomainResult<TestOutcome> {
+    let outcome = send_test(&svc.config, to).await;
+    let changes = Changes::none()
+        .with("to", None::<String>, to)
+        .with("sent", false, outcome.sent);
+    let (action, target) = (Action::EmailTestSent, Target::system());
+    audit::record_alone(svc, actor.clone(), action, target, changes).await?;
+    Ok(outcome)
 }
 
 /// Sends a short test message to `to` through the configured backend, now

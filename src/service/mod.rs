@@ -7,6 +7,7 @@
 //! HTTP.
 
 pub mod accounts;
+pub mod audit;
 pub mod backups;
 pub mod calendar;
 pub mod categories;
@@ -17,6 +18,7 @@ pub mod images;
 pub mod jobs;
 pub mod limits;
 pub mod mail;
+pub mod my_data;
 pub mod notifications;
 pub mod oidc;
 pub mod outbox;

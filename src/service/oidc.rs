@@ -151,6 +151,7 @@ pub async fn finish(
     svc: &Services,
     callback: Callback,
     user_agent: Option<String>,
+    client: Option<std::net::IpAddr>,
 ) -> Result<NewSession, SsoError> {
     let Some(provider) = &svc.oidc else {
         return Err(fail(SsoError::NotConfigured, "auth.oidc.issuer is not set"));
@@ -237,7 +238,7 @@ pub async fn finish(
         full_name,
         admin,
     };
-    external::sign_in(svc, IdentityProvider::Oidc, who, user_agent)
+    external::sign_in(svc, IdentityProvider::Oidc, who, user_agent, client)
         .await
         .map_err(from_store)
 }

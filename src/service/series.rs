@@ -21,6 +21,7 @@ use crate::domain::event::{Event, EventPatch, NewEvent, check_dates};
 use crate::domain::series::{Rule, Schedule, Scope, Series, Template, local, resolve, time_shift};
 use crate::domain::time::Ts;
 use crate::service::Services;
+use crate::service::audit::{self, Action, Actor, Changes, Target};
 use crate::service::events::{self, EventView};
 use crate::store::Tx;
 
@@ -87,8 +88,13 @@ fn generate(svc: &Services, tx: &mut dyn Tx, series: &mut Series, now: Ts) -> Do
 /// Creates a series whose first occurrence is `first` (its start and end
 /// give the local time and the length of every occurrence) repeating by
 /// `rule` in the display time zone, with its occurrences up to the horizon.
-pub async fn create(svc: &Services, first: NewEvent, rule: Rule) -> DomainResult<SeriesView> {
-    let svc = svc.clone();
+pub async fn create(
+    svc: &Services,
+    actor: &Actor,
+    first: NewEvent,
+    rule: Rule,
+) -> DomainResult<SeriesView> {
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
         .clone()
         .write(move |tx| {
@@ -113,6 +119,19 @@ pub async fn create(svc: &Services, first: NewEvent, rule: Rule) -> DomainResult
             series.id = tx.insert_series(&series)?;
             generate(&svc, tx, &mut series, now)?;
             let occurrences = tx.series_events(series.id)?;
+            // One entry per occurrence the administrator's request made (the
+            // generator's later ones are the series', not a person's).
+            for event in &occurrences {
+                let changes = Changes::diff(&serde_json::json!({}), &events::audited(event, &[]));
+                audit::record(
+                    &svc,
+                    tx,
+                    &actor,
+                    Action::EventCreated,
+                    Target::event(event.id),
+                    changes,
+                )?;
+            }
             Ok(SeriesView {
                 series,
                 occurrences,
@@ -171,18 +190,19 @@ pub async fn extend_all(svc: &Services) -> DomainResult<usize> {
 /// told as for a single edit. Answers the edited occurrence.
 pub async fn update(
     svc: &Services,
+    actor: &Actor,
     id: i64,
     patch: EventPatch,
     participant_ids: Option<Vec<i64>>,
     scope: Scope,
 ) -> DomainResult<EventView> {
     if scope == Scope::This {
-        return events::update(svc, id, patch, participant_ids).await;
+        return events::update(svc, actor, id, patch, participant_ids).await;
     }
     if participant_ids.is_some() {
         return Err(DomainError::rule(PARTICIPANTS_PER_OCCURRENCE));
     }
-    let svc = svc.clone();
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
         .clone()
         .write(move |tx| {
@@ -273,7 +293,7 @@ pub async fn update(
                     p.starts_at = Some(Some(start));
                     p.ends_at = Some(Some(Ts(start.0 + duration)));
                 }
-                let view = events::update_in(&svc, tx, e.id, p, None, now)?;
+                let view = events::update_in(&svc, tx, &actor, e.id, p, None, now)?;
                 if e.id == id {
                     answer = Some(view);
                 }

@@ -17,6 +17,7 @@ use crate::domain::user::Role;
 use crate::secrets::{constant_time_eq, token_digest};
 use crate::service::Services;
 use crate::service::accounts::insert_account;
+use crate::service::audit::{self, Action, Actor, Changes, Target};
 
 async fn admins_exist(svc: &Services) -> DomainResult<bool> {
     Ok(!svc.store.read(|tx| tx.active_admin_ids()).await?.is_empty())
@@ -81,6 +82,7 @@ pub async fn complete(
     email: String,
     full_name: String,
     password: String,
+    client: Option<std::net::IpAddr>,
 ) -> DomainResult<Account> {
     let digest = token_digest(&token);
     // Checked before hashing, so wrong tokens cost no Argon2 run.
@@ -88,6 +90,7 @@ pub async fn complete(
     verdict(&pending, &digest)?;
     let hash = svc.passwords.hash(password).await?;
     let now = svc.now();
+    let inner = svc.clone();
     svc.store
         .write(move |tx| {
             // Taking every token makes concurrent completions (through any
@@ -97,7 +100,12 @@ pub async fn complete(
             if !tx.active_admin_ids()?.is_empty() {
                 return Err(DomainError::rule(m::SETUP_COMPLETED));
             }
-            insert_account(tx, &email, &full_name, &hash, Role::Administrator, now)
+            let account = insert_account(tx, &email, &full_name, &hash, Role::Administrator, now)?;
+            let actor = Actor::user(account.id, &account.email, client);
+            let changes = Changes::none().with("role", None::<Role>, Role::Administrator);
+            let target = Target::user(account.id);
+            audit::record(&inner, tx, &actor, Action::SetupCompleted, target, changes)?;
+            Ok(account)
         })
         .await
 }

@@ -7,6 +7,7 @@ use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::notice::{Notice, To};
 use crate::domain::time::Ts;
 use crate::domain::user::Role;
+use crate::service::audit::{self, Action, Actor, Changes, Target};
 use crate::service::{Services, outbox};
 use crate::store::Tx;
 use crate::store::users::{DeletedExamples, User, UserFilter};
@@ -28,6 +29,28 @@ pub(crate) fn keep_an_administrator(tx: &mut dyn Tx, user: &User) -> DomainResul
         return Err(DomainError::rule(messages::LAST_ADMIN));
     }
     Ok(())
+}
+
+/// The fields of a user the audit log compares before and after a change.
+fn audited(user: &User) -> serde_json::Value {
+    serde_json::json!({
+        "role": user.role,
+        "email": user.email,
+        "full_name": user.full_name,
+        "deleted_at": user.deleted_at,
+    })
+}
+
+/// The action a user change is recorded as: a role change first (a
+/// security event), then a restore, else an update.
+fn user_action(changes: &Changes) -> Action {
+    if changes.has("role") {
+        Action::UserRoleChanged
+    } else if changes.has("deleted_at") {
+        Action::UserRestored
+    } else {
+        Action::UserUpdated
+    }
 }
 
 fn require(tx: &mut dyn Tx, id: i64) -> DomainResult<User> {
@@ -59,8 +82,15 @@ pub struct UserChanges {
 
 /// Changes a user's role, email, name, or restores them; returns the user
 /// as stored afterwards.
-pub async fn update_user(svc: &Services, id: i64, changes: UserChanges) -> DomainResult<User> {
+pub async fn update_user(
+    svc: &Services,
+    actor: &Actor,
+    id: i64,
+    changes: UserChanges,
+) -> DomainResult<User> {
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
+        .clone()
         .write(move |tx| {
             let user = require(tx, id)?;
             if let Some(Some(_)) = changes.deleted_at {
@@ -86,43 +116,66 @@ pub async fn update_user(svc: &Services, id: i64, changes: UserChanges) -> Domai
             if changes.deleted_at == Some(None) {
                 tx.set_user_deleted(id, None)?;
             }
-            require(tx, id)
+            let after = require(tx, id)?;
+            let diff = Changes::diff(&audited(&user), &audited(&after));
+            audit::record(&svc, tx, &actor, user_action(&diff), Target::user(id), diff)?;
+            Ok(after)
         })
         .await
 }
 
 /// Restores a deleted user (a no-op for an active one).
-pub async fn restore_user(svc: &Services, id: i64) -> DomainResult<User> {
+pub async fn restore_user(svc: &Services, actor: &Actor, id: i64) -> DomainResult<User> {
     let changes = UserChanges {
         deleted_at: Some(None),
         ..Default::default()
     };
-    update_user(svc, id, changes).await
+    update_user(svc, actor, id, changes).await
 }
 
 /// Soft-deletes a user and ends their sessions; deleting a deleted user
 /// changes nothing.
-pub async fn delete_user(svc: &Services, id: i64) -> DomainResult<()> {
+pub async fn delete_user(svc: &Services, actor: &Actor, id: i64) -> DomainResult<()> {
     let now = svc.now();
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
+        .clone()
         .write(move |tx| {
             let user = require(tx, id)?;
             if user.deleted_at.is_some() {
+                // Nothing changes, so nothing to record.
                 return Ok(());
             }
             keep_an_administrator(tx, &user)?;
             tx.set_user_deleted(id, Some(now))?;
-            tx.delete_sessions_of(id, None)?;
-            Ok(())
+            let sessions = tx.delete_sessions_of(id, None)?;
+            let changes = Changes::none()
+                .with("deleted_at", None::<Ts>, Some(now))
+                .with("sessions_revoked", 0, sessions);
+            audit::record(
+                &svc,
+                tx,
+                &actor,
+                Action::UserDeleted,
+                Target::user(id),
+                changes,
+            )
         })
         .await
 }
 
 /// Sets a user's role by email (CLI `user set-role`, debug change-role).
 /// Returns the user as stored afterwards.
-pub async fn set_role(svc: &Services, email: &str, role: Role) -> DomainResult<User> {
+pub async fn set_role(
+    svc: &Services,
+    actor: &Actor,
+    email: &str,
+    role: Role,
+) -> DomainResult<User> {
     let email = email.to_string();
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
+        .clone()
         .write(move |tx| {
             let user = tx
                 .user_by_email(&email)?
@@ -131,6 +184,11 @@ pub async fn set_role(svc: &Services, email: &str, role: Role) -> DomainResult<U
                 keep_an_administrator(tx, &user)?;
             }
             tx.set_user_role(user.id, role)?;
+            if user.role != role {
+                let changes = Changes::none().with("role", user.role, role);
+                let target = Target::user(user.id);
+                audit::record(&svc, tx, &actor, Action::UserRoleChanged, target, changes)?;
+            }
             require(tx, user.id)
         })
         .await
@@ -156,6 +214,7 @@ fn require_resettable(tx: &mut dyn Tx, id: i64) -> DomainResult<()> {
 /// `send_email` the user is mailed the new password.
 pub async fn reset_password(
     svc: &Services,
+    actor: &Actor,
     id: i64,
     password: String,
     send_email: bool,
@@ -164,11 +223,25 @@ pub async fn reset_password(
     svc.store.read(move |tx| require_resettable(tx, id)).await?;
     let hash = hash(svc, password.clone()).await?;
     let svc2 = svc.clone();
+    let actor = actor.clone();
     svc.store
         .write(move |tx| {
             require_resettable(tx, id)?;
             tx.set_password_hash(id, &hash)?;
-            tx.delete_sessions_of(id, None)?;
+            let sessions = tx.delete_sessions_of(id, None)?;
+            let changes = Changes::none()
+                .secret("password")
+                .with("sessions_revoked", 0, sessions)
+                .with("send_email", false, send_email);
+            let target = Target::user(id);
+            audit::record(
+                &svc2,
+                tx,
+                &actor,
+                Action::UserPasswordReset,
+                target,
+                changes,
+            )?;
             // A new password voids every recovery link issued before it.
             tx.void_recoveries(id)?;
             if send_email {
@@ -187,6 +260,19 @@ pub async fn has_users(svc: &Services) -> DomainResult<bool> {
 
 /// Debug clean-up: removes `@example.com` users and `https://example.com/`
 /// events with everything that depends on them.
-pub async fn delete_examples(svc: &Services) -> DomainResult<DeletedExamples> {
-    svc.store.write(|tx| tx.delete_examples()).await
+pub async fn delete_examples(svc: &Services, actor: &Actor) -> DomainResult<DeletedExamples> {
+    let (svc, actor) = (svc.clone(), actor.clone());
+    svc.store
+        .clone()
+        .write(move |tx| {
+            let deleted = tx.delete_examples()?;
+            let changes =
+                Changes::none()
+                    .with("users", 0, deleted.users)
+                    .with("events", 0, deleted.events);
+            let target = Target::system();
+            audit::record(&svc, tx, &actor, Action::ExamplesDeleted, target, changes)?;
+            Ok(deleted)
+        })
+        .await
 }

@@ -119,6 +119,8 @@ pub struct Swept {
     pub jobs: usize,
     /// Unused uploaded images (deleted by the service, not the sweep).
     pub images: usize,
+    /// Audit entries past their retention (service::audit::sweep).
+    pub audit: usize,
 }
 
 /// The job queue queries a transaction offers.

@@ -14,6 +14,7 @@
 //! - statuses and roles cross the interface as domain enums, never strings.
 
 pub mod accounts;
+pub mod audit;
 pub mod backups;
 pub mod calendar;
 pub mod categories;
@@ -22,6 +23,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod personal;
 pub mod postgres;
 pub mod series;
 pub mod sqlite;
@@ -35,6 +37,7 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 pub use accounts::AccountStore;
+pub use audit::AuditStore;
 pub use backups::BackupStore;
 pub use calendar::CalendarStore;
 pub use categories::CategoryStore;
@@ -42,6 +45,7 @@ pub use events::EventStore;
 pub use jobs::JobStore;
 pub use limits::LimitStore;
 pub use notifications::NotificationStore;
+pub use personal::PersonalDataStore;
 pub use series::SeriesStore;
 pub use uploads::UploadStore;
 pub use users::UserStore;
@@ -51,6 +55,7 @@ use crate::domain::error::DomainResult;
 /// Everything one transaction can do.
 pub trait Tx:
     AccountStore
+    + AuditStore
     + BackupStore
     + CalendarStore
     + CategoryStore
@@ -59,6 +64,7 @@ pub trait Tx:
     + LimitStore
     + NotificationStore
     + SeriesStore
+    + PersonalDataStore
     + UploadStore
     + UserStore
 {
@@ -66,6 +72,7 @@ pub trait Tx:
 
 impl<
     T: AccountStore
+        + AuditStore
         + BackupStore
         + CalendarStore
         + CategoryStore
@@ -74,6 +81,7 @@ impl<
         + LimitStore
         + NotificationStore
         + SeriesStore
+        + PersonalDataStore
         + UploadStore
         + UserStore
         + ?Sized,

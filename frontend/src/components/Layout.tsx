@@ -158,6 +158,9 @@ export function Shell({ children }: { children: ComponentChildren }) {
                     <NavLink href="/admin/mail" testid="nav-admin-mail">
                       {t('nav.adminMail')}
                     </NavLink>
+                    <NavLink href="/admin/audit" testid="nav-admin-audit">
+                      {t('nav.adminAudit')}
+                    </NavLink>
                   </div>
                 ) : null}
                 <div class="nav-tail">

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api, get, type LoginSession, type Preferences, type UserDTO } from '../api';
+import { api, clearSession, download, get, type LoginSession, type Preferences, type UserDTO } from '../api';
+import { navigate } from '../router';
 import { LangSwitch } from '../components/Layout';
 import { Badge, Button, Checkbox, ConfirmDialog, Empty, ErrorBox, Field, FormError, Loading, PageHeader, Select } from '../components/ui';
 import { fmtDateTime } from '../format';
@@ -353,6 +354,86 @@ function CalendarFeed() {
   );
 }
 
+function MyData() {
+  const me = useAsync(() => get<UserDTO>('/api/users/me'), []);
+  const [password, setPassword] = useState('');
+  const [confirm, setConfirm] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const s = useSubmit();
+  const hasPassword = me.data?.sign_in.includes('password') ?? true;
+  const exportData = async () => {
+    setBusy(true);
+    try {
+      const name = await download('/api/users/me/export', 'my-data.json');
+      toast(t('profile.dataDownloaded', { name }), 'success');
+    } catch (e) {
+      toast((e as Error).message, 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    const body = hasPassword ? { password } : {};
+    const done = await s.run(() => api('DELETE', '/api/users/me', body), { known: ['password'] });
+    setConfirm(false);
+    if (done !== undefined) {
+      toast(t('profile.deleted'), 'success');
+      clearSession();
+      authStore.set({ status: 'anon' });
+      navigate('/login');
+    }
+  };
+  return (
+    <div class="stack" data-testid="my-data">
+      <p class="muted">{t('profile.dataText')}</p>
+      <div>
+        <Button busy={busy} onClick={() => void exportData()} data-testid="my-data-download">
+          {t('profile.dataDownload')}
+        </Button>
+      </div>
+      <form
+        class="stack"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          setConfirm(true);
+        }}
+        data-testid="delete-account-form"
+      >
+        <FormError error={s.error} />
+        {hasPassword ? (
+          <Field
+            label={t('profile.deletePassword')}
+            name="delete_password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onValue={setPassword}
+            error={s.fields.password}
+          />
+        ) : (
+          <p class="muted">{t('profile.deleteSso')}</p>
+        )}
+        <div>
+          <Button type="submit" variant="danger" busy={s.busy} data-testid="delete-account">
+            {t('profile.delete')}
+          </Button>
+        </div>
+      </form>
+      <ConfirmDialog
+        open={confirm}
+        title={t('profile.delete')}
+        text={t('profile.deleteConfirm')}
+        confirmLabel={t('profile.delete')}
+        danger
+        busy={s.busy}
+        onConfirm={() => void remove()}
+        onClose={() => setConfirm(false)}
+      />
+    </div>
+  );
+}
+
 export function ProfilePage() {
   useTitle(t('profile.title'));
   const auth = useStore(authStore);
@@ -404,6 +485,10 @@ export function ProfilePage() {
       <section class="panel">
         <h2>{t('profile.sessions')}</h2>
         <Sessions />
+      </section>
+      <section class="panel">
+        <h2>{t('profile.data')}</h2>
+        <MyData />
       </section>
     </section>
   );

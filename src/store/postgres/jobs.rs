@@ -288,6 +288,7 @@ impl JobStore for PgTx<'_, '_> {
                 &[&before.done_jobs],
             )? as usize,
             images: 0,
+            audit: 0,
         })
     }
 

@@ -65,6 +65,7 @@ use crate::store::sqlite::run_blocking;
 use crate::store::{Tx, Waits};
 
 pub mod accounts;
+pub mod audit;
 pub mod backups;
 pub mod calendar;
 pub mod categories;
@@ -72,6 +73,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod personal;
 pub mod series;
 pub mod types;
 pub mod uploads;
@@ -142,6 +144,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V15__series",
         include_str!("../../../migrations/postgres/V15__series.pg.sql"),
+    ),
+    (
+        "V17__audit",
+        include_str!("../../../migrations/postgres/V17__audit.pg.sql"),
     ),
 ];
 

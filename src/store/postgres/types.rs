@@ -99,3 +99,38 @@ impl<'a> FromSql<'a> for crate::domain::preferences::Lang {
 pub(crate) fn u32_of(value: i64) -> u32 {
     u32::try_from(value.max(0)).unwrap_or(u32::MAX)
 }
+
+// ---------------------------------------------------------------- audit log
+
+use crate::domain::audit::{Action, TargetType};
+use crate::store::sqlite::types::{action_text, parse_action, parse_target_type, target_type_text};
+
+impl ToSql for Action {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Failure> {
+        action_text(*self).to_sql(ty, out)
+    }
+    accepts!(TEXT, VARCHAR);
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for Action {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Failure> {
+        text_enum(ty, raw, parse_action)
+    }
+    accepts!(TEXT, VARCHAR);
+}
+
+impl ToSql for TargetType {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Failure> {
+        target_type_text(*self).to_sql(ty, out)
+    }
+    accepts!(TEXT, VARCHAR);
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for TargetType {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Failure> {
+        text_enum(ty, raw, parse_target_type)
+    }
+    accepts!(TEXT, VARCHAR);
+}

@@ -277,6 +277,7 @@ impl JobStore for SqliteTx<'_> {
                 [before.done_jobs],
             )?,
             images: 0,
+            audit: 0,
         })
     }
 

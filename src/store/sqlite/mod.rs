@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 use crate::domain::error::{DomainError, DomainResult};
 
 pub mod accounts;
+pub mod audit;
 pub mod backup_file;
 pub mod backups;
 pub mod calendar;
@@ -28,6 +29,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod personal;
 pub mod series;
 pub mod types;
 pub mod uploads;
@@ -117,6 +119,7 @@ thread_local! {
 /// bookkeeping, session `last_seen_at` touches, rate limits, setup tokens
 /// and the recurring scans' ticks.
 const BOOKKEEPING: &[&str] = &[
+    "audit",
     "job",
     "login_session",
     "rate_limit",
@@ -502,6 +505,7 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "audit",
                 "backup_status",
                 "calendar_token",
                 "category",
