@@ -23,3 +23,4 @@ pub mod service;
 pub mod state;
 pub mod storage;
 pub mod store;
+pub mod webhook_sender;

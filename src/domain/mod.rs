@@ -17,3 +17,4 @@ pub mod preferences;
 pub mod statistics;
 pub mod time;
 pub mod user;
+pub mod webhook;

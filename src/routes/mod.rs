@@ -19,6 +19,7 @@ pub mod preferences;
 pub mod setup;
 pub mod statistics;
 pub mod users;
+pub mod webhooks;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -45,7 +46,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(calendar::router())
         .merge(categories::router())
         .merge(mail::router())
-        .merge(preferences::router());
+        .merge(preferences::router())
+        .merge(webhooks::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {

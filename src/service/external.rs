@@ -21,9 +21,11 @@ pub async fn sign_in(
     user_agent: Option<String>,
 ) -> DomainResult<NewSession> {
     let now = svc.now();
+    let svc = svc.clone();
     svc.store
+        .clone()
         .write(move |tx| {
-            let id = account_for(tx, provider, &who, now)?;
+            let id = account_for(&svc, tx, provider, &who, now)?;
             if let Some(admin) = who.admin {
                 sync_role(tx, id, admin)?;
             }
@@ -33,6 +35,7 @@ pub async fn sign_in(
 }
 
 fn account_for(
+    svc: &Services,
     tx: &mut dyn Tx,
     provider: IdentityProvider,
     who: &DirectoryUser,
@@ -68,6 +71,7 @@ fn account_for(
         now,
     })?;
     tx.link_identity(id, provider, &who.subject)?;
+    crate::service::webhooks::emit_user_created(svc, tx, now, id)?;
     tracing::info!(
         user_id = id,
         provider = provider.as_str(),

@@ -104,13 +104,21 @@ pub async fn restore_user(svc: &Services, id: i64) -> DomainResult<User> {
 /// changes nothing.
 pub async fn delete_user(svc: &Services, id: i64) -> DomainResult<()> {
     let now = svc.now();
+    let svc = svc.clone();
     svc.store
+        .clone()
         .write(move |tx| {
             let user = require(tx, id)?;
             if user.deleted_at.is_some() {
                 return Ok(());
             }
             keep_an_administrator(tx, &user)?;
+            let deleted = crate::domain::webhook::UserObject {
+                id,
+                full_name: user.full_name.clone(),
+                email: user.email.clone(),
+            };
+            crate::service::webhooks::emit_user_deleted(&svc, tx, now, deleted)?;
             tx.set_user_deleted(id, Some(now))?;
             tx.delete_sessions_of(id, None)?;
             Ok(())

@@ -26,6 +26,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -43,6 +44,7 @@ pub use limits::LimitStore;
 pub use notifications::NotificationStore;
 pub use uploads::UploadStore;
 pub use users::UserStore;
+pub use webhooks::WebhookStore;
 
 use crate::domain::error::DomainResult;
 
@@ -58,6 +60,7 @@ pub trait Tx:
     + NotificationStore
     + UploadStore
     + UserStore
+    + WebhookStore
 {
 }
 
@@ -72,6 +75,7 @@ impl<
         + NotificationStore
         + UploadStore
         + UserStore
+        + WebhookStore
         + ?Sized,
 > Tx for T
 {

@@ -75,6 +75,7 @@ pub mod notifications;
 pub mod types;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 use crate::domain::error::messages::REQUEST_TIMED_OUT as TIMED_OUT;
 
@@ -137,6 +138,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V13__oidc_login",
         include_str!("../../../migrations/postgres/V13__oidc_login.pg.sql"),
+    ),
+    (
+        "V16__webhooks",
+        include_str!("../../../migrations/postgres/V16__webhooks.pg.sql"),
     ),
 ];
 

@@ -99,3 +99,18 @@ impl<'a> FromSql<'a> for crate::domain::preferences::Lang {
 pub(crate) fn u32_of(value: i64) -> u32 {
     u32::try_from(value.max(0)).unwrap_or(u32::MAX)
 }
+
+impl ToSql for crate::domain::webhook::DeliveryStatus {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Failure> {
+        self.as_str().to_sql(ty, out)
+    }
+    accepts!(TEXT, VARCHAR);
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for crate::domain::webhook::DeliveryStatus {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Failure> {
+        text_enum(ty, raw, crate::domain::webhook::DeliveryStatus::parse)
+    }
+    accepts!(TEXT, VARCHAR);
+}

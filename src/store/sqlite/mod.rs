@@ -31,6 +31,7 @@ pub mod notifications;
 pub mod types;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 mod writer;
 
 use crate::store::{Tx, Waits};
@@ -121,6 +122,9 @@ const BOOKKEEPING: &[&str] = &[
     "rate_limit",
     "scan_tick",
     "setup_token",
+    "webhook_attempt",
+    "webhook_delivery",
+    "webhook_endpoint",
 ];
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -520,7 +524,10 @@ mod tests {
                 "upload",
                 "user",
                 "user_preferences",
-                "user_reminder_offset"
+                "user_reminder_offset",
+                "webhook_attempt",
+                "webhook_delivery",
+                "webhook_endpoint"
             ]
         );
     }
