@@ -629,3 +629,60 @@ async fn a_delivery_in_flight_at_kill_9_is_sent_again_after_restart() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["status"], "delivered");
 }
+
+#[tokio::test]
+async fn cancel_restore_and_user_deletion_are_sent() {
+    let receiver = Receiver::start(&[], Reply::Status(200)).await;
+    let srv = TestServer::with(allow_private).await;
+    let admin = srv.admin().await;
+    let (_, secret) = create_hook(
+        &admin,
+        &receiver.url,
+        &[
+            "event.cancelled",
+            "event.restored",
+            "event.updated",
+            "user.deleted",
+        ],
+    )
+    .await;
+    let eid = create_event(&srv, &admin, "Toggled", None).await;
+    let user = srv.user().await;
+    let path = format!("/events/{eid}");
+    admin
+        .put(&path, json!({"rejected_at": srv.now().to_string()}))
+        .await
+        .expect(200);
+    admin
+        .put(&path, json!({"rejected_at": null}))
+        .await
+        .expect(200);
+    admin
+        .put(&path, json!({"name": "Renamed"}))
+        .await
+        .expect(200);
+    admin
+        .delete(&format!("/users/{}", user.user_id))
+        .await
+        .expect(204);
+    let got = receiver.wait(4).await;
+    let types: Vec<Value> = got.iter().map(|g| verify(g, &secret)).collect();
+    let mut kinds: Vec<&str> = types.iter().map(|b| b["type"].as_str().unwrap()).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        [
+            "event.cancelled",
+            "event.restored",
+            "event.updated",
+            "user.deleted"
+        ]
+    );
+    let deleted = types.iter().find(|b| b["type"] == "user.deleted").unwrap();
+    assert_eq!(deleted["data"]["user"]["id"], json!(user.user_id));
+    let cancelled = types
+        .iter()
+        .find(|b| b["type"] == "event.cancelled")
+        .unwrap();
+    assert_eq!(cancelled["data"]["event"]["cancelled"], true);
+}
