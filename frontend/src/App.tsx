@@ -40,6 +40,7 @@ const AdminUsersPage = lazyPage(() => import('./pages/admin/Users').then((m) => 
 const AdminEventsPage = lazyPage(() => import('./pages/admin/Events').then((m) => m.AdminEventsPage));
 const AdminEventFormPage = lazyPage<{ id: string | null }>(() => import('./pages/admin/EventForm').then((m) => m.AdminEventFormPage));
 const AdminMailPage = lazyPage(() => import('./pages/admin/Mail').then((m) => m.AdminMailPage));
+const AdminWebhooksPage = lazyPage(() => import('./pages/admin/Webhooks').then((m) => m.AdminWebhooksPage));
 const AnalyticsPage = lazyPage(() => import('./pages/admin/Analytics').then((m) => m.AnalyticsPage));
 
 function NotFound() {
@@ -91,6 +92,7 @@ const privateRoutes: Route[] = [
   { pattern: '/admin/events/:id', render: (p) => <AdminEventFormPage id={p.id} />, admin: true },
   { pattern: '/admin/analytics', render: () => <AnalyticsPage />, admin: true },
   { pattern: '/admin/mail', render: () => <AdminMailPage />, admin: true },
+  { pattern: '/admin/webhooks', render: () => <AdminWebhooksPage />, admin: true },
 ];
 
 const publicRoutes: Route[] = [

@@ -379,3 +379,52 @@ export interface Preferences {
   email_required: string[];
   reminder_offsets_minutes: number[];
 }
+
+/** `WebhookDto` (`/api/admin/webhooks`). */
+export interface Webhook {
+  id: number;
+  url: string;
+  event_types: string[];
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+  failing_since: string | null;
+  disabled_reason: string | null;
+}
+
+export interface WebhookAttempt {
+  attempt: number;
+  at: string;
+  response_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  success: boolean;
+}
+
+/** `DeliveryDto`: one message to one endpoint, with every attempt. */
+export interface WebhookDelivery {
+  id: string;
+  webhook_id: number;
+  event_type: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  created_at: string;
+  last_attempt_at: string | null;
+  response_code: number | null;
+  duration_ms: number | null;
+  error: string | null;
+  attempt_log: WebhookAttempt[];
+}
+
+export const WEBHOOK_TYPES = [
+  'event.created',
+  'event.updated',
+  'event.cancelled',
+  'event.restored',
+  'participation.joined',
+  'participation.left',
+  'participation.waitlisted',
+  'participation.promoted',
+  'user.created',
+  'user.deleted',
+] as const;

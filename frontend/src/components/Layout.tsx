@@ -128,6 +128,9 @@ export function Shell({ children }: { children: ComponentChildren }) {
                     <NavLink href="/admin/mail" testid="nav-admin-mail">
                       {t('nav.adminMail')}
                     </NavLink>
+                    <NavLink href="/admin/webhooks" testid="nav-admin-webhooks">
+                      {t('nav.adminWebhooks')}
+                    </NavLink>
                   </div>
                 ) : null}
                 <div class="nav-tail">
