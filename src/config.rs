@@ -509,6 +509,10 @@ pub struct WebhooksConfig {
     /// An endpoint whose attempts have all failed for this long is
     /// disabled and the administrators are told.
     pub disable_after_hours: u64,
+    /// Finished deliveries (delivered or failed) and their attempts are
+    /// deleted by the hourly clean-up this many days after they were
+    /// queued.
+    pub log_retention_days: i64,
 }
 
 impl Default for WebhooksConfig {
@@ -518,6 +522,7 @@ impl Default for WebhooksConfig {
             timeout_secs: 10,
             max_attempts: 30,
             disable_after_hours: 24,
+            log_retention_days: 30,
         }
     }
 }
@@ -932,6 +937,10 @@ impl Config {
         positive(
             "webhooks.disable_after_hours",
             self.webhooks.disable_after_hours,
+        )?;
+        positive(
+            "webhooks.log_retention_days",
+            self.webhooks.log_retention_days.max(0) as u64,
         )?;
         positive(
             "auth.min_password_length",

@@ -686,3 +686,54 @@ async fn cancel_restore_and_user_deletion_are_sent() {
         .unwrap();
     assert_eq!(cancelled["data"]["event"]["cancelled"], true);
 }
+
+#[tokio::test]
+async fn finished_deliveries_leave_the_log_after_its_retention() {
+    let receiver = Receiver::start(&[], Reply::Status(200)).await;
+    let srv = TestServer::with(|c| {
+        allow_private(c);
+        // The administrator's session outlives the month the test spans.
+        c.auth.session_ttl_days = 365;
+        c.auth.session_max_days = 365;
+    })
+    .await;
+    assert_eq!(srv.state.config.webhooks.log_retention_days, 30);
+    let admin = srv.admin().await;
+    let (hook, _) = create_hook(&admin, &receiver.url, &["event.created"]).await;
+    let ping = async || {
+        let id = admin
+            .post(&format!("/admin/webhooks/{hook}/ping"), json!({}))
+            .await
+            .expect(202)["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        eventually("the ping delivered", async || {
+            let log = deliveries(&admin, hook).await;
+            log.iter()
+                .any(|d| d["id"] == json!(id) && d["status"] == "delivered")
+                .then_some(())
+        })
+        .await;
+        id
+    };
+    let old = ping().await;
+    srv.clock.advance(Duration::days(20));
+    let recent = ping().await;
+    // 31 days after the first: the hourly clean-up runs and deletes it,
+    // the 11-day-old one stays.
+    srv.clock.advance(Duration::days(11));
+    let log = eventually("the old delivery swept", async || {
+        let log = deliveries(&admin, hook).await;
+        (log.len() == 1).then_some(log)
+    })
+    .await;
+    assert_eq!(log[0]["id"], json!(recent));
+    assert_ne!(log[0]["id"], json!(old));
+    assert_eq!(
+        srv.query_i64("SELECT count(*) FROM webhook_attempt", vec![])
+            .await,
+        1,
+        "the attempts went with it"
+    );
+}

@@ -83,6 +83,9 @@ pub trait WebhookStore {
         attempt: &Attempt,
         status: DeliveryStatus,
     ) -> DomainResult<()>;
+    /// Deletes finished (not pending) deliveries queued before `before`,
+    /// with their attempts; returns how many.
+    fn sweep_webhook_deliveries(&mut self, before: Ts) -> DomainResult<usize>;
     fn set_webhook_delivery_status(
         &mut self,
         delivery_id: &str,

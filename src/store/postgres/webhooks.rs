@@ -265,6 +265,14 @@ impl WebhookStore for PgTx<'_, '_> {
         Ok(())
     }
 
+    fn sweep_webhook_deliveries(&mut self, before: Ts) -> DomainResult<usize> {
+        // The attempts go with them (ON DELETE CASCADE).
+        Ok(self.exec(
+            "DELETE FROM webhook_delivery WHERE created_at < $1 AND status <> $2",
+            &[&before, &DeliveryStatus::Pending],
+        )? as usize)
+    }
+
     fn set_webhook_delivery_status(
         &mut self,
         delivery_id: &str,

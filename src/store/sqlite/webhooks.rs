@@ -270,6 +270,14 @@ impl WebhookStore for SqliteTx<'_> {
         Ok(())
     }
 
+    fn sweep_webhook_deliveries(&mut self, before: Ts) -> DomainResult<usize> {
+        // The attempts go with them (ON DELETE CASCADE).
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM webhook_delivery WHERE created_at < ?1 AND status <> ?2")?
+            .execute(params![before, DeliveryStatus::Pending])?)
+    }
+
     fn set_webhook_delivery_status(
         &mut self,
         delivery_id: &str,
