@@ -88,6 +88,23 @@ impl Receiver {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        // Redirects (307 keeps the POST): to the same host, and to another
+        // host name (`localhost`) of the same server.
+        let redirect = |to: String| {
+            move || {
+                let to = to.clone();
+                async move { (StatusCode::TEMPORARY_REDIRECT, [("location", to)]) }
+            }
+        };
+        let app = app
+            .route(
+                "/same-host",
+                axum::routing::post(redirect(format!("http://127.0.0.1:{port}/hook"))),
+            )
+            .route(
+                "/other-host",
+                axum::routing::post(redirect(format!("http://localhost:{port}/hook"))),
+            );
         tokio::spawn(async move { axum::serve(listener, app).await });
         Receiver {
             state,
@@ -736,4 +753,38 @@ async fn finished_deliveries_leave_the_log_after_its_retention() {
         1,
         "the attempts went with it"
     );
+}
+
+#[tokio::test]
+async fn redirects_are_followed_only_to_the_same_host() {
+    let receiver = Receiver::start(&[], Reply::Status(200)).await;
+    let srv = TestServer::with(allow_private).await;
+    let admin = srv.admin().await;
+    let same = receiver.url.replace("/hook", "/same-host");
+    let other = receiver.url.replace("/hook", "/other-host");
+    let (same_hook, secret) = create_hook(&admin, &same, &["event.created"]).await;
+    admin
+        .post(&format!("/admin/webhooks/{same_hook}/ping"), json!({}))
+        .await
+        .expect(202);
+    let got = receiver.wait(1).await;
+    verify(&got[0], &secret);
+
+    let (other_hook, _) = create_hook(&admin, &other, &["event.created"]).await;
+    admin
+        .post(&format!("/admin/webhooks/{other_hook}/ping"), json!({}))
+        .await
+        .expect(202);
+    let log = eventually("the refused redirect logged", async || {
+        let log = deliveries(&admin, other_hook).await;
+        (log[0]["attempts"] == 1).then_some(log)
+    })
+    .await;
+    assert_eq!(log[0]["response_code"], 307);
+    assert!(
+        log[0]["error"].as_str().unwrap().contains("redirect"),
+        "{}",
+        log[0]
+    );
+    assert_eq!(receiver.got().len(), 1, "the other host got nothing");
 }
