@@ -124,6 +124,7 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub events: EventsConfig,
     pub audit: AuditConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -494,6 +495,40 @@ pub struct CalendarConfig {
     pub public_feed: bool,
 }
 
+/// Outgoing webhooks (`/api/admin/webhooks`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// `false`: a delivery whose host resolves to a loopback, private,
+    /// link-local or otherwise non-public address is refused (checked
+    /// after DNS resolution, on every attempt).
+    pub allow_private_networks: bool,
+    /// The whole request (connect, send, response headers and body).
+    pub timeout_secs: u64,
+    /// Attempts of one delivery before it fails (spaced by the job
+    /// queue's backoff, `jobs.retry_base_secs` … `jobs.retry_max_secs`).
+    pub max_attempts: u32,
+    /// An endpoint whose attempts have all failed for this long is
+    /// disabled and the administrators are told.
+    pub disable_after_hours: u64,
+    /// Finished deliveries (delivered or failed) and their attempts are
+    /// deleted by the hourly clean-up this many days after they were
+    /// queued.
+    pub log_retention_days: i64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_networks: false,
+            timeout_secs: 10,
+            max_attempts: 30,
+            disable_after_hours: 24,
+            log_retention_days: 30,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsConfig {
@@ -552,6 +587,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             calendar: CalendarConfig::default(),
             audit: AuditConfig::default(),
+            webhooks: WebhooksConfig::default(),
             backup: BackupConfig::default(),
             access_log: AccessLogConfig::default(),
             events: EventsConfig::default(),
@@ -934,6 +970,16 @@ impl Config {
             self.server.request_timeout_secs,
         )?;
         positive("access_log.summary_secs", self.access_log.summary_secs)?;
+        positive("webhooks.timeout_secs", self.webhooks.timeout_secs)?;
+        positive("webhooks.max_attempts", self.webhooks.max_attempts as u64)?;
+        positive(
+            "webhooks.disable_after_hours",
+            self.webhooks.disable_after_hours,
+        )?;
+        positive(
+            "webhooks.log_retention_days",
+            self.webhooks.log_retention_days.max(0) as u64,
+        )?;
         positive(
             "auth.min_password_length",
             self.auth.min_password_length as u64,

@@ -24,3 +24,4 @@ pub mod service;
 pub mod state;
 pub mod storage;
 pub mod store;
+pub mod webhook_sender;

@@ -1,5 +1,7 @@
-//! The server's outgoing HTTP client (the OpenID Provider today): reqwest
-//! with rustls on the process's one crypto provider, `ring`.
+//! The server's outgoing HTTP client for the OpenID Provider: reqwest with
+//! rustls on the process's one crypto provider, `ring` (webhooks build
+//! their own per attempt on the same reqwest, `webhook_sender.rs`, pinned to
+//! the addresses they checked).
 //!
 //! It also speaks `openidconnect`'s client trait, so the crate's requests
 //! take the same client instead of the crate's own adapter (which pins

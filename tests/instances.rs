@@ -942,7 +942,10 @@ fn instances_starting_together_migrate_once() {
             "upload",
             "user",
             "user_preferences",
-            "user_reminder_offset"
+            "user_reminder_offset",
+            "webhook_attempt",
+            "webhook_delivery",
+            "webhook_endpoint"
         ],
         "the same tables as the SQLite schema"
     );

@@ -776,6 +776,9 @@ describe('Rough edges (issue #20)', () => {
     journey({ name: 'docs-link' }, async (page) => {
       await uiLogin(page, ADMIN.email, ADMIN.password);
       await page.locator('footer a[href="/api/docs"]').waitFor();
+    }));
+});
+
 describe('Recurring events (issue #22)', () => {
   it('an administrator creates a weekly series in the form, sees its occurrences in the lists, and edits this and the following ones', () =>
     journey({ name: 'series' }, async (page) => {
@@ -842,6 +845,9 @@ describe('Recurring events (issue #22)', () => {
       assert.equal(after[0].series_id, seriesId);
       assert.notEqual(after[2].series_id, seriesId, 'this and the following moved to a new series');
       assert.equal(after[3].series_id, after[2].series_id);
+    }));
+});
+
 describe('Audit log and your data (issue #23)', () => {
   it('issue 23: admin changes a user role, then sees the entry in the audit log', () =>
     journey({ name: 'audit-log' }, async (page) => {
@@ -901,4 +907,79 @@ describe('Audit log and your data (issue #23)', () => {
       assert.equal(users[0].full_name, 'Deleted user');
       assert.equal(users[0].status, 'DELETED');
     }));
+});
+
+describe('Webhooks (issue #23)', () => {
+  it('registers a webhook, keeps the secret shown once, pings, resends from the log and disables it', async () => {
+    const { createServer } = await import('node:http');
+    const { createHmac } = await import('node:crypto');
+    const got = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        got.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise((res) => receiver.listen(0, '127.0.0.1', res));
+    const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+    const srv4 = await startServer({ env: { AFISHA_WEBHOOKS__ALLOW_PRIVATE_NETWORKS: 'true' } });
+    const { context, page } = await newPage(browser, srv4.base);
+    page.base = srv4.base;
+    try {
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.goto(`${srv4.base}/admin/webhooks`);
+      assert.equal(await page.getByTestId('nav-admin-webhooks').count(), 1, 'the admin menu links the page');
+      await page.getByTestId('field-webhook_url').fill(hookUrl);
+      await page.getByTestId('field-new-participation.joined').check();
+      await page.getByTestId('webhook-create').click();
+      const secret = (await page.getByTestId('webhook-secret').innerText()).trim();
+      assert.match(secret, /^whsec_[0-9a-f]{64}$/);
+      await shot(page, 'webhooks-secret-once');
+      await page.getByTestId('webhook-secret-done').click();
+      assert.equal(await page.getByTestId('webhook-secret').count(), 0);
+      const row = page.getByTestId('webhook-row').first();
+      assert.equal(await row.getAttribute('data-enabled'), 'true');
+      assert.ok(!(await page.content()).includes(secret), 'the secret is gone from the page');
+
+      // Test ping: signed with the secret shown once, listed in the log.
+      await row.getByTestId('webhook-ping').click();
+      await eventually(async () => assert.equal(got.length, 1), 30_000);
+      const check = (g) => {
+        const ts = g.headers['afisha-timestamp'];
+        const mac = createHmac('sha256', secret).update(`${ts}.${g.body}`).digest('hex');
+        assert.equal(g.headers['afisha-signature'], `v1=${mac}`);
+        return JSON.parse(g.body);
+      };
+      const ping = check(got[0]);
+      assert.equal(ping.type, 'ping');
+      assert.equal(ping.id, got[0].headers['afisha-delivery']);
+      const delivered = page.locator('[data-testid="webhook-delivery"][data-status="delivered"]');
+      await eventually(async () => {
+        await page.getByTestId('webhook-log-refresh').click();
+        await delivered.first().waitFor({ timeout: 1000 });
+      }, 30_000);
+      await shot(page, 'webhooks-log');
+
+      // Resend: the same delivery id again.
+      await delivered.first().getByTestId('webhook-resend').click();
+      await eventually(async () => assert.equal(got.length, 2), 30_000);
+      check(got[1]);
+      assert.equal(got[1].headers['afisha-delivery'], got[0].headers['afisha-delivery']);
+
+      // Disable: the row says so and ping is refused in the UI.
+      await row.getByTestId('webhook-toggle').click();
+      await eventually(async () => assert.equal(await page.getByTestId('webhook-row').first().getAttribute('data-enabled'), 'false'));
+      assert.ok(await page.getByTestId('webhook-row').first().getByTestId('webhook-ping').isDisabled());
+      assert.deepEqual(page.problems, [], 'no CSP violations, page errors or off-origin requests');
+    } catch (e) {
+      await shot(page, 'FAILED-webhooks').catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+      await srv4.stop();
+      receiver.close();
+    }
+  });
 });

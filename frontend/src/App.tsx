@@ -41,6 +41,7 @@ const AdminEventsPage = lazyPage(() => import('./pages/admin/Events').then((m) =
 const AdminEventFormPage = lazyPage<{ id: string | null }>(() => import('./pages/admin/EventForm').then((m) => m.AdminEventFormPage));
 const AdminMailPage = lazyPage(() => import('./pages/admin/Mail').then((m) => m.AdminMailPage));
 const AdminAuditPage = lazyPage(() => import('./pages/admin/Audit').then((m) => m.AdminAuditPage));
+const AdminWebhooksPage = lazyPage(() => import('./pages/admin/Webhooks').then((m) => m.AdminWebhooksPage));
 const AnalyticsPage = lazyPage(() => import('./pages/admin/Analytics').then((m) => m.AnalyticsPage));
 
 function NotFound() {
@@ -93,6 +94,7 @@ const privateRoutes: Route[] = [
   { pattern: '/admin/analytics', render: () => <AnalyticsPage />, admin: true },
   { pattern: '/admin/mail', render: () => <AdminMailPage />, admin: true },
   { pattern: '/admin/audit', render: () => <AdminAuditPage />, admin: true },
+  { pattern: '/admin/webhooks', render: () => <AdminWebhooksPage />, admin: true },
 ];
 
 const publicRoutes: Route[] = [

@@ -152,6 +152,117 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every webhook endpoint. */
+        get: operations["list_webhooks"];
+        put?: never;
+        /** Register an endpoint; the answer holds its secret, shown this once. */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One endpoint. */
+        get: operations["get_webhook"];
+        /** Change the URL, the types or the enabled flag. */
+        put: operations["update_webhook"];
+        post?: never;
+        /** Delete an endpoint and its delivery log. */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The delivery log of an endpoint, newest first, each with its attempts. */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again: same body, same `Afisha-Delivery` id, fresh
+         *     attempts.
+         */
+        post: operations["resend_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks/{webhook_id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a test message (`"type": "ping"`); it shows in the delivery log. */
+        post: operations["ping_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks/{webhook_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the signing secret; the answer holds the new one, shown this
+         *     once.
+         */
+        post: operations["rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/oidc/callback": {
         parameters: {
             query?: never;
@@ -970,6 +1081,18 @@ export interface components {
             status: string;
             storage: components["schemas"]["PartHealth"];
         };
+        /** @description One HTTP attempt of a delivery. */
+        AttemptDto: {
+            at: components["schemas"]["Ts"];
+            /** Format: int32 */
+            attempt: number;
+            /** Format: int64 */
+            duration_ms: number;
+            error?: string | null;
+            /** Format: int32 */
+            response_code?: number | null;
+            success: boolean;
+        };
         /** @description One person going to an event. */
         AttendeeDto: {
             full_name: string;
@@ -1172,6 +1295,30 @@ export interface components {
              */
             password?: string | null;
         };
+        /**
+         * @description One delivery: its id is the `Afisha-Delivery` header, the same on every
+         *     attempt and resend.
+         */
+        DeliveryDto: {
+            /** @description Every attempt, in order (empty in the answers of resend and ping). */
+            attempt_log: components["schemas"]["AttemptDto"][];
+            /** Format: int32 */
+            attempts: number;
+            created_at: components["schemas"]["Ts"];
+            /** Format: int64 */
+            duration_ms?: number | null;
+            error?: string | null;
+            /** @description The message type (`event.created`, …, or `ping`). */
+            event_type: string;
+            id: string;
+            last_attempt_at?: null | components["schemas"]["Ts"];
+            /** Format: int32 */
+            response_code?: number | null;
+            /** @description `pending`, `delivered` or `failed`. */
+            status: string;
+            /** Format: int64 */
+            webhook_id: number;
+        };
         Empty: Record<string, never>;
         /**
          * @description `{"detail": "<message>", "code": "<code>"}`. The two answers API.md
@@ -1186,7 +1333,7 @@ export interface components {
          * @description Stable machine-readable error code; clients localise by it, never by `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "refused" | "unauthenticated" | "forbidden" | "unsupported_media_type" | "too_large" | "insufficient_storage" | "rate_limited" | "validation_failed" | "unavailable" | "internal" | "bad_request" | "unknown_host" | "invalid_session" | "request_timed_out" | "admin_required" | "event_not_found" | "user_not_found" | "event_finished" | "event_full" | "event_has_free_seats" | "attendees_hidden" | "email_exists" | "last_admin" | "invalid_code" | "too_many_verifications" | "too_many_logins" | "too_many_recoveries" | "invalid_recovery" | "recovery_expired" | "invalid_credentials" | "invalid_password" | "session_not_found" | "invalid_setup_token" | "setup_completed" | "no_registrations" | "no_recoveries" | "registration_not_found" | "recovery_not_found" | "busy" | "password_login_disabled" | "directory_unavailable" | "linked_elsewhere" | "category_exists" | "category_not_found" | "calendar_not_found" | "deleted_user_password" | "use_delete" | "starts_before_creation" | "ends_before_start" | "participants_missing" | "unsupported_format" | "unsupported_file_type" | "file_too_large" | "notification_not_found" | "email_not_found" | "email_already_sent" | "email_sending" | "password_required" | "recent_sign_in_required";
+        ErrorCode: "not_found" | "refused" | "unauthenticated" | "forbidden" | "unsupported_media_type" | "too_large" | "insufficient_storage" | "rate_limited" | "validation_failed" | "unavailable" | "internal" | "bad_request" | "unknown_host" | "invalid_session" | "request_timed_out" | "admin_required" | "event_not_found" | "user_not_found" | "event_finished" | "event_full" | "event_has_free_seats" | "attendees_hidden" | "email_exists" | "last_admin" | "invalid_code" | "too_many_verifications" | "too_many_logins" | "too_many_recoveries" | "invalid_recovery" | "recovery_expired" | "invalid_credentials" | "invalid_password" | "session_not_found" | "invalid_setup_token" | "setup_completed" | "no_registrations" | "no_recoveries" | "registration_not_found" | "recovery_not_found" | "busy" | "password_login_disabled" | "directory_unavailable" | "linked_elsewhere" | "category_exists" | "category_not_found" | "calendar_not_found" | "deleted_user_password" | "use_delete" | "starts_before_creation" | "ends_before_start" | "participants_missing" | "unsupported_format" | "unsupported_file_type" | "file_too_large" | "notification_not_found" | "email_not_found" | "email_already_sent" | "email_sending" | "password_required" | "recent_sign_in_required" | "webhook_not_found" | "delivery_not_found" | "webhook_disabled";
         /**
          * @description `EventCardDTO`: the fields shared by every user ([`CardFieldsDto`]),
          *     then the three that depend on the clock and on the caller.
@@ -1845,6 +1992,54 @@ export interface components {
             /** Format: int64 */
             user_id: number;
         };
+        /** @description Body of `POST /admin/webhooks`. */
+        WebhookCreate: {
+            /** @description Default `true`. */
+            enabled?: boolean | null;
+            /**
+             * @description Types to receive: `event.created|updated|cancelled|restored`,
+             *     `participation.joined|left|waitlisted|promoted`,
+             *     `user.created|deleted`.
+             */
+            event_types: string[];
+            /** @description `http://` or `https://`. */
+            url: string;
+        };
+        /** @description A new endpoint with its signing secret, shown this once. */
+        WebhookCreatedDto: components["schemas"]["WebhookDto"] & {
+            /**
+             * @description Signs every delivery (`Afisha-Signature`); keep it, it is not
+             *     shown again.
+             */
+            secret: string;
+        };
+        /** @description A registered endpoint; its secret is never shown here. */
+        WebhookDto: {
+            created_at: components["schemas"]["Ts"];
+            /** @description Why the server disabled it (failing for `webhooks.disable_after_hours`). */
+            disabled_reason?: string | null;
+            enabled: boolean;
+            /** @description Subscribed types, e.g. `event.created`. */
+            event_types: string[];
+            failing_since?: null | components["schemas"]["Ts"];
+            /** Format: int64 */
+            id: number;
+            updated_at: components["schemas"]["Ts"];
+            url: string;
+        };
+        /** @description A rotated secret, shown this once. */
+        WebhookSecretDto: {
+            secret: string;
+        };
+        /**
+         * @description Body of `PUT /admin/webhooks/{webhook_id}`: absent fields are kept.
+         *     Enabling a disabled endpoint forgets its failures.
+         */
+        WebhookUpdate: {
+            enabled?: boolean | null;
+            event_types?: string[] | null;
+            url?: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -2243,6 +2438,471 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDto"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreatedDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Content-Type must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Webhook not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Webhook not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Content-Type must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Webhook not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size, default 50, clamped to 1..200. */
+                limit?: number;
+                /** @description Items to skip (not negative). */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDto"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Webhook not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    resend_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDto"];
+                };
+            };
+            /** @description Webhook is disabled */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Webhook not found / Delivery not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    ping_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryDto"];
+                };
+            };
+            /** @description Webhook is disabled */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Webhook not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Webhook not found */
             404: {
                 headers: {
                     [name: string]: unknown;

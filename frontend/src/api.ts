@@ -220,6 +220,24 @@ export type Weekday = NonNullable<Repeat['weekdays']>[number];
 export type SeriesDTO = Schemas['SeriesDto'];
 export type AuditEntry = Schemas['AuditEntryDto'];
 export type AuditPage = Schemas['AuditPage'];
+/** `/api/admin/webhooks`: an endpoint (its secret is never shown again). */
+export type Webhook = Schemas['WebhookDto'];
+/** One message to one endpoint, with every attempt. */
+export type WebhookDelivery = Schemas['DeliveryDto'];
+
+/** The types an endpoint can subscribe to (README "Webhooks"). */
+export const WEBHOOK_TYPES = [
+  'event.created',
+  'event.updated',
+  'event.cancelled',
+  'event.restored',
+  'participation.joined',
+  'participation.left',
+  'participation.waitlisted',
+  'participation.promoted',
+  'user.created',
+  'user.deleted',
+] as const;
 
 let configOnce: Promise<ClientConfig> | null = null;
 

@@ -106,6 +106,9 @@ error_codes! {
     EmailSending = "email_sending",
     PasswordRequired = "password_required",
     RecentSignInRequired = "recent_sign_in_required",
+    WebhookNotFound = "webhook_not_found",
+    DeliveryNotFound = "delivery_not_found",
+    WebhookDisabled = "webhook_disabled",
 }
 
 impl ErrorCode {
@@ -132,6 +135,7 @@ impl ErrorCode {
     pub fn of_message(message: &str) -> Option<ErrorCode> {
         use crate::domain::account::messages as a;
         use crate::domain::error::messages as m;
+        use crate::domain::webhook as w;
         use ErrorCode::*;
         let code = match message {
             m::INVALID_SESSION => InvalidSession,
@@ -159,6 +163,9 @@ impl ErrorCode {
             m::EMAIL_SENDING => EmailSending,
             m::PASSWORD_REQUIRED => PasswordRequired,
             m::SIGN_IN_AGAIN => RecentSignInRequired,
+            w::WEBHOOK_NOT_FOUND => WebhookNotFound,
+            w::DELIVERY_NOT_FOUND => DeliveryNotFound,
+            w::WEBHOOK_DISABLED => WebhookDisabled,
             m::CATEGORY_EXISTS => CategoryExists,
             m::CATEGORY_NOT_FOUND => CategoryNotFound,
             m::CALENDAR_NOT_FOUND => CalendarNotFound,

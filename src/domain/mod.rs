@@ -20,3 +20,4 @@ pub mod series;
 pub mod statistics;
 pub mod time;
 pub mod user;
+pub mod webhook;

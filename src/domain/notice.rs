@@ -73,10 +73,25 @@ pub enum Notice {
     /// A seat freed and the recipient, first on the waiting list, now takes
     /// part.
     WaitlistPromoted(EventFacts),
+    /// An outgoing webhook endpoint failed for `webhooks.disable_after_hours`
+    /// and the server disabled it (administrators; in-app and email, which
+    /// cannot be turned off).
+    WebhookDisabled(WebhookFacts),
+}
+
+/// What the administrators are told about a disabled webhook endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookFacts {
+    pub id: i64,
+    pub url: String,
+    /// The last attempt's error.
+    pub error: String,
 }
 
 impl Notice {
-    /// Every type name, in API.md's order (the preferences list them).
+    /// Every type name a person has preferences for, in API.md's order
+    /// (the preferences list them). `WEBHOOK_DISABLED` (administrators
+    /// only, always emailed) is not among them.
     pub const KINDS: &'static [&'static str] = &[
         "REG_CONFIRM_CODE",
         "REG_WELCOME",
@@ -122,6 +137,7 @@ impl Notice {
             Notice::ParticipationConfirmed { .. } => "EVENT_PARTICIPATION_CONFIRMED",
             Notice::ParticipationCancelled { .. } => "EVENT_PARTICIPATION_CANCELLED",
             Notice::WaitlistPromoted(_) => "WAITLIST_PROMOTED",
+            Notice::WebhookDisabled(_) => "WEBHOOK_DISABLED",
         }
     }
 
@@ -136,6 +152,7 @@ impl Notice {
                 | Notice::ParticipationConfirmed { .. }
                 | Notice::ParticipationCancelled { .. }
                 | Notice::WaitlistPromoted(_)
+                | Notice::WebhookDisabled(_)
         )
     }
 }

@@ -42,6 +42,7 @@ const SOURCES: &[(&str, &str)] = embedded![
     "ru/event_participation_confirmed.j2",
     "ru/event_participation_cancelled.j2",
     "ru/waitlist_promoted.j2",
+    "ru/webhook_disabled.j2",
     "en/base.j2",
     "en/reg_confirm_code.j2",
     "en/reg_welcome.j2",
@@ -55,6 +56,7 @@ const SOURCES: &[(&str, &str)] = embedded![
     "en/event_participation_confirmed.j2",
     "en/event_participation_cancelled.j2",
     "en/waitlist_promoted.j2",
+    "en/webhook_disabled.j2",
 ];
 
 /// The blocks a message template may fill (see `ru/base.j2`).
@@ -166,6 +168,7 @@ struct Facts<'a> {
     user: Option<&'a Actor>,
     code: Option<u32>,
     password: Option<&'a str>,
+    webhook: Option<&'a crate::domain::notice::WebhookFacts>,
     cta_url: Option<String>,
 }
 
@@ -270,14 +273,28 @@ impl Templates {
                 facts.event = Some(event);
                 facts.user = Some(user);
             }
+            Notice::WebhookDisabled(w) => {
+                facts.webhook = Some(w);
+                facts.cta_url = Some(format!("{base}/admin/webhooks"));
+            }
         }
         let Facts {
             event,
             user,
             code,
             password,
+            webhook,
             cta_url,
         } = facts;
+        let webhook = webhook
+            .map(|w| {
+                context! {
+                    id => w.id,
+                    url => w.url.clone(),
+                    error => w.error.clone(),
+                }
+            })
+            .unwrap_or(Value::UNDEFINED);
         let cta_url = cta_url.or_else(|| {
             event.map(|e| {
                 if admin_view {
@@ -310,6 +327,7 @@ impl Templates {
             user => user,
             code => code,
             password => password,
+            webhook => webhook,
         };
 
         let name = format!(

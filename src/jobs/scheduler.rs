@@ -27,7 +27,7 @@ use crate::email::mailer::{Mailer, panic_message};
 use crate::email::{Audience, Mail, Renderer};
 use crate::service::jobs::{Claimed, Ended, Outcome, Tick};
 use crate::service::outbox::{self, EMAIL, EmailJob};
-use crate::service::{Services, backups, cleanup, jobs, reminders, series};
+use crate::service::{Services, backups, cleanup, jobs, reminders, series, webhooks};
 
 /// Job kind that panics when run, with `server.debug` on (tests of the
 /// panic guard); without debug it is an unknown kind.
@@ -473,6 +473,7 @@ impl Runner {
                     }
                 }
             }
+            webhooks::WEBHOOK => webhooks::deliver(&self.svc, job).await,
             // A job that panics, for tests of the guard above (debug only).
             DEBUG_PANIC if self.svc.config.server.debug => {
                 panic!("debug job {} panicked on purpose", job.id)

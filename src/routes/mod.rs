@@ -22,6 +22,7 @@ pub mod series;
 pub mod setup;
 pub mod statistics;
 pub mod users;
+pub mod webhooks;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
@@ -51,7 +52,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(preferences::router())
         .merge(series::router())
         .merge(audit::router())
-        .merge(my_data::router());
+        .merge(my_data::router())
+        .merge(webhooks::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {

@@ -224,6 +224,7 @@ pub async fn verify_registration(svc: &Services, token: Uuid, code: i64) -> Doma
             )?;
             tx.mark_registration_used(reg.id, now)?;
             outbox::notify(&svc, tx, &Notice::RegWelcome, &[To::User(user.id)])?;
+            crate::service::webhooks::emit_user_created(&svc, tx, now, user.id)?;
             Ok(true)
         })
         .await?;
@@ -643,8 +644,14 @@ pub async fn create_user(
 ) -> DomainResult<Account> {
     let hash = svc.passwords.hash(password).await?;
     let now = svc.now();
+    let svc = svc.clone();
     svc.store
-        .write(move |tx| insert_account(tx, &email, &full_name, &hash, role, now))
+        .clone()
+        .write(move |tx| {
+            let account = insert_account(tx, &email, &full_name, &hash, role, now)?;
+            crate::service::webhooks::emit_user_created(&svc, tx, now, account.id)?;
+            Ok(account)
+        })
         .await
 }
 

@@ -38,8 +38,9 @@ impl fmt::Display for Swept {
 /// ones past the grace period, sessions idle longer than
 /// `auth.session_ttl_days`, done jobs older than `jobs.retention_days`, and
 /// uploaded images no event references after `storage.orphan_grace_hours`,
-/// rate-limit states that have lapsed, and audit entries older than
-/// `audit.retention_days`.
+/// rate-limit states that have lapsed, audit entries older than
+/// `audit.retention_days`, and finished webhook deliveries older than
+/// `webhooks.log_retention_days`.
 /// Failed jobs stay until retried.
 pub async fn run(svc: &Services) -> DomainResult<Swept> {
     let now = svc.now();
@@ -51,16 +52,21 @@ pub async fn run(svc: &Services) -> DomainResult<Swept> {
         done_jobs: before(Duration::days(svc.config.jobs.retention_days)),
     };
     let inner = svc.clone();
-    let mut swept = svc
+    let deliveries_before = before(Duration::days(svc.config.webhooks.log_retention_days));
+    let (mut swept, deliveries) = svc
         .store
         .write(move |tx| {
             let mut swept = tx.sweep(&sweep)?;
             // Lapsed rate-limit states (not reported: they are not data).
             tx.sweep_limits(now)?;
             swept.audit = crate::service::audit::sweep(&inner, tx, now)?;
-            Ok(swept)
+            let deliveries = tx.sweep_webhook_deliveries(deliveries_before)?;
+            Ok((swept, deliveries))
         })
         .await?;
+    if deliveries > 0 {
+        tracing::info!("clean-up: {deliveries} old webhook deliveries deleted");
+    }
     // Image storage being away must not hide the rows swept above.
     match crate::service::images::delete_orphans(svc).await {
         Ok(n) => swept.images = n,

@@ -9,8 +9,9 @@ use crate::domain::event::{
     search_text,
 };
 use crate::domain::notice::{EventFacts, Notice, To};
+use crate::domain::webhook::WebhookType;
 use crate::service::audit::{self, Action, Actor, Changes, Target};
-use crate::service::{Services, outbox, waitlist};
+use crate::service::{Services, outbox, waitlist, webhooks};
 use crate::store::Tx;
 use crate::store::events::{CardRow, EventQuery};
 
@@ -144,6 +145,7 @@ pub async fn create(
                 let notice = Notice::EventCreated(EventFacts::of(&event, ids.len() as i64));
                 outbox::notify(&svc, tx, &notice, &recipients(&ids))?;
             }
+            webhooks::emit_event(&svc, tx, now, WebhookType::EventCreated, &event)?;
             view(tx, event)
         })
         .await
@@ -315,6 +317,37 @@ pub(crate) fn update_in(
     };
     if let Some(notice) = notice {
         outbox::notify(svc, tx, &notice, &to)?;
+    }
+    let cancelled = old.rejected_at.is_none() && event.rejected_at.is_some();
+    let restored = old.rejected_at.is_some() && event.rejected_at.is_none();
+    let kind = if cancelled {
+        Some(WebhookType::EventCancelled)
+    } else if restored {
+        Some(WebhookType::EventRestored)
+    } else if event != old || before != after {
+        Some(WebhookType::EventUpdated)
+    } else {
+        None
+    };
+    if let Some(kind) = kind {
+        webhooks::emit_event(svc, tx, now, kind, &event)?;
+    }
+    // Participants the administrator added or removed (the
+    // promoted ones are told by `waitlist::promote`).
+    for id in after.iter().filter(|id| !before.contains(id)) {
+        if !promoted.contains(id) {
+            webhooks::emit_participation(
+                svc,
+                tx,
+                now,
+                WebhookType::ParticipationJoined,
+                &event,
+                *id,
+            )?;
+        }
+    }
+    for id in before.iter().filter(|id| !after.contains(id)) {
+        webhooks::emit_participation(svc, tx, now, WebhookType::ParticipationLeft, &event, *id)?;
     }
     view(tx, event)
 }

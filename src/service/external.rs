@@ -27,7 +27,7 @@ pub async fn sign_in(
     svc.store
         .clone()
         .write(move |tx| {
-            let (id, linked) = account_for(tx, provider, &who, now)?;
+            let (id, linked) = account_for(&svc, tx, provider, &who, now)?;
             if linked {
                 // A security event: from now on the provider vouches for
                 // this account.
@@ -55,6 +55,7 @@ pub async fn sign_in(
 /// The account the identity belongs to, and whether it was linked (or
 /// provisioned) just now.
 fn account_for(
+    svc: &Services,
     tx: &mut dyn Tx,
     provider: IdentityProvider,
     who: &DirectoryUser,
@@ -90,6 +91,7 @@ fn account_for(
         now,
     })?;
     tx.link_identity(id, provider, &who.subject)?;
+    crate::service::webhooks::emit_user_created(svc, tx, now, id)?;
     tracing::info!(
         user_id = id,
         provider = provider.as_str(),

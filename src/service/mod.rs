@@ -32,6 +32,7 @@ pub mod snapshot;
 pub mod statistics;
 pub mod users;
 pub mod waitlist;
+pub mod webhooks;
 
 use std::sync::Arc;
 

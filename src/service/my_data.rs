@@ -152,7 +152,14 @@ pub async fn delete_me(
                 Target::user(id),
                 changes,
             )?;
-            // webhook: user.deleted
+            // Receivers learn which account went (its id), not who it was:
+            // the person asked for their data to be gone.
+            let gone = crate::domain::webhook::UserObject {
+                id,
+                full_name: DELETED_NAME.to_string(),
+                email: placeholder_email(id),
+            };
+            crate::service::webhooks::emit_user_deleted(&inner, tx, now, gone)?;
             Ok(())
         })
         .await

@@ -3,7 +3,8 @@
 use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::event::{ParticipantStatus, check_capacity, check_waitlist_join};
 use crate::domain::notice::{Actor, Notice};
-use crate::service::{Services, outbox, waitlist};
+use crate::domain::webhook::WebhookType;
+use crate::service::{Services, outbox, waitlist, webhooks};
 
 /// Sets the caller's participation in an event: `PARTICIPATING` joins (the
 /// capacity check and the write are one transaction, so concurrent joins
@@ -55,6 +56,22 @@ pub async fn set_mine(
             let actor_id = me.id;
             let joined = wanted == Some(ParticipantStatus::Participating);
             let left = current == Some(ParticipantStatus::Participating);
+            // The webhook goes before the promotions it causes.
+            let hook = match wanted {
+                Some(ParticipantStatus::Participating) => Some(WebhookType::ParticipationJoined),
+                Some(ParticipantStatus::Waitlisted) => Some(WebhookType::ParticipationWaitlisted),
+                _ if matches!(
+                    current,
+                    Some(ParticipantStatus::Participating | ParticipantStatus::Waitlisted)
+                ) =>
+                {
+                    Some(WebhookType::ParticipationLeft)
+                }
+                _ => None,
+            };
+            if let Some(kind) = hook {
+                webhooks::emit_participation(&svc, tx, now, kind, &event, me.id)?;
+            }
             if left {
                 waitlist::promote(&svc, tx, &event, now)?;
             }

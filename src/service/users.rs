@@ -147,6 +147,12 @@ pub async fn delete_user(svc: &Services, actor: &Actor, id: i64) -> DomainResult
                 return Ok(());
             }
             keep_an_administrator(tx, &user)?;
+            let deleted = crate::domain::webhook::UserObject {
+                id,
+                full_name: user.full_name.clone(),
+                email: user.email.clone(),
+            };
+            crate::service::webhooks::emit_user_deleted(&svc, tx, now, deleted)?;
             tx.set_user_deleted(id, Some(now))?;
             let sessions = tx.delete_sessions_of(id, None)?;
             let changes = Changes::none()

@@ -11,7 +11,8 @@ use crate::domain::error::DomainResult;
 use crate::domain::event::{Event, ParticipantStatus};
 use crate::domain::notice::{EventFacts, Notice, To};
 use crate::domain::time::Ts;
-use crate::service::{Services, outbox};
+use crate::domain::webhook::WebhookType;
+use crate::service::{Services, outbox, webhooks};
 use crate::store::Tx;
 
 /// Moves the head of `event`'s waiting list into the free seats, first in
@@ -41,5 +42,15 @@ pub fn promote(svc: &Services, tx: &mut dyn Tx, event: &Event, now: Ts) -> Domai
     let facts = EventFacts::of(event, participating + promoted.len() as i64);
     let to: Vec<To> = promoted.iter().map(|id| To::User(*id)).collect();
     outbox::notify_at(svc, tx, now, &Notice::WaitlistPromoted(facts), &to)?;
+    for user_id in &promoted {
+        webhooks::emit_participation(
+            svc,
+            tx,
+            now,
+            WebhookType::ParticipationPromoted,
+            event,
+            *user_id,
+        )?;
+    }
     Ok(promoted)
 }

@@ -29,6 +29,7 @@ pub mod series;
 pub mod sqlite;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -49,6 +50,7 @@ pub use personal::PersonalDataStore;
 pub use series::SeriesStore;
 pub use uploads::UploadStore;
 pub use users::UserStore;
+pub use webhooks::WebhookStore;
 
 use crate::domain::error::DomainResult;
 
@@ -67,6 +69,7 @@ pub trait Tx:
     + PersonalDataStore
     + UploadStore
     + UserStore
+    + WebhookStore
 {
 }
 
@@ -84,6 +87,7 @@ impl<
         + PersonalDataStore
         + UploadStore
         + UserStore
+        + WebhookStore
         + ?Sized,
 > Tx for T
 {

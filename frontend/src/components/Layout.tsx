@@ -161,6 +161,9 @@ export function Shell({ children }: { children: ComponentChildren }) {
                     <NavLink href="/admin/audit" testid="nav-admin-audit">
                       {t('nav.adminAudit')}
                     </NavLink>
+                    <NavLink href="/admin/webhooks" testid="nav-admin-webhooks">
+                      {t('nav.adminWebhooks')}
+                    </NavLink>
                   </div>
                 ) : null}
                 <div class="nav-tail">

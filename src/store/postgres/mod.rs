@@ -78,6 +78,7 @@ pub mod series;
 pub mod types;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 
 use crate::domain::error::messages::REQUEST_TIMED_OUT as TIMED_OUT;
 
@@ -144,6 +145,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V15__series",
         include_str!("../../../migrations/postgres/V15__series.pg.sql"),
+    ),
+    (
+        "V16__webhooks",
+        include_str!("../../../migrations/postgres/V16__webhooks.pg.sql"),
     ),
     (
         "V17__audit",

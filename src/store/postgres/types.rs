@@ -134,3 +134,20 @@ impl<'a> FromSql<'a> for TargetType {
     }
     accepts!(TEXT, VARCHAR);
 }
+
+// ----------------------------------------------------------------- webhooks
+
+impl ToSql for crate::domain::webhook::DeliveryStatus {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Failure> {
+        self.as_str().to_sql(ty, out)
+    }
+    accepts!(TEXT, VARCHAR);
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for crate::domain::webhook::DeliveryStatus {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Failure> {
+        text_enum(ty, raw, crate::domain::webhook::DeliveryStatus::parse)
+    }
+    accepts!(TEXT, VARCHAR);
+}

@@ -34,6 +34,7 @@ pub mod series;
 pub mod types;
 pub mod uploads;
 pub mod users;
+pub mod webhooks;
 mod writer;
 
 use crate::store::{Tx, Waits};
@@ -125,6 +126,9 @@ const BOOKKEEPING: &[&str] = &[
     "rate_limit",
     "scan_tick",
     "setup_token",
+    "webhook_attempt",
+    "webhook_delivery",
+    "webhook_endpoint",
 ];
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -526,7 +530,10 @@ mod tests {
                 "upload",
                 "user",
                 "user_preferences",
-                "user_reminder_offset"
+                "user_reminder_offset",
+                "webhook_attempt",
+                "webhook_delivery",
+                "webhook_endpoint"
             ]
         );
     }

@@ -163,6 +163,20 @@ impl rusqlite::ToSql for TargetType {
     }
 }
 
+// ----------------------------------------------------------------- webhooks
+
+impl FromSql for crate::domain::webhook::DeliveryStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        text_enum(value, crate::domain::webhook::DeliveryStatus::parse)
+    }
+}
+
+impl rusqlite::ToSql for crate::domain::webhook::DeliveryStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
 #[cfg(test)]
 mod audit_tests {
     use super::*;
