@@ -122,6 +122,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub access_log: AccessLogConfig,
     pub calendar: CalendarConfig,
+    pub events: EventsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -492,6 +493,23 @@ pub struct CalendarConfig {
     pub public_feed: bool,
 }
 
+/// `[events]`: organiser tools.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Check-in opens this many minutes before an event starts (it closes
+    /// 24 hours after the event ends).
+    pub checkin_opens_minutes: u32,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            checkin_opens_minutes: 60,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackupConfig {
@@ -519,6 +537,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             metrics: MetricsConfig::default(),
             calendar: CalendarConfig::default(),
+            events: EventsConfig::default(),
             backup: BackupConfig::default(),
             access_log: AccessLogConfig::default(),
         }

@@ -352,7 +352,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         let late = joining.pop();
         let invited: Vec<i64> = joining.iter().map(|p| p.id).collect();
         clock.set(now.0.min(start) - Duration::days(40));
-        let event = events::create(&demo, new, invited).await?.event;
+        let event = events::create(&demo, new, invited, Vec::new()).await?.event;
         clock.advance(Duration::hours(1));
         if let Some(person) = late {
             participation::set_mine(
@@ -373,7 +373,15 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
                 rejected_at: Some(Some(now)),
                 ..Default::default()
             };
-            events::update(&demo, event.id, cancel, None).await?;
+            events::update(
+                &demo,
+                crate::domain::organiser::Acting::SYSTEM,
+                event.id,
+                cancel,
+                None,
+                None,
+            )
+            .await?;
         }
     }
     Ok(true)

@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod limits;
 pub mod notice;
+pub mod organiser;
 pub mod preferences;
 pub mod statistics;
 pub mod time;

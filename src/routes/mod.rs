@@ -4,6 +4,7 @@ pub mod access;
 pub mod backups;
 pub mod calendar;
 pub mod categories;
+pub mod checkin;
 pub mod client_config;
 pub mod debug;
 pub mod events;
@@ -45,7 +46,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(calendar::router())
         .merge(categories::router())
         .merge(mail::router())
-        .merge(preferences::router());
+        .merge(preferences::router())
+        .merge(checkin::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod mail;
 pub mod notifications;
 pub mod oidc;
+pub mod organiser;
 pub mod outbox;
 pub mod participation;
 pub mod preferences;

@@ -22,6 +22,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod organiser;
 pub mod postgres;
 pub mod sqlite;
 pub mod uploads;
@@ -41,6 +42,7 @@ pub use events::EventStore;
 pub use jobs::JobStore;
 pub use limits::LimitStore;
 pub use notifications::NotificationStore;
+pub use organiser::OrganiserStore;
 pub use uploads::UploadStore;
 pub use users::UserStore;
 
@@ -56,6 +58,7 @@ pub trait Tx:
     + JobStore
     + LimitStore
     + NotificationStore
+    + OrganiserStore
     + UploadStore
     + UserStore
 {
@@ -70,6 +73,7 @@ impl<
         + JobStore
         + LimitStore
         + NotificationStore
+        + OrganiserStore
         + UploadStore
         + UserStore
         + ?Sized,

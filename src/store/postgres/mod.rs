@@ -72,6 +72,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod organiser;
 pub mod types;
 pub mod uploads;
 pub mod users;
@@ -137,6 +138,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V13__oidc_login",
         include_str!("../../../migrations/postgres/V13__oidc_login.pg.sql"),
+    ),
+    (
+        "V14__checkin_and_managers",
+        include_str!("../../../migrations/postgres/V14__checkin_and_managers.pg.sql"),
     ),
 ];
 

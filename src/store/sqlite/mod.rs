@@ -28,6 +28,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod organiser;
 pub mod types;
 pub mod uploads;
 pub mod users;
@@ -506,6 +507,8 @@ mod tests {
                 "category",
                 "domain_version",
                 "event",
+                "event_checkin",
+                "event_manager",
                 "event_participant",
                 "instant_notification",
                 "issued_login_recovery",
