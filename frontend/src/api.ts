@@ -212,6 +212,41 @@ export interface EventCard {
   attendees_visible: boolean;
   /** Only from GET /events/{id}/card: when a cancelled event was cancelled. */
   rejected_at?: string | null;
+  /** When I was checked in ("I attended"). */
+  checked_in_at?: string | null;
+  /** Only from GET /events/{id}/card: my ticket while I participate. */
+  ticket?: Ticket | null;
+  /** Only from GET /events/{id}/card: whether I may manage the event. */
+  can_manage?: boolean;
+}
+
+export interface Ticket {
+  token: string;
+  /** What the QR code encodes (the check-in page with the token). */
+  url: string;
+  /** The QR code as SVG (no session needed). */
+  qr_url: string;
+}
+
+/** GET /events/{id}/check-ins. */
+export interface Desk {
+  event_id: number;
+  name: string;
+  starts_at: string;
+  ends_at: string;
+  open: boolean;
+  closed_reason: string | null;
+  participants: { user_id: number; full_name: string; email: string; checked_in_at: string | null }[];
+  checked_in: number;
+}
+
+/** POST /events/{id}/check-ins. */
+export interface CheckInResult {
+  user_id: number;
+  full_name: string;
+  email: string;
+  already_checked_in: boolean;
+  checked_in_at: string;
 }
 
 export interface Attendees {
@@ -239,6 +274,8 @@ export interface EventParticipant {
 }
 
 export interface EventDTO {
+  /** The event's managers (user ids). */
+  managers?: number[];
   id: number;
   name: string;
   short_description: string | null;

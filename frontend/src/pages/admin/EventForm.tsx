@@ -27,6 +27,8 @@ interface FormState {
   /** Category id, or '' for none. */
   category: string;
   participants: Person[];
+  /** Event managers (co-organisers). */
+  managers: Person[];
   attendees_visible: boolean;
 }
 
@@ -42,6 +44,7 @@ const EMPTY: FormState = {
   image_url: '',
   category: '',
   participants: [],
+  managers: [],
   attendees_visible: true,
 };
 
@@ -53,8 +56,9 @@ const FIELD_MAP: Record<string, string> = {
   'Unsupported file type': 'image_url',
   'File too large': 'image_url',
   'Category not found': 'category_id',
+  'Some managers are missing or deleted': 'managers',
 };
-const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids', 'category_id'];
+const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids', 'category_id', 'managers'];
 
 /** Resolve user ids to names by paging through /api/users (there is no bulk lookup). */
 async function resolveUsers(ids: number[]): Promise<Person[]> {
@@ -68,7 +72,7 @@ async function resolveUsers(ids: number[]): Promise<Person[]> {
   return ids.map((id) => found.get(id) ?? { id, full_name: `#${id}`, email: '' });
 }
 
-function fromEvent(ev: EventDTO, people: Person[]): FormState {
+function fromEvent(ev: EventDTO, people: Person[], managers: Person[]): FormState {
   return {
     name: ev.name,
     short_description: ev.short_description ?? '',
@@ -81,6 +85,7 @@ function fromEvent(ev: EventDTO, people: Person[]): FormState {
     image_url: ev.image_url ?? '',
     category: ev.category_id === null || ev.category_id === undefined ? '' : String(ev.category_id),
     participants: people,
+    managers,
     attendees_visible: ev.attendees_visible ?? true,
   };
 }
@@ -180,17 +185,34 @@ function ImageInput({ url, onUrl, error }: { url: string; onUrl: (u: string) => 
   );
 }
 
-function ParticipantPicker({ value, onChange, error, declined }: { value: Person[]; onChange: (p: Person[]) => void; error?: string; declined: number }) {
+function ParticipantPicker({
+  value,
+  onChange,
+  error,
+  declined,
+  legend,
+  hint,
+  testid = 'participant-picker',
+}: {
+  value: Person[];
+  onChange: (p: Person[]) => void;
+  error?: string;
+  declined: number;
+  legend?: string;
+  hint?: string;
+  testid?: string;
+}) {
   const [text, setText] = useState('');
   const q = useDebounced(text.trim(), 250);
   const res = useAsync(() => (q ? get<UserDTO[]>(withQuery('/api/users', { q, status: 'ACTIVE', limit: 10 })) : Promise.resolve([] as UserDTO[])), [q]);
   const chosen = new Set(value.map((p) => p.id));
   const results = (res.data ?? []).filter((u) => !chosen.has(u.id));
   return (
-    <fieldset class={`picker${error ? ' has-error' : ''}`} data-testid="participant-picker">
+    <fieldset class={`picker${error ? ' has-error' : ''}`} data-testid={testid}>
       <legend>
-        {t('form.participants')} <span class="muted small">({t('form.selected', { n: value.length })})</span>
+        {legend ?? t('form.participants')} <span class="muted small">({t('form.selected', { n: value.length })})</span>
       </legend>
+      {hint ? <p class="muted small">{hint}</p> : null}
       {value.length ? (
         <ul class="chips" data-testid="participant-chips">
           {value.map((p) => (
@@ -211,7 +233,7 @@ function ParticipantPicker({ value, onChange, error, declined }: { value: Person
       {declined > 0 ? <p class="muted small">{t('form.declinedCount', { n: declined })}</p> : null}
       <Field
         label={t('form.participantsSearch')}
-        name="participant_search"
+        name={testid === 'participant-picker' ? 'participant_search' : 'manager_search'}
         type="search"
         autoComplete="off"
         value={text}
@@ -266,7 +288,8 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
     const ev = await get<EventDTO>(`/api/events/${numId}`);
     const ids = ev.participants.filter((p) => p.status === 'PARTICIPATING').map((p) => p.user_id);
     const people = ids.length ? await resolveUsers(ids) : [];
-    return { ev, people };
+    const managers = ev.managers?.length ? await resolveUsers(ev.managers) : [];
+    return { ev, people, managers };
   }, [id]);
   const [form, setForm] = useState<FormState>(EMPTY);
   const [orig, setOrig] = useState<FormState | null>(null);
@@ -279,7 +302,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
 
   useEffect(() => {
     if (loaded.data) {
-      const f = fromEvent(loaded.data.ev, loaded.data.people);
+      const f = fromEvent(loaded.data.ev, loaded.data.people, loaded.data.managers);
       setForm(f);
       setOrig(f);
       setEv(loaded.data.ev);
@@ -318,6 +341,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
     image_url: f.image_url,
     category_id: f.category ? parseInt(f.category, 10) : null,
     participants_ids: f.participants.map((p) => p.id),
+    managers: f.managers.map((p) => p.id),
     attendees_visible: f.attendees_visible,
   });
 
@@ -463,6 +487,15 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
         <TextArea label={t('form.payment')} name="payment_info" rows={2} value={form.payment_info} onValue={set('payment_info')} error={s.fields.payment_info} />
         <ImageInput url={form.image_url} onUrl={set('image_url')} error={s.fields.image_url} />
         <ParticipantPicker value={form.participants} onChange={set('participants')} error={s.fields.participants_ids} declined={declined} />
+        <ParticipantPicker
+          value={form.managers}
+          onChange={set('managers')}
+          error={s.fields.managers}
+          declined={0}
+          legend={t('form.managers')}
+          hint={t('form.managersHint')}
+          testid="manager-picker"
+        />
         <Checkbox label={t('form.attendeesVisible')} name="attendees_visible" checked={form.attendees_visible} onChange={set('attendees_visible')} />
         <div class="form-actions">
           <Button type="submit" variant="primary" busy={s.busy} data-testid="event-submit">
