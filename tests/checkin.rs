@@ -16,7 +16,6 @@ const DECLINED: &str = "Declined this event, not a participant";
 const NOT_PARTICIPANT: &str = "Not a participant of this event";
 const NOT_OPEN: &str = "Check-in is not open yet";
 const CLOSED: &str = "Check-in is closed";
-const MANAGER_REQUIRED: &str = "Event manager or administrator role required";
 const ADMIN_REQUIRED: &str = "Administrator role required";
 
 /// An event starting `hours` from now, lasting 2 h.
@@ -493,7 +492,7 @@ async fn a_manager_does_exactly_the_listed_things_on_their_event() {
             "post" => manager.post(&path, json!({ "user_id": bob.user_id })).await,
             _ => manager.delete(&path).await,
         };
-        r.expect_detail(403, MANAGER_REQUIRED);
+        r.expect_detail(403, ADMIN_REQUIRED);
     }
     for (method, path) in [
         ("get", "/events"),
@@ -513,7 +512,7 @@ async fn a_manager_does_exactly_the_listed_things_on_their_event() {
     plain
         .get(&format!("/events/{event}"))
         .await
-        .expect_detail(403, MANAGER_REQUIRED);
+        .expect_detail(403, ADMIN_REQUIRED);
 
     // The administrator takes the role away: 403 from then on.
     let after = admin
@@ -524,7 +523,7 @@ async fn a_manager_does_exactly_the_listed_things_on_their_event() {
     manager
         .get(&format!("/events/{event}"))
         .await
-        .expect_detail(403, MANAGER_REQUIRED);
+        .expect_detail(403, ADMIN_REQUIRED);
     // Unknown users are refused as managers.
     admin
         .put(

@@ -31,8 +31,8 @@ pub struct Admin(pub SessionUser);
 
 /// A logged-in administrator or manager of the event in the path
 /// (`{event_id}`): the check is `service::organiser::authorize`, made
-/// before the body is read, so a user who manages nothing gets 403 as on
-/// administrator routes.
+/// before the body is read, so a user who does not manage the event gets
+/// 403 "Administrator role required" exactly as on administrator routes.
 #[derive(Debug, Clone)]
 pub struct EventManager(pub SessionUser);
 
@@ -70,9 +70,7 @@ impl FromRequestParts<AppState> for EventManager {
         let Ok(axum::extract::Path(EventId { event_id })) =
             axum::extract::Path::<EventId>::from_request_parts(parts, state).await
         else {
-            return Err(
-                DomainError::Forbidden(crate::domain::organiser::MANAGER_REQUIRED.into()).into(),
-            );
+            return Err(DomainError::admin_required().into());
         };
         crate::service::organiser::authorize(&state.svc, acting(&user), event_id).await?;
         Ok(EventManager(user))

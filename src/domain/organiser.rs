@@ -31,7 +31,6 @@ pub const CHECKIN_NOT_OPEN: &str = "Check-in is not open yet";
 pub const CHECKIN_CLOSED: &str = "Check-in is closed";
 pub const EVENT_CANCELLED: &str = "Event is cancelled";
 pub const TICKET_OR_USER: &str = "Give either ticket or user_id";
-pub const MANAGER_REQUIRED: &str = "Event manager or administrator role required";
 pub const MANAGERS_MISSING: &str = "Some managers are missing or deleted";
 pub const MANAGERS_ADMIN_ONLY: &str = "Only administrators set event managers";
 

@@ -77,7 +77,7 @@ pub struct CheckInDto {
         (status = 200, body = CheckInDto),
         (status = 400, body = ErrorBody, description = "Invalid ticket / This ticket is for another event / Not a participant of this event / On the waiting list, not a participant of this event / Declined this event, not a participant / Check-in is not open yet / Check-in is closed / Event is cancelled"),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "Event manager or administrator role required"),
+        (status = 403, body = ErrorBody, description = "Administrator role required, unless a manager of this event"),
         (status = 404, body = ErrorBody, description = "Event not found"),
         (status = 422, body = ValidationErrorBody),
     ))]
@@ -117,7 +117,7 @@ pub struct CheckInPath {
         (status = 204, description = "Not checked in (any more)"),
         (status = 400, body = ErrorBody, description = "Check-in is not open yet / Check-in is closed / Event is cancelled"),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "Event manager or administrator role required"),
+        (status = 403, body = ErrorBody, description = "Administrator role required, unless a manager of this event"),
         (status = 404, body = ErrorBody, description = "Event not found"),
         (status = 422, body = ValidationErrorBody),
     ))]
@@ -163,7 +163,7 @@ pub struct DeskDto {
     responses(
         (status = 200, body = DeskDto),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "Event manager or administrator role required"),
+        (status = 403, body = ErrorBody, description = "Administrator role required, unless a manager of this event"),
         (status = 404, body = ErrorBody, description = "Event not found"),
         (status = 422, body = ValidationErrorBody),
     ))]

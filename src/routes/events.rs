@@ -443,7 +443,7 @@ async fn list_events(
     responses(
         (status = 200, body = EventDto),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "Event manager or administrator role required"),
+        (status = 403, body = ErrorBody, description = "Administrator role required, unless a manager of this event"),
         (status = 404, body = ErrorBody, description = "Event not found"),
         (status = 422, body = ValidationErrorBody),
     ))]
@@ -467,7 +467,7 @@ async fn get_event(
         (status = 200, body = EventDto),
         (status = 400, body = ErrorBody, description = "A required field sent as null, date rules or capacity"),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "Event manager or administrator role required / Only administrators set event managers"),
+        (status = 403, body = ErrorBody, description = "Administrator role required, unless a manager of this event / Only administrators set event managers"),
         (status = 404, body = ErrorBody, description = "Event not found / Some participants are missing or deleted"),
         (status = 422, body = ValidationErrorBody),
     ))]

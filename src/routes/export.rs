@@ -87,7 +87,7 @@ pub fn neutralise(text: &str) -> String {
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, body = ErrorBody, description = "Unsupported format"),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "Event manager or administrator role required"),
+        (status = 403, body = ErrorBody, description = "Administrator role required, unless a manager of this event"),
         (status = 404, body = ErrorBody, description = "Event not found"),
         (status = 422, body = ValidationErrorBody),
     ))]

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::event::{Event, ParticipantStatus};
 use crate::domain::organiser::{
-    self, Acting, EventAttendance, INVALID_TICKET, MANAGER_REQUIRED, TICKET_OTHER_EVENT,
-    TicketClaim, can_manage, check_in_window, check_participating,
+    self, Acting, EventAttendance, INVALID_TICKET, TICKET_OTHER_EVENT, TicketClaim, can_manage,
+    check_in_window, check_participating,
 };
 use crate::domain::time::Ts;
 use crate::secrets::constant_time_eq;
@@ -74,7 +74,8 @@ fn require_event(tx: &mut dyn Tx, event_id: i64) -> DomainResult<Event> {
 
 /// The one check of event management: administrators may manage every
 /// event, a user only the events they are a manager of (403 otherwise,
-/// whether or not the event exists).
+/// whether or not the event exists, with the administrators' message: to
+/// everyone else these stay administrator routes, as API.md has them).
 pub fn authorize_in(tx: &mut dyn Tx, by: Acting, event_id: i64) -> DomainResult<()> {
     if by.is_admin {
         return Ok(());
@@ -83,7 +84,7 @@ pub fn authorize_in(tx: &mut dyn Tx, by: Acting, event_id: i64) -> DomainResult<
     if can_manage(by, &managers) {
         Ok(())
     } else {
-        Err(DomainError::Forbidden(MANAGER_REQUIRED.into()))
+        Err(DomainError::admin_required())
     }
 }
 
