@@ -533,3 +533,38 @@ async fn a_manager_does_exactly_the_listed_things_on_their_event() {
         .await
         .expect_detail(404, "Some managers are missing or deleted");
 }
+
+#[tokio::test]
+async fn a_participants_event_email_carries_the_ticket_which_no_job_row_holds() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let ann = srv
+        .user_with("ticket-ann@example.com", "Ann Ticket", false)
+        .await;
+    let event = create(
+        &srv,
+        &admin,
+        48,
+        json!({ "name": "Ticketed evening", "participants_ids": [ann.user_id] }),
+    )
+    .await;
+    let qr_url = card(&ann, event).await["ticket"]["qr_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = ticket(&ann, event).await;
+    let mail = srv
+        .wait_mail("ticket-ann@example.com", |m| {
+            m.subject.contains("Ticketed evening")
+        })
+        .await;
+    let text = mail.text();
+    assert!(text.contains(&qr_url), "{text}");
+    assert!(text.contains(&format!("<img src=\"{qr_url}\"")), "{text}");
+    // The job row names the participation, never the ticket.
+    let payloads = srv.sql_rows("SELECT payload FROM job", vec![]).await;
+    assert!(!payloads.is_empty());
+    for row in payloads {
+        assert!(!row[0].to_string().contains(&token), "{row:?}");
+    }
+}
