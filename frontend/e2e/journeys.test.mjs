@@ -699,9 +699,9 @@ describe('Sign-in with the identity provider (issue #21)', () => {
 describe('Check-in (issue #22)', () => {
   it('a manager checks a participant in from the list on a phone; the participant’s page shows "checked in"', async () => {
     const phone = { width: 390, height: 844 };
-    const manager = await createUser(srv, { email: `manager-${RUN}@example.com`, name: 'Мария Менеджерова' });
-    const guest = await createUser(srv, { email: `guest-${RUN}@example.com`, name: 'Глеб Гостев' });
-    const other = await createUser(srv, { email: `other-${RUN}@example.com`, name: 'Ольга Другая' });
+    const manager = await createUser(srv, { email: `checkin-manager-${RUN}@example.com`, name: 'Мария Менеджерова' });
+    const guest = await createUser(srv, { email: `checkin-guest-${RUN}@example.com`, name: 'Глеб Гостев' });
+    const other = await createUser(srv, { email: `checkin-other-${RUN}@example.com`, name: 'Ольга Другая' });
     // Starts in 30 minutes: check-in opens 60 minutes before the start.
     const starts = new Date(Date.now() + 30 * 60_000);
     const ev = await createEvent({
@@ -725,6 +725,13 @@ describe('Check-in (issue #22)', () => {
     // The manager: "Check-in" on their event, the desk on a phone, find the guest, check them in.
     await journey({ name: 'checkin-desk', viewport: phone }, async (page) => {
       await uiLogin(page, manager.me.email, manager.password);
+      // "Manage": the event's form, with its participants' names, for the manager.
+      await page.goto(`${srv.base}/events/${ev.id}`);
+      await page.getByTestId('manage-link').click();
+      await page.getByTestId('event-form-page').waitFor();
+      assert.equal(await page.locator('input[name="name"]').inputValue(), ev.name);
+      await page.locator(`[data-testid="participant-chip"][data-user-id="${guest.me.id}"]`).waitFor();
+      assert.equal(await page.getByTestId('manager-picker').count(), 0, 'only administrators pick managers');
       await page.goto(`${srv.base}/events/${ev.id}`);
       await page.getByTestId('checkin-link').click();
       await page.getByTestId('checkin-page').waitFor();

@@ -84,6 +84,8 @@ const privateRoutes: Route[] = [
   { pattern: '/events', render: () => <EventsPage /> },
   { pattern: '/events/:id', render: (p) => <EventPage id={p.id} /> },
   { pattern: '/events/:id/check-in', render: (p) => <CheckInPage id={p.id} /> },
+  // An event's managers edit it with the administrators' form (the server decides who may).
+  { pattern: '/events/:id/manage', render: (p) => <AdminEventFormPage id={p.id} /> },
   { pattern: '/notifications', render: () => <NotificationsPage /> },
   { pattern: '/profile', render: () => <ProfilePage /> },
   { pattern: '/admin', render: () => <Redirect to="/admin/events" />, admin: true },

@@ -194,6 +194,11 @@ export function EventPage({ id }: { id: string }) {
             {t('events.editAdmin')}
           </Link>
         ) : null}
+        {card.can_manage && !isAdmin ? (
+          <Link href={`/events/${card.id}/manage`} class="btn btn-secondary btn-sm" data-testid="manage-link">
+            {t('checkin.manage')}
+          </Link>
+        ) : null}
         {card.can_manage && card.status !== 'REJECTED' ? (
           <Link href={`/events/${card.id}/check-in`} class="btn btn-secondary btn-sm" data-testid="checkin-link">
             {t('checkin.link')}

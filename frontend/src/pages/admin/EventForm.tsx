@@ -1,11 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, get, withQuery, type Category, type EventDTO, type UserDTO } from '../../api';
+import { api, ApiError, get, withQuery, type Category, type Desk, type EventDTO, type UserDTO } from '../../api';
 import { Badge, Button, Checkbox, ConfirmDialog, ErrorBox, Field, FormError, Loading, PageHeader, Select, TextArea } from '../../components/ui';
 import { fmtDateTime, fromLocalInput, timeZone, toLocalInput } from '../../format';
 import { useAsync, useDebounced, useSubmit, useTitle } from '../../hooks';
 import { t, tDyn } from '../../i18n';
 import { Link, navigate } from '../../router';
-import { toast } from '../../state';
+import { currentMe, toast } from '../../state';
 import { exportParticipants, statusBadgeKind } from './Events';
 
 interface Person {
@@ -60,14 +60,23 @@ const FIELD_MAP: Record<string, string> = {
 };
 const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids', 'category_id', 'managers'];
 
-/** Resolve user ids to names by paging through /api/users (there is no bulk lookup). */
-async function resolveUsers(ids: number[]): Promise<Person[]> {
+/**
+ * Resolve user ids to names by paging through /api/users (there is no bulk lookup). An event's
+ * manager may not list users: their names then come from the event's check-in desk.
+ */
+async function resolveUsers(ids: number[], eventId?: number): Promise<Person[]> {
   const want = new Set(ids);
   const found = new Map<number, Person>();
-  for (let offset = 0; want.size > found.size && offset < 5000; offset += 200) {
-    const page = await get<UserDTO[]>(withQuery('/api/users', { include_deleted: true, limit: 200, offset }));
-    for (const u of page) if (want.has(u.id)) found.set(u.id, { id: u.id, full_name: u.full_name, email: u.email });
-    if (page.length < 200) break;
+  try {
+    for (let offset = 0; want.size > found.size && offset < 5000; offset += 200) {
+      const page = await get<UserDTO[]>(withQuery('/api/users', { include_deleted: true, limit: 200, offset }));
+      for (const u of page) if (want.has(u.id)) found.set(u.id, { id: u.id, full_name: u.full_name, email: u.email });
+      if (page.length < 200) break;
+    }
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 403 && eventId !== undefined)) throw e;
+    const desk = await get<Desk>(`/api/events/${eventId}/check-ins`);
+    for (const p of desk.participants) if (want.has(p.user_id)) found.set(p.user_id, { id: p.user_id, full_name: p.full_name, email: p.email });
   }
   return ids.map((id) => found.get(id) ?? { id, full_name: `#${id}`, email: '' });
 }
@@ -93,7 +102,7 @@ function fromEvent(ev: EventDTO, people: Person[], managers: Person[]): FormStat
 /** The waiting list in order, with names (administrators only). */
 function WaitlistPanel({ ev }: { ev: EventDTO }) {
   const list = ev.waitlist ?? [];
-  const names = useAsync(() => (list.length ? resolveUsers(list.map((w) => w.user_id)) : Promise.resolve([] as Person[])), [JSON.stringify(list)]);
+  const names = useAsync(() => (list.length ? resolveUsers(list.map((w) => w.user_id), ev.id) : Promise.resolve([] as Person[])), [JSON.stringify(list)]);
   if (!list.length) return null;
   return (
     <section class="panel" data-testid="admin-waitlist">
@@ -281,14 +290,17 @@ function ParticipantPicker({
 
 export function AdminEventFormPage({ id }: { id: string | null }) {
   const isNew = id === null;
+  // An event's manager edits it here too (from /events/{id}/manage); the rest of the admin area is not theirs.
+  const isAdmin = currentMe()?.role === 'ADMINISTRATOR';
+  const back = isAdmin || !id ? '/admin/events' : `/events/${id}`;
   const numId = id && /^\d+$/.test(id) ? parseInt(id, 10) : NaN;
   const loaded = useAsync(async () => {
     if (isNew) return null;
     if (isNaN(numId)) throw new ApiError(404, t('events.notFound'), 'Event not found');
     const ev = await get<EventDTO>(`/api/events/${numId}`);
     const ids = ev.participants.filter((p) => p.status === 'PARTICIPATING').map((p) => p.user_id);
-    const people = ids.length ? await resolveUsers(ids) : [];
-    const managers = ev.managers?.length ? await resolveUsers(ev.managers) : [];
+    const people = ids.length ? await resolveUsers(ids, ev.id) : [];
+    const managers = ev.managers?.length ? await resolveUsers(ev.managers, ev.id) : [];
     return { ev, people, managers };
   }, [id]);
   const [form, setForm] = useState<FormState>(EMPTY);
@@ -405,7 +417,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
         <PageHeader title={t('form.editTitle', { id: id ?? '' })} />
         <ErrorBox error={loaded.error} onRetry={() => loaded.reload()} />
         <p>
-          <Link href="/admin/events">← {t('form.back')}</Link>
+          <Link href={back}>← {t('form.back')}</Link>
         </p>
       </section>
     );
@@ -415,7 +427,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
   return (
     <section class="page narrow" data-testid="event-form-page">
       <p class="crumbs">
-        <Link href="/admin/events">← {t('form.back')}</Link>
+        <Link href={back}>← {t('form.back')}</Link>
       </p>
       <PageHeader title={isNew ? t('form.newTitle') : t('form.editTitle', { id: ev?.id ?? id ?? '' })}>
         {ev ? (
@@ -487,21 +499,23 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
         <TextArea label={t('form.payment')} name="payment_info" rows={2} value={form.payment_info} onValue={set('payment_info')} error={s.fields.payment_info} />
         <ImageInput url={form.image_url} onUrl={set('image_url')} error={s.fields.image_url} />
         <ParticipantPicker value={form.participants} onChange={set('participants')} error={s.fields.participants_ids} declined={declined} />
-        <ParticipantPicker
-          value={form.managers}
-          onChange={set('managers')}
-          error={s.fields.managers}
-          declined={0}
-          legend={t('form.managers')}
-          hint={t('form.managersHint')}
-          testid="manager-picker"
-        />
+        {isAdmin ? (
+          <ParticipantPicker
+            value={form.managers}
+            onChange={set('managers')}
+            error={s.fields.managers}
+            declined={0}
+            legend={t('form.managers')}
+            hint={t('form.managersHint')}
+            testid="manager-picker"
+          />
+        ) : null}
         <Checkbox label={t('form.attendeesVisible')} name="attendees_visible" checked={form.attendees_visible} onChange={set('attendees_visible')} />
         <div class="form-actions">
           <Button type="submit" variant="primary" busy={s.busy} data-testid="event-submit">
             {isNew ? t('form.create') : t('form.save')}
           </Button>
-          <Link href="/admin/events" class="btn btn-ghost">
+          <Link href={back} class="btn btn-ghost">
             {t('common.cancel')}
           </Link>
           {ev ? (
