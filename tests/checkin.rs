@@ -337,8 +337,10 @@ async fn attendance_in_exports_and_statistics() {
     let admin = srv.admin().await;
     let (ann, bob) = (srv.user().await, srv.user().await);
     let event = create(&srv, &admin, 48, json!({})).await;
+    let later = create(&srv, &admin, 96, json!({})).await;
     join(&ann, event, "PARTICIPATING").await;
     join(&bob, event, "PARTICIPATING").await;
+    join(&ann, later, "PARTICIPATING").await;
     let start = start_of(&card(&ann, event).await);
     to_start(&srv, start, 10);
     let done = check_in(&admin, event, json!({ "user_id": ann.user_id }))
@@ -392,6 +394,14 @@ async fn attendance_in_exports_and_statistics() {
         (Some(2), Some(1))
     );
     assert_eq!(row["attendance_rate"], 0.5);
+    // An event whose check-in has not opened yet is not counted.
+    assert!(
+        att["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["event_id"] != later)
+    );
     assert_eq!(att["registered"], 2);
     assert_eq!(att["came"], 1);
     assert_eq!(att["no_show_rate"], 0.5);

@@ -759,5 +759,15 @@ describe('Check-in (issue #22)', () => {
       assert.equal(await page.getByTestId('ticket').count(), 0, 'no ticket once checked in');
       await shot(page, 'checkin-participant');
     });
+
+    // The administrators' analytics: came / registered for the event.
+    await journey({ name: 'checkin-analytics' }, async (page) => {
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.goto(`${srv.base}/admin/analytics`);
+      const row = page.locator(`[data-testid="attendance-table"] tr[data-event-id="${ev.id}"]`);
+      await row.waitFor();
+      assert.match(await row.innerText(), /1 \/ 2/);
+      await page.getByTestId('no-show-rate').waitFor();
+    });
   });
 });

@@ -368,6 +368,13 @@ export interface Statistics {
   scalars: { name: string; value: number; unit: string | null }[];
   graphs: { name: string; points: { x: string; y: number }[] }[];
   histograms: { name: string; bins: { label: string; from_value: number | null; to_value: number | null; count: number }[] }[];
+  /** Check-ins of the events that have started (issue 22). */
+  attendance?: {
+    registered: number;
+    came: number;
+    no_show_rate: number;
+    events: { event_id: number; name: string; starts_at: string; registered: number; came: number; attendance_rate: number }[];
+  };
 }
 
 /* ---- mail (issue #17) ---- */

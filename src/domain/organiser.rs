@@ -120,7 +120,7 @@ pub fn can_manage(by: Acting, managers: &[i64]) -> bool {
     by.is_admin || managers.contains(&by.user_id)
 }
 
-/// Attendance of one event that has started: `came` of `registered`
+/// Attendance of one event whose check-in has opened: `came` of `registered`
 /// (`PARTICIPATING`) people checked in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventAttendance {
@@ -138,7 +138,7 @@ impl EventAttendance {
     }
 }
 
-/// Over events that have started: everyone registered, everyone who came,
+/// Over those events: everyone registered, everyone who came,
 /// and the share of registered people who did not come (0 when none).
 pub fn no_show_rate(events: &[EventAttendance]) -> (i64, i64, f64) {
     let registered: i64 = events.iter().map(|e| e.registered).sum();

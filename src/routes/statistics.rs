@@ -87,7 +87,7 @@ pub struct WaitingList {
     pub events: i64,
 }
 
-/// Attendance of one event that has started.
+/// Attendance of one event whose check-in has opened.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventAttendanceDto {
     pub event_id: i64,
@@ -101,7 +101,8 @@ pub struct EventAttendanceDto {
     pub attendance_rate: f64,
 }
 
-/// Who came to the events that have started (not cancelled), from
+/// Who came to the events whose check-in has opened
+/// (`events.checkin_opens_minutes` before the start; not cancelled), from
 /// check-ins.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Attendance {
@@ -110,7 +111,7 @@ pub struct Attendance {
     pub came: i64,
     /// (registered − came) / registered, 0 when nobody registered.
     pub no_show_rate: f64,
-    /// The most recent 100 events that have started, newest first.
+    /// The most recent 100 such events, newest first.
     pub events: Vec<EventAttendanceDto>,
 }
 

@@ -228,10 +228,12 @@ pub async fn desk(svc: &Services, by: Acting, event_id: i64) -> DomainResult<Des
         .await
 }
 
-/// Attendance of the most recent `limit` events that have started.
+/// Attendance of the most recent `limit` events whose check-in has opened
+/// (`events.checkin_opens_minutes` before the start).
 pub async fn attendance(svc: &Services, limit: i64) -> DomainResult<Vec<EventAttendance>> {
-    let now = svc.now();
-    svc.store.read(move |tx| tx.attendance(now, limit)).await
+    let opens = chrono::Duration::minutes(i64::from(svc.config.events.checkin_opens_minutes));
+    let cutoff = Ts(svc.now().0 + opens);
+    svc.store.read(move |tx| tx.attendance(cutoff, limit)).await
 }
 
 /// The events a user manages (the UI shows them "Manage" and "Check-in").

@@ -36,7 +36,7 @@ pub trait OrganiserStore {
     fn set_managers(&mut self, event_id: i64, ids: &[i64]) -> DomainResult<()>;
     /// The events a user manages, by id.
     fn managed_events(&mut self, user_id: i64) -> DomainResult<Vec<i64>>;
-    /// Non-cancelled events that have started by `now`, newest first, at
+    /// Non-cancelled events starting at or before `cutoff`, newest first, at
     /// most `limit`: `PARTICIPATING` rows and those of them checked in.
-    fn attendance(&mut self, now: Ts, limit: i64) -> DomainResult<Vec<EventAttendance>>;
+    fn attendance(&mut self, cutoff: Ts, limit: i64) -> DomainResult<Vec<EventAttendance>>;
 }

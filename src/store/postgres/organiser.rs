@@ -114,7 +114,7 @@ impl OrganiserStore for PgTx<'_, '_> {
         .collect()
     }
 
-    fn attendance(&mut self, now: Ts, limit: i64) -> DomainResult<Vec<EventAttendance>> {
+    fn attendance(&mut self, cutoff: Ts, limit: i64) -> DomainResult<Vec<EventAttendance>> {
         self.rows(
             "SELECT e.id, e.name, e.starts_at,
                     (SELECT count(*) FROM event_participant p
@@ -126,7 +126,7 @@ impl OrganiserStore for PgTx<'_, '_> {
              WHERE e.rejected_at IS NULL AND e.starts_at <= $1
              ORDER BY e.starts_at DESC, e.id DESC
              LIMIT $2",
-            &[&now, &limit],
+            &[&cutoff, &limit],
         )?
         .iter()
         .map(|r| {

@@ -124,7 +124,7 @@ impl OrganiserStore for SqliteTx<'_> {
         Ok(rows)
     }
 
-    fn attendance(&mut self, now: Ts, limit: i64) -> DomainResult<Vec<EventAttendance>> {
+    fn attendance(&mut self, cutoff: Ts, limit: i64) -> DomainResult<Vec<EventAttendance>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.id, e.name, e.starts_at,
                     (SELECT count(*) FROM event_participant p
@@ -138,7 +138,7 @@ impl OrganiserStore for SqliteTx<'_> {
              LIMIT ?2",
         )?;
         let rows = stmt
-            .query_map(params![now, limit], |r| {
+            .query_map(params![cutoff, limit], |r| {
                 Ok(EventAttendance {
                     event_id: r.get(0)?,
                     name: r.get(1)?,
