@@ -125,9 +125,6 @@ pub struct Statistics<'a> {
     pub attendance: Attendance,
 }
 
-/// How many started events the attendance lists.
-const ATTENDANCE_EVENTS: i64 = 100;
-
 fn attendance(events: Vec<crate::domain::organiser::EventAttendance>) -> Attendance {
     let (registered, came, no_show_rate) = crate::domain::organiser::no_show_rate(&events);
     Attendance {
@@ -277,9 +274,8 @@ impl<'a> Statistics<'a> {
         (status = 403, body = ErrorBody),
     ))]
 async fn statistics(Admin(_admin): Admin, State(state): State<AppState>) -> AppResult<Response> {
-    let aggregates = statistics::dashboard(&state.svc).await?;
-    let came =
-        attendance(crate::service::organiser::attendance(&state.svc, ATTENDANCE_EVENTS).await?);
+    let (aggregates, came) = statistics::admin(&state.svc).await?;
+    let came = attendance(came);
     let body = serde_json::to_vec(&Statistics::new(aggregates.as_ref(), came))
         .map_err(anyhow::Error::from)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
