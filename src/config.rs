@@ -532,6 +532,9 @@ impl Default for WebhooksConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsConfig {
+    /// Check-in opens this many minutes before an event starts (it closes
+    /// 24 hours after the event ends).
+    pub checkin_opens_minutes: u32,
     /// How many days ahead the occurrences of a recurring series exist.
     pub series_horizon_days: u32,
 }
@@ -539,6 +542,7 @@ pub struct EventsConfig {
 impl Default for EventsConfig {
     fn default() -> Self {
         Self {
+            checkin_opens_minutes: 60,
             series_horizon_days: 90,
         }
     }

@@ -411,6 +411,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             &crate::domain::audit::Actor::tool("demo"),
             new,
             invited,
+            Vec::new(),
         )
         .await?
         .event;
@@ -437,8 +438,10 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             events::update(
                 &demo,
                 &crate::domain::audit::Actor::tool("demo"),
+                crate::domain::organiser::Acting::SYSTEM,
                 event.id,
                 cancel,
+                None,
                 None,
             )
             .await?;

@@ -25,6 +25,18 @@ const NONCE_LEN: usize = 24;
 #[derive(Clone)]
 pub struct Secrets {
     cipher: std::sync::Arc<XChaCha20Poly1305>,
+    /// HMAC key for what the server derives instead of storing (check-in
+    /// tickets): SHA-256 of a label and the key file, so the sealing key is
+    /// never used for two purposes.
+    mac_key: std::sync::Arc<[u8; 32]>,
+}
+
+/// The MAC key derived from the key file's bytes.
+fn mac_key(key: &[u8]) -> std::sync::Arc<[u8; 32]> {
+    let mut h = Sha256::new();
+    h.update(b"afisha mac key v1\0");
+    h.update(key);
+    std::sync::Arc::new(h.finalize().into())
 }
 
 impl std::fmt::Debug for Secrets {
@@ -51,6 +63,7 @@ impl Secrets {
             .map_err(|_| anyhow::anyhow!("{}: bad key length", path.display()))?;
         Ok(Secrets {
             cipher: std::sync::Arc::new(cipher),
+            mac_key: mac_key(&key),
         })
     }
 
@@ -62,6 +75,7 @@ impl Secrets {
             cipher: std::sync::Arc::new(
                 XChaCha20Poly1305::new_from_slice(&key).expect("32-byte key"),
             ),
+            mac_key: mac_key(&key),
         }
     }
 
@@ -89,6 +103,18 @@ impl Secrets {
         let (nonce, body) = bytes.split_at(NONCE_LEN);
         let plain = self.cipher.decrypt(XNonce::from_slice(nonce), body).ok()?;
         String::from_utf8(plain).ok()
+    }
+}
+
+impl Secrets {
+    /// HMAC-SHA-256 of `message` under this data dir's MAC key: the same on
+    /// every instance that shares `secret.key`, unforgeable without it.
+    pub fn mac(&self, message: &[u8]) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key[..])
+            .expect("HMAC takes any key length");
+        mac.update(message);
+        mac.finalize().into_bytes().into()
     }
 }
 

@@ -1,7 +1,11 @@
 //! The authorization matrix, generated from `/api/openapi.json`: every
 //! operation that requires a session × {anonymous, user, administrator,
-//! soft-deleted user, expired session}. Operations that document a 403
-//! without a reason are administrator-only. New routes are covered as soon as they are
+//! soft-deleted user, expired session, manager of an event}. Operations
+//! that document a 403 without a reason are administrator-only; some are for
+//! administrators and the event's managers (issue 22): their 403 is
+//! documented as "Administrator role required, unless a manager of this
+//! event", and users who do not manage the event get exactly the
+//! administrators' refusal. New routes are covered as soon as they are
 //! documented (and the route-coverage test makes sure they are).
 
 mod common;
@@ -49,7 +53,26 @@ async fn every_secured_operation_by_every_kind_of_caller() {
     let user = srv.user_with("user@matrix.test", "User", false).await;
     let deleted = srv.user_with("deleted@matrix.test", "Deleted", false).await;
     let expired = srv.user_with("expired@matrix.test", "Expired", false).await;
+    let manager = srv.user_with("manager@matrix.test", "Manager", false).await;
     let (deleted_id, expired_uid) = (deleted.user_id, expired.uid());
+    // An event the manager manages (in the future: its check-in is not
+    // open, which is a 400, not a refusal).
+    let managed = admin
+        .post(
+            "/events",
+            json!({
+                "name": "Managed",
+                "description": "",
+                "starts_at": at(&srv, 72),
+                "ends_at": at(&srv, 74),
+                "image_url": "https://matrix.test/e.png",
+                "managers": [manager.user_id],
+            }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
     let long_ago = (srv.now().0 - chrono::Duration::days(31)).timestamp_micros();
     srv.sql_exec(
         "UPDATE user SET deleted_at = 1 WHERE id = ?1",
@@ -99,6 +122,11 @@ async fn every_secured_operation_by_every_kind_of_caller() {
                     .as_str()
                     .is_none_or(|d| d.is_empty() || d.contains("Administrator role required"))
             });
+            let event_manager_route = responses.get("403").is_some_and(|r| {
+                r["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("unless a manager of this event"))
+            });
             let url = format!("{}{}", srv.base, concrete(path));
             for (who, client) in [
                 ("anonymous", srv.anon()),
@@ -117,7 +145,7 @@ async fn every_secured_operation_by_every_kind_of_caller() {
                 );
             }
             let r = call(&fresh(&srv, &user).await, method, &url).await;
-            if admin_only {
+            if admin_only || event_manager_route {
                 assert_eq!(
                     (r.status, r.text()),
                     (
@@ -132,6 +160,40 @@ async fn every_secured_operation_by_every_kind_of_caller() {
                     ![401, 403].contains(&r.status) && r.status < 500,
                     "user → {method} {path}: {} {}",
                     r.status,
+                    r.text()
+                );
+            }
+            // The manager: on their event like an administrator; on other
+            // events' manager routes and on administrator routes, 403.
+            let mine = format!(
+                "{}{}",
+                srv.base,
+                concrete(&path.replace("{event_id}", &managed.to_string()))
+            );
+            let r = call(&fresh(&srv, &manager).await, method, &mine).await;
+            if admin_only && !event_manager_route {
+                assert_eq!(
+                    (r.status, r.text()),
+                    (
+                        403,
+                        r#"{"detail":"Administrator role required"}"#.to_string()
+                    ),
+                    "manager → {method} {path}"
+                );
+            } else {
+                assert!(
+                    ![401, 403].contains(&r.status) && r.status < 500,
+                    "manager → {method} {path} (their event): {} {}",
+                    r.status,
+                    r.text()
+                );
+            }
+            if event_manager_route {
+                let r = call(&fresh(&srv, &manager).await, method, &url).await;
+                assert_eq!(
+                    r.status,
+                    403,
+                    "manager → {method} {path} (another event): {}",
                     r.text()
                 );
             }

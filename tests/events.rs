@@ -742,7 +742,8 @@ async fn cards_shape_status_order_and_search() {
         keys,
         [
             "attendees_visible",
-            "category_id", // issue 19
+            "category_id",   // issue 19
+            "checked_in_at", // issue 22
             "description",
             "ends_at",
             "id",

@@ -927,6 +927,8 @@ fn instances_starting_together_migrate_once() {
             "category",
             "domain_version",
             "event",
+            "event_checkin",
+            "event_manager",
             "event_participant",
             "instant_notification",
             "issued_login_recovery",

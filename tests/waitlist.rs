@@ -597,8 +597,15 @@ async fn one_card_for_active_past_cancelled_and_unknown_events() {
     let active = create(&srv, &admin, json!({"max_participants_count": 3})).await;
     set_status(&u, active, "PARTICIPATING").await.expect(204);
 
-    // The same object as in the list, plus rejected_at.
-    let card = my_card(&u, active).await;
+    // The same object as in the list, plus rejected_at (and, issue 22, my
+    // ticket and whether I manage the event).
+    let mut card = my_card(&u, active).await;
+    let ticket = card.as_object_mut().unwrap().remove("ticket").unwrap();
+    assert!(ticket["token"].is_string(), "a participant has a ticket");
+    assert_eq!(
+        card.as_object_mut().unwrap().remove("can_manage"),
+        Some(Value::Bool(false))
+    );
     let listed = u.get("/events/cards").await.expect(200);
     let mut from_list = listed
         .as_array()

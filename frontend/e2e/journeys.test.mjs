@@ -983,3 +983,79 @@ describe('Webhooks (issue #23)', () => {
     }
   });
 });
+
+describe('Check-in (issue #22)', () => {
+  it('a manager checks a participant in from the list on a phone; the participant’s page shows "checked in"', async () => {
+    const phone = { width: 390, height: 844 };
+    const manager = await createUser(srv, { email: `checkin-manager-${RUN}@example.com`, name: 'Мария Менеджерова' });
+    const guest = await createUser(srv, { email: `checkin-guest-${RUN}@example.com`, name: 'Глеб Гостев' });
+    const other = await createUser(srv, { email: `checkin-other-${RUN}@example.com`, name: 'Ольга Другая' });
+    // Starts in 30 minutes: check-in opens 60 minutes before the start.
+    const starts = new Date(Date.now() + 30 * 60_000);
+    const ev = await createEvent({
+      name: `Вход по билетам ${RUN}`,
+      starts_at: starts.toISOString(),
+      ends_at: new Date(starts.getTime() + 2 * 3600_000).toISOString(),
+      participants_ids: [guest.me.id, other.me.id],
+      managers: [manager.me.id],
+    });
+
+    // The participant's ticket: a QR code on the event page.
+    await journey({ name: 'checkin-ticket', viewport: phone }, async (page) => {
+      await uiLogin(page, guest.me.email, guest.password);
+      await page.goto(`${srv.base}/events/${ev.id}`);
+      const qr = page.getByTestId('ticket-qr');
+      await qr.waitFor();
+      await eventually(async () => assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code is drawn'));
+      await shot(page, 'checkin-ticket');
+    });
+
+    // The manager: "Check-in" on their event, the desk on a phone, find the guest, check them in.
+    await journey({ name: 'checkin-desk', viewport: phone }, async (page) => {
+      await uiLogin(page, manager.me.email, manager.password);
+      // "Manage": the event's form, with its participants' names, for the manager.
+      await page.goto(`${srv.base}/events/${ev.id}`);
+      await page.getByTestId('manage-link').click();
+      await page.getByTestId('event-form-page').waitFor();
+      assert.equal(await page.locator('input[name="name"]').inputValue(), ev.name);
+      await page.locator(`[data-testid="participant-chip"][data-user-id="${guest.me.id}"]`).waitFor();
+      assert.equal(await page.getByTestId('manager-picker').count(), 0, 'only administrators pick managers');
+      await page.goto(`${srv.base}/events/${ev.id}`);
+      await page.getByTestId('checkin-link').click();
+      await page.getByTestId('checkin-page').waitFor();
+      assert.equal(await page.getByTestId('checkin-window').getAttribute('data-open'), 'true');
+      assert.equal(await page.getByTestId('checkin-row').count(), 2);
+      await page.locator('input[name="checkin_search"]').fill('Глеб');
+      const row = page.locator(`[data-testid="checkin-row"][data-user-id="${guest.me.id}"]`);
+      assert.equal(await page.getByTestId('checkin-row').count(), 1);
+      await row.getByTestId('checkin-button').click();
+      await page.getByTestId('checkin-result').waitFor();
+      assert.equal(await page.getByTestId('checkin-result').getAttribute('data-kind'), 'ok');
+      await eventually(async () => assert.equal(await row.getAttribute('data-checked-in'), 'true'));
+      assert.equal(await page.getByTestId('checkin-count').getAttribute('data-count'), '1');
+      // Nothing wider than the phone's screen.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the desk fits a phone (overflow ${overflow}px)`);
+      await shot(page, 'checkin-desk');
+    });
+
+    // The participant's page now says so.
+    await journey({ name: 'checkin-done', viewport: phone }, async (page) => {
+      await uiLogin(page, guest.me.email, guest.password);
+      await page.goto(`${srv.base}/events/${ev.id}`);
+      await page.getByTestId('checked-in').waitFor();
+      assert.equal(await page.getByTestId('ticket').count(), 0, 'no ticket once checked in');
+      await shot(page, 'checkin-participant');
+    });
+
+    // The administrators' analytics: came / registered for the event.
+    await journey({ name: 'checkin-analytics' }, async (page) => {
+      await uiLogin(page, ADMIN.email, ADMIN.password);
+      await page.goto(`${srv.base}/admin/analytics`);
+      const row = page.locator(`[data-testid="attendance-table"] tr[data-event-id="${ev.id}"]`);
+      await row.waitFor();
+      assert.match(await row.innerText(), /1 \/ 2/);
+      await page.getByTestId('no-show-rate').waitFor();
+    });
+  });
+});

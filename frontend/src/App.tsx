@@ -10,6 +10,7 @@ import { LoginPage, RecoveryPage, RegisterPage, SetupPage, SsoLandingPage, Verif
 import { DashboardPage } from './pages/Dashboard';
 import { EventsPage } from './pages/Events';
 import { EventPage } from './pages/EventPage';
+import { CheckInPage } from './pages/CheckIn';
 import { NotificationsPage } from './pages/Notifications';
 import { ProfilePage } from './pages/Profile';
 import { useTitle } from './hooks';
@@ -84,6 +85,9 @@ const privateRoutes: Route[] = [
   { pattern: '/dashboard', render: () => <DashboardPage /> },
   { pattern: '/events', render: () => <EventsPage /> },
   { pattern: '/events/:id', render: (p) => <EventPage id={p.id} /> },
+  { pattern: '/events/:id/check-in', render: (p) => <CheckInPage id={p.id} /> },
+  // An event's managers edit it with the administrators' form (the server decides who may).
+  { pattern: '/events/:id/manage', render: (p) => <AdminEventFormPage id={p.id} /> },
   { pattern: '/notifications', render: () => <NotificationsPage /> },
   { pattern: '/profile', render: () => <ProfilePage /> },
   { pattern: '/admin', render: () => <Redirect to="/admin/events" />, admin: true },

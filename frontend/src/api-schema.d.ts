@@ -443,13 +443,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One event with its participants. */
+        /**
+         * One event with its participants (administrators and the event's
+         *     managers).
+         */
         get: operations["get_event"];
         /**
          * Partially update an event; participants after the update get
          *     EVENT_UPDATED, or EVENT_CANCELLED when the update cancels the event.
-         *     On an occurrence of a series, `scope=following` or `scope=all` reaches
-         *     further (README "Recurring events"); without `scope` only this event
+         *     Administrators and the event's managers; only administrators set
+         *     `managers`. On an occurrence of a series, `scope=following` or
+         *     `scope=all` reaches further (administrators only: it changes other
+         *     events; README "Recurring events"); without `scope` only this event
          *     changes.
          */
         put: operations["update_event"];
@@ -498,6 +503,46 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events/{event_id}/check-ins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The check-in desk: the participants and who of them came. */
+        get: operations["desk"];
+        put?: never;
+        /**
+         * Check a participant in, by ticket or by user id; idempotent (200 both
+         *     times, `already_checked_in` the second). Administrators and the event's
+         *     managers, from `events.checkin_opens_minutes` before the start until
+         *     24 h after the end; only `PARTICIPATING` people of this event.
+         */
+        post: operations["check_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events/{event_id}/check-ins/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Undo a check-in (204 also when there was none), while check-in is open. */
+        delete: operations["undo"];
         options?: never;
         head?: never;
         patch?: never;
@@ -898,6 +943,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tickets/{ticket}/qr.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The QR code of a ticket, as SVG: what the event page, the calendar
+         *     file and emails show. No session: the token itself is the key (a
+         *     forged one is 400 "Invalid ticket").
+         */
+        get: operations["ticket_qr"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users": {
         parameters: {
             query?: never;
@@ -970,6 +1036,23 @@ export interface paths {
         };
         /** Download everything stored about me (a JSON file). */
         get: operations["export_my_data"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/me/managed-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The events I manage. */
+        get: operations["managed_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1092,6 +1175,27 @@ export interface components {
             /** Format: int32 */
             response_code?: number | null;
             success: boolean;
+        };
+        /**
+         * @description Who came to the events whose check-in has opened
+         *     (`events.checkin_opens_minutes` before the start; not cancelled), from
+         *     check-ins.
+         */
+        Attendance: {
+            /** Format: int64 */
+            came: number;
+            /** @description The most recent 100 such events, newest first. */
+            events: components["schemas"]["EventAttendanceDto"][];
+            /**
+             * Format: double
+             * @description (registered − came) / registered, 0 when nobody registered.
+             */
+            no_show_rate: number;
+            /**
+             * Format: int64
+             * @description Over the listed events: `PARTICIPATING` people, and those checked in.
+             */
+            registered: number;
         };
         /** @description One person going to an event. */
         AttendeeDto: {
@@ -1261,6 +1365,27 @@ export interface components {
             current_password: string;
             new_password: string;
         };
+        /** @description Body of `POST /events/{event_id}/check-ins`: exactly one of the two. */
+        CheckInBody: {
+            /** @description A participant's ticket token (or the URL its QR code encodes). */
+            ticket?: string | null;
+            /**
+             * Format: int64
+             * @description A participant, checked in by hand from the list.
+             */
+            user_id?: number | null;
+        };
+        /** @description Who was checked in. */
+        CheckInDto: {
+            /** @description `true` when they had been checked in before (nothing changed). */
+            already_checked_in: boolean;
+            /** @description When they were (first) checked in. */
+            checked_in_at: components["schemas"]["Ts"];
+            email: string;
+            full_name: string;
+            /** Format: int64 */
+            user_id: number;
+        };
         ClientConfig: {
             brand_name: string;
             /** @description `POST /login` checks the password against the company directory. */
@@ -1319,6 +1444,30 @@ export interface components {
             /** Format: int64 */
             webhook_id: number;
         };
+        /** @description `GET /events/{event_id}/check-ins`. */
+        DeskDto: {
+            /** @description How many of them are checked in. */
+            checked_in: number;
+            /** @description Why not, when it is not ("Check-in is not open yet"…). */
+            closed_reason?: string | null;
+            ends_at: components["schemas"]["Ts"];
+            /** Format: int64 */
+            event_id: number;
+            name: string;
+            /** @description Whether check-in is open now. */
+            open: boolean;
+            /** @description `PARTICIPATING` people by join time. */
+            participants: components["schemas"]["DeskRowDto"][];
+            starts_at: components["schemas"]["Ts"];
+        };
+        /** @description One participant at the desk. */
+        DeskRowDto: {
+            checked_in_at?: null | components["schemas"]["Ts"];
+            email: string;
+            full_name: string;
+            /** Format: int64 */
+            user_id: number;
+        };
         Empty: Record<string, never>;
         /**
          * @description `{"detail": "<message>", "code": "<code>"}`. The two answers API.md
@@ -1333,12 +1482,35 @@ export interface components {
          * @description Stable machine-readable error code; clients localise by it, never by `detail`.
          * @enum {string}
          */
-        ErrorCode: "not_found" | "refused" | "unauthenticated" | "forbidden" | "unsupported_media_type" | "too_large" | "insufficient_storage" | "rate_limited" | "validation_failed" | "unavailable" | "internal" | "bad_request" | "unknown_host" | "invalid_session" | "request_timed_out" | "admin_required" | "event_not_found" | "user_not_found" | "event_finished" | "event_full" | "event_has_free_seats" | "attendees_hidden" | "email_exists" | "last_admin" | "invalid_code" | "too_many_verifications" | "too_many_logins" | "too_many_recoveries" | "invalid_recovery" | "recovery_expired" | "invalid_credentials" | "invalid_password" | "session_not_found" | "invalid_setup_token" | "setup_completed" | "no_registrations" | "no_recoveries" | "registration_not_found" | "recovery_not_found" | "busy" | "password_login_disabled" | "directory_unavailable" | "linked_elsewhere" | "category_exists" | "category_not_found" | "calendar_not_found" | "deleted_user_password" | "use_delete" | "starts_before_creation" | "ends_before_start" | "participants_missing" | "unsupported_format" | "unsupported_file_type" | "file_too_large" | "notification_not_found" | "email_not_found" | "email_already_sent" | "email_sending" | "password_required" | "recent_sign_in_required" | "webhook_not_found" | "delivery_not_found" | "webhook_disabled";
+        ErrorCode: "not_found" | "refused" | "unauthenticated" | "forbidden" | "unsupported_media_type" | "too_large" | "insufficient_storage" | "rate_limited" | "validation_failed" | "unavailable" | "internal" | "bad_request" | "unknown_host" | "invalid_session" | "request_timed_out" | "admin_required" | "event_not_found" | "user_not_found" | "event_finished" | "event_full" | "event_has_free_seats" | "attendees_hidden" | "email_exists" | "last_admin" | "invalid_code" | "too_many_verifications" | "too_many_logins" | "too_many_recoveries" | "invalid_recovery" | "recovery_expired" | "invalid_credentials" | "invalid_password" | "session_not_found" | "invalid_setup_token" | "setup_completed" | "no_registrations" | "no_recoveries" | "registration_not_found" | "recovery_not_found" | "busy" | "password_login_disabled" | "directory_unavailable" | "linked_elsewhere" | "category_exists" | "category_not_found" | "calendar_not_found" | "deleted_user_password" | "use_delete" | "starts_before_creation" | "ends_before_start" | "participants_missing" | "unsupported_format" | "unsupported_file_type" | "file_too_large" | "notification_not_found" | "email_not_found" | "email_already_sent" | "email_sending" | "password_required" | "recent_sign_in_required" | "webhook_not_found" | "delivery_not_found" | "webhook_disabled" | "invalid_ticket" | "ticket_other_event" | "not_participating" | "waitlisted_not_participating" | "declined_not_participating" | "checkin_not_open" | "checkin_closed" | "event_cancelled" | "ticket_or_user" | "managers_missing" | "managers_admin_only";
+        /** @description Attendance of one event whose check-in has opened. */
+        EventAttendanceDto: {
+            /**
+             * Format: double
+             * @description came / registered (0 when nobody registered).
+             */
+            attendance_rate: number;
+            /**
+             * Format: int64
+             * @description Of those, checked in.
+             */
+            came: number;
+            /** Format: int64 */
+            event_id: number;
+            name: string;
+            /**
+             * Format: int64
+             * @description `PARTICIPATING` people.
+             */
+            registered: number;
+            starts_at: components["schemas"]["Ts"];
+        };
         /**
          * @description `EventCardDTO`: the fields shared by every user ([`CardFieldsDto`]),
          *     then the three that depend on the clock and on the caller.
          */
         EventCardDto: components["schemas"]["CardFieldsDto"] & {
+            checked_in_at?: null | components["schemas"]["Ts"];
             /** @description Mine. */
             participation_status: components["schemas"]["MyStatus"];
             status: components["schemas"]["EventStatus"];
@@ -1368,6 +1540,11 @@ export interface components {
             image_url: string;
             location?: string | null;
             /**
+             * @description Users who manage the event with the administrators (edit it, see and
+             *     export its participants, manage its waiting list, check people in).
+             */
+            managers?: number[] | null;
+            /**
              * Format: int64
              * @description Greater than 0, or null for no limit.
              */
@@ -1393,6 +1570,8 @@ export interface components {
             id: number;
             image_url: string;
             location?: string | null;
+            /** @description The event's managers (user ids). */
+            managers: number[];
             /** Format: int64 */
             max_participants_count?: number | null;
             name: string;
@@ -1441,6 +1620,11 @@ export interface components {
             ends_at?: null | components["schemas"]["Ts"];
             image_url?: string | null;
             location?: string | null;
+            /**
+             * @description The complete set of the event's managers after the update (`null` =
+             *     none); administrators only (403 for managers).
+             */
+            managers?: number[] | null;
             /** Format: int64 */
             max_participants_count?: number | null;
             name?: string | null;
@@ -1555,6 +1739,14 @@ export interface components {
              */
             status: string;
         };
+        /** @description `GET /users/me/managed-events`. */
+        ManagedEventsDto: {
+            /**
+             * @description The events I am a manager of (administrators manage every event
+             *     without being listed).
+             */
+            event_ids: number[];
+        };
         Me: {
             email: string;
             full_name: string;
@@ -1653,7 +1845,13 @@ export interface components {
          *     for a cancelled event) plus when it was cancelled.
          */
         OneCardDto: components["schemas"]["EventCardDto"] & {
+            /**
+             * @description Whether I may manage the event (administrator or one of its
+             *     managers): edit it, its participants, check-in.
+             */
+            can_manage: boolean;
             rejected_at?: null | components["schemas"]["Ts"];
+            ticket?: null | components["schemas"]["TicketDto"];
         };
         /**
          * @description One email in the outbox. Never the body or a secret (codes, links,
@@ -1882,6 +2080,8 @@ export interface components {
             name: string;
         };
         Statistics: {
+            /** @description Check-in figures (apart from the contract's scalars). */
+            attendance: components["schemas"]["Attendance"];
             graphs: components["schemas"]["Graph"][];
             histograms: components["schemas"]["Histogram"][];
             scalars: components["schemas"]["Scalar"][];
@@ -1900,6 +2100,18 @@ export interface components {
         TestEmailRequest: {
             /** @description Where to send the test message. */
             to: string;
+        };
+        /** @description My ticket for an event I participate in. */
+        TicketDto: {
+            /** @description The QR code as SVG (no session needed: the token is the key). */
+            qr_url: string;
+            /** @description The ticket token (`<event_id>.<user_id>.<MAC>`), unguessable. */
+            token: string;
+            /**
+             * @description What the QR code encodes: the organisers' check-in page with the
+             *     token.
+             */
+            url: string;
         };
         /**
          * Format: date-time
@@ -3495,6 +3707,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Administrator role required, unless a manager of this event */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3569,6 +3782,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Administrator role required, unless a manager of this event / Only administrators set event managers */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3706,6 +3920,202 @@ export interface operations {
             };
         };
     };
+    desk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeskDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Administrator role required, unless a manager of this event */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Event not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    check_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckInDto"];
+                };
+            };
+            /** @description Invalid ticket / This ticket is for another event / Not a participant of this event / On the waiting list, not a participant of this event / Declined this event, not a participant / Check-in is not open yet / Check-in is closed / Event is cancelled */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Administrator role required, unless a manager of this event */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Event not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Content-Type must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    undo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: number;
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not checked in (any more) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Check-in is not open yet / Check-in is closed / Event is cancelled */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Administrator role required, unless a manager of this event */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Event not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
     ics: {
         parameters: {
             query?: never;
@@ -3757,6 +4167,12 @@ export interface operations {
             query?: {
                 /** @description `csv` (default) or `xlsx`, any case. */
                 format?: string;
+                /**
+                 * @description `true`: one more column, `checked_in_at` (when the participant was
+                 *     checked in, RFC 3339 UTC; empty if not). Absent/false: the seven
+                 *     columns of the contract.
+                 */
+                attendance?: boolean;
             };
             header?: never;
             path: {
@@ -3793,6 +4209,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Administrator role required, unless a manager of this event */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4875,6 +5292,37 @@ export interface operations {
             };
         };
     };
+    ticket_qr: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ticket token. */
+                ticket: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": string;
+                };
+            };
+            /** @description Invalid ticket */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_users: {
         parameters: {
             query?: {
@@ -5109,6 +5557,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MyDataDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    managed_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManagedEventsDto"];
                 };
             };
             401: {

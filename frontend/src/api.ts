@@ -195,8 +195,14 @@ export type Role = Schemas['Role'];
 export type EventStatus = Schemas['EventStatus'];
 export type Participation = Schemas['MyStatus'];
 export type Me = Schemas['Me'];
-/** A card of the list; `GET /events/{id}/card` adds `rejected_at`. */
-export type EventCard = Schemas['EventCardDto'] & Partial<Pick<Schemas['OneCardDto'], 'rejected_at'>>;
+/** A card of the list; `GET /events/{id}/card` adds `rejected_at`, `ticket`, `can_manage`. */
+export type EventCard = Schemas['EventCardDto'] & Partial<Pick<Schemas['OneCardDto'], 'rejected_at' | 'ticket' | 'can_manage'>>;
+/** My ticket while I participate (`GET /events/{id}/card`). */
+export type Ticket = Schemas['TicketDto'];
+/** `GET /events/{id}/check-ins`: the organisers' check-in desk. */
+export type Desk = Schemas['DeskDto'];
+/** `POST /events/{id}/check-ins`. */
+export type CheckInResult = Schemas['CheckInDto'];
 export type Attendees = Schemas['AttendeesDto'];
 export type WaitlistEntry = Schemas['WaitlistEntryDto'];
 export type Category = Schemas['CategoryDto'];

@@ -31,6 +31,56 @@ pub struct CurrentUser(pub SessionUser);
 #[derive(Debug, Clone)]
 pub struct Admin(pub SessionUser);
 
+/// A logged-in administrator or manager of the event in the path
+/// (`{event_id}`): the check is `service::organiser::authorize`, made
+/// before the body is read, so a user who does not manage the event gets
+/// 403 "Administrator role required" exactly as on administrator routes.
+#[derive(Debug, Clone)]
+pub struct EventManager(pub SessionUser, pub Actor);
+
+impl EventManager {
+    /// The acting user, for the service functions.
+    pub fn acting(&self) -> crate::domain::organiser::Acting {
+        acting(&self.0)
+    }
+}
+
+/// A session user as the acting user of a service function.
+pub fn acting(user: &SessionUser) -> crate::domain::organiser::Acting {
+    crate::domain::organiser::Acting {
+        user_id: user.id,
+        is_admin: user.is_admin(),
+    }
+}
+
+impl FromRequestParts<AppState> for EventManager {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let actor = Actor::user(user.id, &user.email, ip);
+        if user.is_admin() {
+            return Ok(EventManager(user, actor));
+        }
+        #[derive(serde::Deserialize)]
+        struct EventId {
+            event_id: i64,
+        }
+        // A path that names no event: nobody but an administrator manages it.
+        let Ok(axum::extract::Path(EventId { event_id })) =
+            axum::extract::Path::<EventId>::from_request_parts(parts, state).await
+        else {
+            return Err(DomainError::admin_required().into());
+        };
+        crate::service::organiser::authorize(&state.svc, acting(&user), event_id).await?;
+        Ok(EventManager(user, actor))
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 

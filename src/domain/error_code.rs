@@ -109,6 +109,17 @@ error_codes! {
     WebhookNotFound = "webhook_not_found",
     DeliveryNotFound = "delivery_not_found",
     WebhookDisabled = "webhook_disabled",
+    InvalidTicket = "invalid_ticket",
+    TicketOtherEvent = "ticket_other_event",
+    NotParticipating = "not_participating",
+    WaitlistedNotParticipating = "waitlisted_not_participating",
+    DeclinedNotParticipating = "declined_not_participating",
+    CheckinNotOpen = "checkin_not_open",
+    CheckinClosed = "checkin_closed",
+    EventCancelled = "event_cancelled",
+    TicketOrUser = "ticket_or_user",
+    ManagersMissing = "managers_missing",
+    ManagersAdminOnly = "managers_admin_only",
 }
 
 impl ErrorCode {
@@ -135,6 +146,7 @@ impl ErrorCode {
     pub fn of_message(message: &str) -> Option<ErrorCode> {
         use crate::domain::account::messages as a;
         use crate::domain::error::messages as m;
+        use crate::domain::organiser as o;
         use crate::domain::webhook as w;
         use ErrorCode::*;
         let code = match message {
@@ -163,6 +175,17 @@ impl ErrorCode {
             m::EMAIL_SENDING => EmailSending,
             m::PASSWORD_REQUIRED => PasswordRequired,
             m::SIGN_IN_AGAIN => RecentSignInRequired,
+            o::INVALID_TICKET => InvalidTicket,
+            o::TICKET_OTHER_EVENT => TicketOtherEvent,
+            o::NOT_PARTICIPATING => NotParticipating,
+            o::WAITLISTED_NOT_PARTICIPATING => WaitlistedNotParticipating,
+            o::DECLINED_NOT_PARTICIPATING => DeclinedNotParticipating,
+            o::CHECKIN_NOT_OPEN => CheckinNotOpen,
+            o::CHECKIN_CLOSED => CheckinClosed,
+            o::EVENT_CANCELLED => EventCancelled,
+            o::TICKET_OR_USER => TicketOrUser,
+            o::MANAGERS_MISSING => ManagersMissing,
+            o::MANAGERS_ADMIN_ONLY => ManagersAdminOnly,
             w::WEBHOOK_NOT_FOUND => WebhookNotFound,
             w::DELIVERY_NOT_FOUND => DeliveryNotFound,
             w::WEBHOOK_DISABLED => WebhookDisabled,

@@ -165,6 +165,8 @@ pub struct Attendee {
 pub struct MyParticipation {
     pub status: ParticipantStatus,
     pub waitlist_position: Option<i64>,
+    /// When I was checked in at this event, if I was.
+    pub checked_in_at: Option<Ts>,
 }
 
 /// A user's row on an event.

@@ -15,6 +15,7 @@ pub mod error_code;
 pub mod event;
 pub mod limits;
 pub mod notice;
+pub mod organiser;
 pub mod preferences;
 pub mod series;
 pub mod statistics;

@@ -76,6 +76,9 @@ pub struct Audience {
     pub locale: Option<crate::domain::preferences::Lang>,
     /// An IANA zone name; one that does not parse means the default.
     pub time_zone: Option<String>,
+    /// The recipient's check-in ticket for the message's event (its QR code
+    /// link), on the emails a participant gets about it.
+    pub ticket_qr: Option<String>,
 }
 
 impl Audience {
@@ -137,7 +140,14 @@ impl Renderer {
             .and_then(|name| name.parse::<chrono_tz::Tz>().ok().map(|tz| (tz, name)));
         let (tz, tz_name) = zone.unwrap_or((default_tz, default_name));
         self.templates
-            .render_as(notice, recipient_name, admin_view, locale, tz, tz_name)
+            .render_as(
+                notice,
+                recipient_name,
+                admin_view,
+                locale,
+                (tz, tz_name),
+                audience.ticket_qr.as_deref(),
+            )
             .map_err(|e| anyhow::anyhow!("rendering {}: {e:#}", notice.kind()))
     }
 

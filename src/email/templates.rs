@@ -74,6 +74,8 @@ const BLOCKS: &[&str] = &[
     "label_seats",
     "seats",
     "label_payment",
+    "label_ticket",
+    "ticket_hint",
     "link_hint",
     "footer",
 ];
@@ -233,21 +235,22 @@ impl Templates {
             recipient_name,
             admin_view,
             self.locale,
-            self.tz,
-            &self.tz_name,
+            (self.tz, &self.tz_name),
+            None,
         )
     }
 
     /// [`Templates::render`] in `locale` with times in `tz` (named
-    /// `tz_name`): the recipient's preferences.
+    /// `tz_name`): the recipient's preferences; `ticket_qr` (the link of the
+    /// recipient's ticket QR code) is shown with the event.
     pub fn render_as(
         &self,
         notice: &Notice,
         recipient_name: &str,
         admin_view: bool,
         locale: Locale,
-        tz: Tz,
-        tz_name: &str,
+        (tz, tz_name): (Tz, &str),
+        ticket_qr: Option<&str>,
     ) -> Result<Rendered, minijinja::Error> {
         let base = &self.public_url;
         let mut facts = Facts::default();
@@ -351,6 +354,7 @@ impl Templates {
             outro => paragraphs(&block("outro")),
             event => event,
             cta_url => cta_url.clone(),
+            ticket_qr => ticket_qr,
         };
         let text = tidy_text(
             &self

@@ -103,11 +103,21 @@ fn fold_all(lines: &[String]) -> String {
 
 /// The calendar for one event. `public_url` is the web UI's base (no
 /// trailing slash); `now` stamps the object.
-pub fn calendar(event: &Event, public_url: &str, now: Ts) -> String {
+///
+/// `ticket_qr` (the caller's ticket QR code link, while they participate)
+/// is added to the description.
+pub fn calendar(event: &Event, public_url: &str, now: Ts, ticket_qr: Option<&str>) -> String {
     let host = uid_host(public_url);
     let mut lines = calendar_head();
     lines.push("BEGIN:VEVENT".to_owned());
     event_lines(&mut lines, event, public_url, &host, now);
+    if let Some(link) = ticket_qr
+        && let Some(line) = lines.iter_mut().find(|l| l.starts_with("DESCRIPTION:"))
+    {
+        line.push_str(&escape_text(&format!(
+            "\n\nTicket (QR code for check-in): {link}"
+        )));
+    }
     lines.push("END:VEVENT".to_owned());
     lines.push("END:VCALENDAR".to_owned());
     fold_all(&lines)

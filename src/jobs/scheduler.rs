@@ -512,7 +512,12 @@ impl Runner {
                 )
             })?;
         }
+        // The ticket is derived here, never stored in the job.
+        let ticket_qr = typed.ticket_for.map(|(event_id, user_id)| {
+            crate::service::organiser::ticket(&self.svc, event_id, user_id).qr_url
+        });
         let audience = Audience {
+            ticket_qr,
             locale: typed.locale,
             time_zone: typed.time_zone.clone(),
         };

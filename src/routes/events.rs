@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Admin, AuditedAdmin};
+use crate::auth::{Admin, AuditedAdmin, EventManager};
+use crate::domain::error::DomainError;
 use crate::domain::event::{
     DESCRIPTION_MAX, EventPatch, EventStatus, LOCATION_MAX, NAME_MAX, NewEvent, PAYMENT_INFO_MAX,
     Participant, ParticipantStatus, SHORT_DESCRIPTION_MAX, URL_MAX,
@@ -54,6 +55,10 @@ pub struct EventCreate {
     /// A category (`GET /categories`), or absent/null for none.
     #[serde(default)]
     pub category_id: Option<i64>,
+    /// Users who manage the event with the administrators (edit it, see and
+    /// export its participants, manage its waiting list, check people in).
+    #[serde(default)]
+    pub managers: Option<Vec<i64>>,
 }
 
 /// Body of `PUT /events/{event_id}`: every field optional; absent = keep,
@@ -104,6 +109,11 @@ pub struct EventUpdate {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>)]
     pub category_id: Option<Option<i64>>,
+    /// The complete set of the event's managers after the update (`null` =
+    /// none); administrators only (403 for managers).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<i64>>)]
+    pub managers: Option<Option<Vec<i64>>>,
 }
 
 /// The per-field rules shared by create and update.
@@ -332,6 +342,8 @@ pub struct EventDto {
     pub waitlist_count: i64,
     /// The waiting list, first in line first (by the time each joined).
     pub waitlist: Vec<WaitlistEntryDto>,
+    /// The event's managers (user ids).
+    pub managers: Vec<i64>,
 }
 
 impl EventDto {
@@ -364,6 +376,7 @@ impl EventDto {
                     status: p.status,
                 })
                 .collect(),
+            managers: view.managers,
             waitlist_count: view.waitlist.len() as i64,
             waitlist: view
                 .waitlist
@@ -411,7 +424,8 @@ async fn create_event(
         series_index: None,
     };
     let ids = body.participants_ids.unwrap_or_default();
-    let view = events::create(&state.svc, &actor, new, ids).await?;
+    let managers = body.managers.unwrap_or_default();
+    let view = events::create(&state.svc, &actor, new, ids, managers).await?;
     Ok((StatusCode::CREATED, Json(EventDto::new(view, state.now()))))
 }
 
@@ -445,29 +459,32 @@ async fn list_events(
     ))
 }
 
-/// One event with its participants.
+/// One event with its participants (administrators and the event's
+/// managers).
 #[utoipa::path(get, path = "/events/{event_id}", tag = "events", security(("session_uid" = [], "session_token" = [])),
     params(EventPath),
     responses(
         (status = 200, body = EventDto),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Administrator role required, unless a manager of this event"),
         (status = 404, body = ErrorBody, description = "Event not found"),
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn get_event(
-    Admin(_admin): Admin,
+    manager: EventManager,
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> AppResult<Json<EventDto>> {
-    let view = events::get(&state.svc, event_id).await?;
+    let view = events::get(&state.svc, manager.acting(), event_id).await?;
     Ok(Json(EventDto::new(view, state.now())))
 }
 
 /// Partially update an event; participants after the update get
 /// EVENT_UPDATED, or EVENT_CANCELLED when the update cancels the event.
-/// On an occurrence of a series, `scope=following` or `scope=all` reaches
-/// further (README "Recurring events"); without `scope` only this event
+/// Administrators and the event's managers; only administrators set
+/// `managers`. On an occurrence of a series, `scope=following` or
+/// `scope=all` reaches further (administrators only: it changes other
+/// events; README "Recurring events"); without `scope` only this event
 /// changes.
 #[utoipa::path(put, path = "/events/{event_id}", tag = "events", security(("session_uid" = [], "session_token" = [])),
     params(EventPath, ScopeQuery),
@@ -476,12 +493,12 @@ async fn get_event(
         (status = 200, body = EventDto),
         (status = 400, body = ErrorBody, description = "A required field sent as null, date rules or capacity"),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Administrator role required, unless a manager of this event / Only administrators set event managers"),
         (status = 404, body = ErrorBody, description = "Event not found / Some participants are missing or deleted"),
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn update_event(
-    AuditedAdmin(_me, actor): AuditedAdmin,
+    EventManager(me, actor): EventManager,
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
     Query(ScopeQuery { scope }): Query<ScopeQuery>,
@@ -502,8 +519,11 @@ async fn update_event(
         category_id: body.category_id,
     };
     let ids = body.participants_ids.map(Option::unwrap_or_default);
+    let managers = body.managers.map(Option::unwrap_or_default);
+    let acting = crate::auth::acting(&me);
     let view = match scope {
-        None => events::update(&state.svc, &actor, event_id, patch, ids).await?,
+        None => events::update(&state.svc, &actor, acting, event_id, patch, ids, managers).await?,
+        Some(_) if !acting.is_admin => return Err(DomainError::admin_required().into()),
         Some(scope) => series::update(&state.svc, &actor, event_id, patch, ids, scope).await?,
     };
     Ok(Json(EventDto::new(view, state.now())))

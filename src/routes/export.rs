@@ -8,9 +8,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::Admin;
+use crate::auth::EventManager;
 use crate::domain::error::DomainError;
 use crate::domain::event::Participation;
+use crate::domain::time::Ts;
 use crate::http::error::{AppError, AppResult, ErrorBody, ValidationErrorBody};
 use crate::http::extract::{Input, Path, Query};
 use crate::routes::events::EventPath;
@@ -39,6 +40,12 @@ const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadshe
 pub struct ExportQuery {
     /// `csv` (default) or `xlsx`, any case.
     pub format: Option<String>,
+    /// `true`: one more column, `checked_in_at` (when the participant was
+    /// checked in, RFC 3339 UTC; empty if not). Absent/false: the seven
+    /// columns of the contract.
+    #[serde(default, deserialize_with = "crate::http::extract::query_bool")]
+    #[param(value_type = Option<bool>)]
+    pub attendance: bool,
 }
 
 impl Input for ExportQuery {}
@@ -82,22 +89,28 @@ pub fn neutralise(text: &str) -> String {
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, body = ErrorBody, description = "Unsupported format"),
         (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Administrator role required, unless a manager of this event"),
         (status = 404, body = ErrorBody, description = "Event not found"),
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn export_participants(
-    Admin(_admin): Admin,
+    manager: EventManager,
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
     Query(query): Query<ExportQuery>,
 ) -> AppResult<Response> {
     // Existence (404) is checked before the route's own rules (400).
-    let (event, rows) = events::participations(&state.svc, event_id).await?;
+    let (event, rows) = events::participations(&state.svc, manager.acting(), event_id).await?;
     let format = Format::parse(query.format.as_deref())?;
+    let sheet = Sheet {
+        rows: &rows,
+        event_id: event.id,
+        event_name: &event.name,
+        attendance: query.attendance,
+    };
     let (bytes, content_type, ext) = match format {
-        Format::Csv => (csv(&rows, event.id, &event.name)?, CSV_TYPE, "csv"),
-        Format::Xlsx => (xlsx(&rows, event.id, &event.name)?, XLSX_TYPE, "xlsx"),
+        Format::Csv => (csv(&sheet)?, CSV_TYPE, "csv"),
+        Format::Xlsx => (xlsx(&sheet)?, XLSX_TYPE, "xlsx"),
     };
     Ok((
         [
@@ -122,37 +135,63 @@ fn text_cells(row: &Participation, event_name: &str) -> [String; 4] {
     ]
 }
 
-fn csv(rows: &[Participation], event_id: i64, event_name: &str) -> AppResult<Vec<u8>> {
+/// What one export holds.
+struct Sheet<'a> {
+    rows: &'a [(Participation, Option<Ts>)],
+    event_id: i64,
+    event_name: &'a str,
+    /// Whether the `checked_in_at` column follows the contract's seven.
+    attendance: bool,
+}
+
+impl Sheet<'_> {
+    fn header(&self) -> Vec<&'static str> {
+        let mut header = COLUMNS.to_vec();
+        if self.attendance {
+            header.push(ATTENDANCE_COLUMN);
+        }
+        header
+    }
+}
+
+/// The column `?attendance=true` adds.
+pub const ATTENDANCE_COLUMN: &str = "checked_in_at";
+
+fn csv(sheet: &Sheet) -> AppResult<Vec<u8>> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::from(DomainError::internal(format!("csv: {e}")));
-    out.write_record(COLUMNS).map_err(fail)?;
-    for row in rows {
-        let [email, full_name, status, name] = text_cells(row, event_name);
-        out.write_record([
+    out.write_record(sheet.header()).map_err(fail)?;
+    for (row, checked_in_at) in sheet.rows {
+        let [email, full_name, status, name] = text_cells(row, sheet.event_name);
+        let mut record = vec![
             row.user_id.to_string(),
             email,
             full_name,
             status,
             row.joined_at.to_string(),
-            event_id.to_string(),
+            sheet.event_id.to_string(),
             name,
-        ])
-        .map_err(fail)?;
+        ];
+        if sheet.attendance {
+            record.push(checked_in_at.map(|t| t.to_string()).unwrap_or_default());
+        }
+        out.write_record(record).map_err(fail)?;
     }
     out.into_inner()
         .map_err(|e| AppError::from(DomainError::internal(format!("csv: {e}"))))
 }
 
-fn xlsx(rows: &[Participation], event_id: i64, event_name: &str) -> AppResult<Vec<u8>> {
+fn xlsx(sheet_data: &Sheet) -> AppResult<Vec<u8>> {
+    let (event_id, event_name) = (sheet_data.event_id, sheet_data.event_name);
     let fail =
         |e: rust_xlsxwriter::XlsxError| AppError::from(DomainError::internal(format!("xlsx: {e}")));
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("Participants").map_err(fail)?;
-    for (col, title) in COLUMNS.iter().enumerate() {
+    for (col, title) in sheet_data.header().iter().enumerate() {
         sheet.write_string(0, col as u16, *title).map_err(fail)?;
     }
-    for (i, row) in rows.iter().enumerate() {
+    for (i, (row, checked_in_at)) in sheet_data.rows.iter().enumerate() {
         let r = i as u32 + 1;
         let [email, full_name, status, name] = text_cells(row, event_name);
         sheet.write_number(r, 0, row.user_id as f64).map_err(fail)?;
@@ -164,6 +203,11 @@ fn xlsx(rows: &[Participation], event_id: i64, event_name: &str) -> AppResult<Ve
             .map_err(fail)?;
         sheet.write_number(r, 5, event_id as f64).map_err(fail)?;
         sheet.write_string(r, 6, name).map_err(fail)?;
+        if sheet_data.attendance
+            && let Some(at) = checked_in_at
+        {
+            sheet.write_string(r, 7, at.to_string()).map_err(fail)?;
+        }
     }
     book.save_to_buffer().map_err(fail)
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backups;
 pub mod calendar;
 pub mod categories;
+pub mod checkin;
 pub mod client_config;
 pub mod debug;
 pub mod events;
@@ -53,7 +54,8 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
         .merge(series::router())
         .merge(audit::router())
         .merge(my_data::router())
-        .merge(webhooks::router());
+        .merge(webhooks::router())
+        .merge(checkin::router());
     if config.server.debug {
         api.merge(debug::router())
     } else {

@@ -85,6 +85,7 @@ async fn export_my_data(
     let audience = Audience {
         locale: data.notification_prefs.locale,
         time_zone: data.notification_prefs.time_zone.clone(),
+        ticket_qr: None,
     };
     let notifications = data
         .notifications

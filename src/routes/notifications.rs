@@ -105,6 +105,7 @@ async fn list(
     )
     .await?;
     let audience = Audience {
+        ticket_qr: None,
         locale: prefs.locale,
         time_zone: prefs.time_zone,
     };

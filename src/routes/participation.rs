@@ -84,6 +84,20 @@ pub struct EventCardDto<'a> {
     /// My place in the waiting list (1 = next) when I am `WAITLISTED`,
     /// else `null`.
     pub waitlist_position: Option<i64>,
+    /// When I was checked in at this event ("I attended"), else `null`.
+    pub checked_in_at: Option<Ts>,
+}
+
+/// My ticket for an event I participate in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketDto {
+    /// The ticket token (`<event_id>.<user_id>.<MAC>`), unguessable.
+    pub token: String,
+    /// What the QR code encodes: the organisers' check-in page with the
+    /// token.
+    pub url: String,
+    /// The QR code as SVG (no session needed: the token is the key).
+    pub qr_url: String,
 }
 
 /// `GET /events/{event_id}/card`: an [`EventCardDto`] (status `REJECTED`
@@ -94,6 +108,12 @@ pub struct OneCardDto<'a> {
     pub card: EventCardDto<'a>,
     /// When the event was cancelled; `null` unless `status` is `REJECTED`.
     pub rejected_at: Option<Ts>,
+    /// My ticket while I participate in an event that is not cancelled,
+    /// else `null`.
+    pub ticket: Option<TicketDto>,
+    /// Whether I may manage the event (administrator or one of its
+    /// managers): edit it, its participants, check-in.
+    pub can_manage: bool,
 }
 
 /// The fields of [`EventCardDto`] that are the same for every caller (the
@@ -133,6 +153,15 @@ fn push_card_tail(body: &mut String, status: EventStatus, mine: Option<MyPartici
     body.push_str("\",\"waitlist_position\":");
     match mine.and_then(|m| m.waitlist_position) {
         Some(place) => body.push_str(&place.to_string()),
+        None => body.push_str("null"),
+    }
+    body.push_str(",\"checked_in_at\":");
+    match mine.and_then(|m| m.checked_in_at) {
+        Some(at) => {
+            body.push('"');
+            body.push_str(&at.to_string());
+            body.push('"');
+        }
         None => body.push_str("null"),
     }
 }
@@ -204,12 +233,21 @@ async fn card(
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> AppResult<Response> {
-    let one = events::card(&state.svc, me.id, event_id).await?;
+    let one = events::card(&state.svc, crate::auth::acting(&me), event_id).await?;
     let mut body = serde_json::to_string(&one.row.fields).map_err(anyhow::Error::from)?;
     body.pop(); // the closing brace
     push_card_tail(&mut body, one.status, one.mine);
     body.push_str(",\"rejected_at\":");
     body.push_str(&serde_json::to_string(&one.row.rejected_at).map_err(anyhow::Error::from)?);
+    let ticket = one.ticket.map(|t| TicketDto {
+        token: t.token,
+        url: t.url,
+        qr_url: t.qr_url,
+    });
+    body.push_str(",\"ticket\":");
+    body.push_str(&serde_json::to_string(&ticket).map_err(anyhow::Error::from)?);
+    body.push_str(",\"can_manage\":");
+    body.push_str(if one.can_manage { "true" } else { "false" });
     body.push('}');
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
@@ -320,12 +358,17 @@ async fn set_my_participation(
         (status = 422, body = ValidationErrorBody),
     ))]
 async fn ics(
-    CurrentUser(_user): CurrentUser,
+    CurrentUser(me): CurrentUser,
     State(state): State<AppState>,
     Path(EventPath { event_id }): Path<EventPath>,
 ) -> AppResult<Response> {
-    let event = events::get_visible(&state.svc, event_id).await?;
-    let text = crate::http::ics::calendar(&event, &state.config.public_url(), state.now());
+    let (event, ticket) = events::calendar_entry(&state.svc, me.id, event_id).await?;
+    let text = crate::http::ics::calendar(
+        &event,
+        &state.config.public_url(),
+        state.now(),
+        ticket.as_ref().map(|t| t.qr_url.as_str()),
+    );
     Ok((
         [
             (

@@ -154,6 +154,7 @@ impl SeriesDto {
                             event,
                             participants: Vec::new(),
                             waitlist: Vec::new(),
+                            managers: Vec::new(),
                         },
                         now,
                     )

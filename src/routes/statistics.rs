@@ -87,12 +87,62 @@ pub struct WaitingList {
     pub events: i64,
 }
 
+/// Attendance of one event whose check-in has opened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventAttendanceDto {
+    pub event_id: i64,
+    pub name: String,
+    pub starts_at: crate::domain::time::Ts,
+    /// `PARTICIPATING` people.
+    pub registered: i64,
+    /// Of those, checked in.
+    pub came: i64,
+    /// came / registered (0 when nobody registered).
+    pub attendance_rate: f64,
+}
+
+/// Who came to the events whose check-in has opened
+/// (`events.checkin_opens_minutes` before the start; not cancelled), from
+/// check-ins.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Attendance {
+    /// Over the listed events: `PARTICIPATING` people, and those checked in.
+    pub registered: i64,
+    pub came: i64,
+    /// (registered − came) / registered, 0 when nobody registered.
+    pub no_show_rate: f64,
+    /// The most recent 100 such events, newest first.
+    pub events: Vec<EventAttendanceDto>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Statistics<'a> {
     pub scalars: Vec<Scalar>,
     pub graphs: Vec<Graph<'a>>,
     pub histograms: Vec<Histogram>,
     pub waiting_list: WaitingList,
+    /// Check-in figures (apart from the contract's scalars).
+    pub attendance: Attendance,
+}
+
+fn attendance(events: Vec<crate::domain::organiser::EventAttendance>) -> Attendance {
+    let (registered, came, no_show_rate) = crate::domain::organiser::no_show_rate(&events);
+    Attendance {
+        registered,
+        came,
+        no_show_rate,
+        events: events
+            .into_iter()
+            .map(|e| EventAttendanceDto {
+                attendance_rate: e.rate(),
+                event_id: e.event_id,
+                name: e.name,
+                starts_at: e.starts_at,
+                registered: e.registered,
+                came: e.came,
+            })
+            .collect(),
+    }
 }
 
 /// Event counts over non-rejected events, and the rejected ones.
@@ -143,8 +193,8 @@ fn bin(label: &'static str, from: Option<f64>, to: Option<f64>, count: i64) -> B
     }
 }
 
-impl<'a> From<&'a EventAggregates> for Statistics<'a> {
-    fn from(a: &'a EventAggregates) -> Self {
+impl<'a> Statistics<'a> {
+    fn new(a: &'a EventAggregates, attendance: Attendance) -> Self {
         let (p, f) = (&a.participants_per_event, &a.fill_rate);
         Statistics {
             scalars: vec![
@@ -211,6 +261,7 @@ impl<'a> From<&'a EventAggregates> for Statistics<'a> {
                 waitlisted: a.waitlisted,
                 events: a.events_with_waitlist,
             },
+            attendance,
         }
     }
 }
@@ -223,8 +274,9 @@ impl<'a> From<&'a EventAggregates> for Statistics<'a> {
         (status = 403, body = ErrorBody),
     ))]
 async fn statistics(Admin(_admin): Admin, State(state): State<AppState>) -> AppResult<Response> {
-    let aggregates = statistics::dashboard(&state.svc).await?;
-    let body =
-        serde_json::to_vec(&Statistics::from(aggregates.as_ref())).map_err(anyhow::Error::from)?;
+    let (aggregates, came) = statistics::admin(&state.svc).await?;
+    let came = attendance(came);
+    let body = serde_json::to_vec(&Statistics::new(aggregates.as_ref(), came))
+        .map_err(anyhow::Error::from)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

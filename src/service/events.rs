@@ -9,9 +9,11 @@ use crate::domain::event::{
     search_text,
 };
 use crate::domain::notice::{EventFacts, Notice, To};
+use crate::domain::organiser::{self as organiser_rules, Acting, MANAGERS_ADMIN_ONLY};
+use crate::domain::time::Ts;
 use crate::domain::webhook::WebhookType;
 use crate::service::audit::{self, Action, Actor, Changes, Target};
-use crate::service::{Services, outbox, waitlist, webhooks};
+use crate::service::{Services, organiser, outbox, waitlist, webhooks};
 use crate::store::Tx;
 use crate::store::events::{CardRow, EventQuery};
 
@@ -23,13 +25,15 @@ pub struct EventView {
     pub participants: Vec<Participant>,
     /// `WAITLISTED` rows, first in line first.
     pub waitlist: Vec<Participant>,
+    /// The event's managers (co-organisers), by user id.
+    pub managers: Vec<i64>,
 }
 
 impl EventView {
     /// Splits an event's rows (by row time, as the store gives them) into
     /// participants and the waiting list — whose order is the same
     /// (created_at, id) order.
-    fn new(event: Event, rows: Vec<Participant>) -> EventView {
+    fn new(event: Event, rows: Vec<Participant>, managers: Vec<i64>) -> EventView {
         let (waitlist, participants) = rows
             .into_iter()
             .partition(|p| p.status == ParticipantStatus::Waitlisted);
@@ -37,6 +41,7 @@ impl EventView {
             event,
             participants,
             waitlist,
+            managers,
         }
     }
 }
@@ -60,9 +65,18 @@ fn require_active_users(tx: &mut dyn Tx, ids: &[i64]) -> DomainResult<()> {
     Ok(())
 }
 
+/// Managers must be active users.
+fn require_managers(tx: &mut dyn Tx, ids: &[i64]) -> DomainResult<()> {
+    if tx.count_active_users(ids)? != ids.len() {
+        return Err(DomainError::not_found(organiser_rules::MANAGERS_MISSING));
+    }
+    Ok(())
+}
+
 pub(crate) fn view(tx: &mut dyn Tx, event: Event) -> DomainResult<EventView> {
     let rows = tx.participants_of(&[event.id])?.pop().unwrap_or_default();
-    Ok(EventView::new(event, rows))
+    let managers = tx.managers_of(&[event.id])?.pop().unwrap_or_default();
+    Ok(EventView::new(event, rows, managers))
 }
 
 /// An event's category must exist when it is set.
@@ -112,12 +126,13 @@ fn recipients(ids: &[i64]) -> Vec<To> {
 }
 
 /// Creates an event with its first participants (duplicates ignored);
-/// they get EVENT_CREATED.
+/// they get EVENT_CREATED. `managers` become its managers (co-organisers).
 pub async fn create(
     svc: &Services,
     actor: &Actor,
     new: NewEvent,
     participant_ids: Vec<i64>,
+    managers: Vec<i64>,
 ) -> DomainResult<EventView> {
     let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
@@ -129,8 +144,11 @@ pub async fn create(
             check_dates(now, new.starts_at, new.ends_at)?;
             check_capacity(ids.len(), new.max_participants_count)?;
             require_category(tx, new.category_id)?;
+            let managers = dedup_ids(&managers);
+            require_managers(tx, &managers)?;
             let id = tx.insert_event(&new, now)?;
             tx.replace_participants(id, &ids, now)?;
+            tx.set_managers(id, &managers)?;
             let event = new.into_event(id, now);
             let changes = Changes::diff(&serde_json::json!({}), &audited(&event, &ids));
             audit::record(
@@ -205,19 +223,23 @@ pub async fn list(svc: &Services, list: ListEvents) -> DomainResult<Vec<EventVie
             }
             let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
             let groups = tx.participants_of(&ids)?;
+            let managers = tx.managers_of(&ids)?;
             Ok(events
                 .into_iter()
                 .zip(groups)
-                .map(|(event, rows)| EventView::new(event, rows))
+                .zip(managers)
+                .map(|((event, rows), managers)| EventView::new(event, rows, managers))
                 .collect())
         })
         .await
 }
 
-/// One event with its participants, cancelled or not.
-pub async fn get(svc: &Services, id: i64) -> DomainResult<EventView> {
+/// One event with its participants, cancelled or not, for an
+/// administrator or one of its managers.
+pub async fn get(svc: &Services, by: Acting, id: i64) -> DomainResult<EventView> {
     svc.store
         .read(move |tx| {
+            organiser::authorize_in(tx, by, id)?;
             let event = require(tx, id)?;
             view(tx, event)
         })
@@ -236,18 +258,33 @@ pub async fn get_visible(svc: &Services, id: i64) -> DomainResult<Event> {
 /// removed, the maximum raised or removed, the event restored) go to the
 /// head of the waiting list in the same transaction; those promoted get
 /// WAITLIST_PROMOTED instead of EVENT_UPDATED.
+///
+/// Administrators and the event's managers may update it (a manager's
+/// update is theirs to answer for: `by` is recorded by the audit log);
+/// only administrators set `managers` (the complete set after the update).
 pub async fn update(
     svc: &Services,
     actor: &Actor,
+    by: Acting,
     id: i64,
     patch: EventPatch,
     participant_ids: Option<Vec<i64>>,
+    managers: Option<Vec<i64>>,
 ) -> DomainResult<EventView> {
     let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
         .clone()
         .write(move |tx| {
             let now = svc.now();
+            organiser::authorize_in(tx, by, id)?;
+            if managers.is_some() && !by.is_admin {
+                return Err(DomainError::Forbidden(MANAGERS_ADMIN_ONLY.into()));
+            }
+            if let Some(ids) = managers.as_ref().map(|ids| dedup_ids(ids)) {
+                require(tx, id)?;
+                require_managers(tx, &ids)?;
+                tx.set_managers(id, &ids)?;
+            }
             update_in(&svc, tx, &actor, id, patch, participant_ids, now)
         })
         .await
@@ -518,19 +555,56 @@ pub struct OneCard {
     pub row: CardRow,
     pub status: EventStatus,
     pub mine: Option<MyParticipation>,
+    /// My ticket while I participate (and the event is not cancelled).
+    pub ticket: Option<organiser::Ticket>,
+    /// Whether I may manage this event (administrator or manager).
+    pub can_manage: bool,
 }
 
 /// The card of one event for a user; 404 only when there is no such event.
-pub async fn card(svc: &Services, user_id: i64, event_id: i64) -> DomainResult<OneCard> {
+pub async fn card(svc: &Services, by: Acting, event_id: i64) -> DomainResult<OneCard> {
     let now = svc.now();
+    let svc = svc.clone();
     svc.store
+        .clone()
         .read(move |tx| {
+            let user_id = by.user_id;
             let row = tx
                 .card(event_id)?
                 .ok_or_else(|| DomainError::not_found(messages::EVENT_NOT_FOUND))?;
             let mine = tx.my_statuses(user_id, Some(event_id))?.remove(&event_id);
             let status = EventStatus::of(row.rejected_at, row.fields.ends_at, now);
-            Ok(OneCard { row, status, mine })
+            let ticket = (row.rejected_at.is_none()
+                && mine.is_some_and(|m| m.status == ParticipantStatus::Participating))
+            .then(|| organiser::ticket(&svc, event_id, user_id));
+            let can_manage = organiser::authorize_in(tx, by, event_id).is_ok();
+            Ok(OneCard {
+                row,
+                status,
+                mine,
+                ticket,
+                can_manage,
+            })
+        })
+        .await
+}
+
+/// The event as users see it (not cancelled), for its calendar file, with
+/// the caller's ticket while they participate.
+pub async fn calendar_entry(
+    svc: &Services,
+    user_id: i64,
+    id: i64,
+) -> DomainResult<(Event, Option<organiser::Ticket>)> {
+    let svc = svc.clone();
+    svc.store
+        .clone()
+        .read(move |tx| {
+            let event = require_visible(tx, id)?;
+            let ticket = (tx.participant_status(id, user_id)?
+                == Some(ParticipantStatus::Participating))
+            .then(|| organiser::ticket(&svc, id, user_id));
+            Ok((event, ticket))
         })
         .await
 }
@@ -553,15 +627,27 @@ pub async fn attendees(
         .await
 }
 
-/// The participants of an event with their contact, for the export.
+/// The participants of an event with their contact and when each checked
+/// in, for the export (administrators and the event's managers).
 pub async fn participations(
     svc: &Services,
+    by: Acting,
     event_id: i64,
-) -> DomainResult<(Event, Vec<Participation>)> {
+) -> DomainResult<(Event, Vec<(Participation, Option<Ts>)>)> {
     svc.store
         .read(move |tx| {
+            organiser::authorize_in(tx, by, event_id)?;
             let event = require(tx, event_id)?;
-            Ok((event, tx.participations(event_id)?))
+            let times = tx.check_ins(event_id)?;
+            let rows = tx
+                .participations(event_id)?
+                .into_iter()
+                .map(|p| {
+                    let at = times.get(&p.user_id).copied();
+                    (p, at)
+                })
+                .collect();
+            Ok((event, rows))
         })
         .await
 }

@@ -72,6 +72,7 @@ fn item(render: &Renderer, r: JobRecord) -> OutboxItem {
             Ok(job) => {
                 // The stored notice has its secret blanked already.
                 let audience = Audience {
+                    ticket_qr: None,
                     locale: job.locale,
                     time_zone: job.time_zone.clone(),
                 };

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod my_data;
 pub mod notifications;
 pub mod oidc;
+pub mod organiser;
 pub mod outbox;
 pub mod participation;
 pub mod preferences;

@@ -40,6 +40,22 @@ pub struct EmailJob {
     /// The recipient's IANA time zone when they chose one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// (event, user) whose check-in ticket the email shows: derived when the
+    /// email is composed, so the job row holds no ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_for: Option<(i64, i64)>,
+}
+
+/// The event of a notice a participant gets about an event they take part
+/// in (their ticket goes with it).
+fn participant_event(notice: &Notice) -> Option<i64> {
+    match notice {
+        Notice::EventCreated(e)
+        | Notice::EventUpdated(e)
+        | Notice::EventReminder(e)
+        | Notice::WaitlistPromoted(e) => Some(e.id),
+        _ => None,
+    }
 }
 
 /// Notifies every recipient of `notice` inside `tx`. Deleted users are
@@ -133,6 +149,10 @@ fn send(
             admin_view,
             locale: prefs.locale,
             time_zone: prefs.time_zone.clone(),
+            ticket_for: match (participant_event(notice), user_id) {
+                (Some(event_id), Some(user_id)) if !admin_view => Some((event_id, user_id)),
+                _ => None,
+            },
         };
         let payload = serde_json::to_value(&job).map_err(DomainError::internal)?;
         // Sealed per job (own nonce), so two rows never share a ciphertext.

@@ -18,6 +18,7 @@ use chrono::Duration;
 
 use crate::domain::error::{DomainError, DomainResult, messages};
 use crate::domain::event::{Event, EventPatch, NewEvent, check_dates};
+use crate::domain::organiser::Acting;
 use crate::domain::series::{Rule, Schedule, Scope, Series, Template, local, resolve, time_shift};
 use crate::domain::time::Ts;
 use crate::service::Services;
@@ -197,7 +198,7 @@ pub async fn update(
     scope: Scope,
 ) -> DomainResult<EventView> {
     if scope == Scope::This {
-        return events::update(svc, actor, id, patch, participant_ids).await;
+        return events::update(svc, actor, Acting::SYSTEM, id, patch, participant_ids, None).await;
     }
     if participant_ids.is_some() {
         return Err(DomainError::rule(PARTICIPANTS_PER_OCCURRENCE));

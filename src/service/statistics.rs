@@ -19,6 +19,23 @@ pub async fn mine(svc: &Services, user_id: i64) -> DomainResult<MyStatistics> {
         .await
 }
 
+/// How many started events the administrators' attendance lists.
+pub const ATTENDANCE_EVENTS: i64 = 100;
+
+/// The administrators' dashboard: the cached figures and the attendance
+/// of the most recent events whose check-in has opened (read anew: every
+/// check-in changes it).
+pub async fn admin(
+    svc: &Services,
+) -> DomainResult<(
+    Arc<EventAggregates>,
+    Vec<crate::domain::organiser::EventAttendance>,
+)> {
+    let figures = dashboard(svc).await?;
+    let attendance = crate::service::organiser::attendance(svc, ATTENDANCE_EVENTS).await?;
+    Ok((figures, attendance))
+}
+
 /// The administrators' figures: one snapshot, exact until the next commit
 /// or the next moment they change by time alone.
 pub async fn dashboard(svc: &Services) -> DomainResult<Arc<EventAggregates>> {

@@ -23,6 +23,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod organiser;
 pub mod personal;
 pub mod postgres;
 pub mod series;
@@ -46,6 +47,7 @@ pub use events::EventStore;
 pub use jobs::JobStore;
 pub use limits::LimitStore;
 pub use notifications::NotificationStore;
+pub use organiser::OrganiserStore;
 pub use personal::PersonalDataStore;
 pub use series::SeriesStore;
 pub use uploads::UploadStore;
@@ -67,6 +69,7 @@ pub trait Tx:
     + NotificationStore
     + SeriesStore
     + PersonalDataStore
+    + OrganiserStore
     + UploadStore
     + UserStore
     + WebhookStore
@@ -85,6 +88,7 @@ impl<
         + NotificationStore
         + SeriesStore
         + PersonalDataStore
+        + OrganiserStore
         + UploadStore
         + UserStore
         + WebhookStore

@@ -137,8 +137,20 @@ function StateNote({ card }: { card: EventCard }) {
     );
   if (card.status === 'PAST')
     return (
-      <p class="notice" role="status" data-testid="event-past" data-went={card.participation_status === 'PARTICIPATING'}>
+      <p class="notice" role="status" data-testid="event-past" data-went={card.participation_status === 'PARTICIPATING'} data-attended={card.checked_in_at ? 'true' : 'false'}>
         {card.participation_status === 'PARTICIPATING' ? t('events.overWent') : t('events.overMissed')}
+        {card.checked_in_at ? (
+          <>
+            {' '}
+            <strong data-testid="checked-in">{t('checkin.attended')} ✓</strong>
+          </>
+        ) : null}
+      </p>
+    );
+  if (card.checked_in_at)
+    return (
+      <p class="notice" role="status" data-testid="checked-in" data-checked-in-at={card.checked_in_at}>
+        {t('checkin.checkedIn', { time: fmtDateTime(card.checked_in_at) })}
       </p>
     );
   if (card.participation_status === 'WAITLISTED')
@@ -182,6 +194,16 @@ export function EventPage({ id }: { id: string }) {
             {t('events.editAdmin')}
           </Link>
         ) : null}
+        {card.can_manage && !isAdmin ? (
+          <Link href={`/events/${card.id}/manage`} class="btn btn-secondary btn-sm" data-testid="manage-link">
+            {t('checkin.manage')}
+          </Link>
+        ) : null}
+        {card.can_manage && card.status !== 'REJECTED' ? (
+          <Link href={`/events/${card.id}/check-in`} class="btn btn-secondary btn-sm" data-testid="checkin-link">
+            {t('checkin.link')}
+          </Link>
+        ) : null}
       </PageHeader>
       <div class="event-meta">
         {card.status !== 'ACTIVE' ? (
@@ -220,6 +242,13 @@ export function EventPage({ id }: { id: string }) {
         </div>
       </dl>
       <EventActions card={card} onChange={(c) => res.setData(c)} />
+      {card.ticket && card.status === 'ACTIVE' && !card.checked_in_at ? (
+        <section class="ticket panel" data-testid="ticket">
+          <h2>{t('checkin.ticket')}</h2>
+          <img src={`/api/tickets/${encodeURIComponent(card.ticket.token)}/qr.svg`} alt={t('checkin.ticket')} width={200} height={200} data-testid="ticket-qr" />
+          <p class="muted small">{t('checkin.ticketHint')}</p>
+        </section>
+      ) : null}
       <div class="card-actions share-actions">
         <Button variant="ghost" small onClick={() => void copyLink(card.id)} data-testid="copy-link">
           {t('events.copyLink')}

@@ -368,7 +368,9 @@ impl EventStore for PgTx<'_, '_> {
                       (SELECT count(*) FROM event_participant q
                         WHERE q.event_id = p.event_id AND q.status = 'WAITLISTED'
                           AND (q.created_at, q.id) <= (p.created_at, p.id))
-                    END
+                    END,
+                    (SELECT c.checked_in_at FROM event_checkin c
+                      WHERE c.event_id = p.event_id AND c.user_id = p.user_id)
              FROM event_participant p
              WHERE p.user_id = $1 AND ($2::BIGINT IS NULL OR p.event_id = $2)",
             &[&user_id, &event_id],
@@ -380,6 +382,7 @@ impl EventStore for PgTx<'_, '_> {
                 MyParticipation {
                     status: r.try_get(1)?,
                     waitlist_position: r.try_get(2)?,
+                    checked_in_at: r.try_get(3)?,
                 },
             ))
         })

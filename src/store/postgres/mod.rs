@@ -73,6 +73,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod organiser;
 pub mod personal;
 pub mod series;
 pub mod types;
@@ -141,6 +142,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "V13__oidc_login",
         include_str!("../../../migrations/postgres/V13__oidc_login.pg.sql"),
+    ),
+    (
+        "V14__checkin_and_managers",
+        include_str!("../../../migrations/postgres/V14__checkin_and_managers.pg.sql"),
     ),
     (
         "V15__series",

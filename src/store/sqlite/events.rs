@@ -92,7 +92,9 @@ const MY_ROWS: &str = "SELECT p.event_id, p.status,
           (SELECT count(*) FROM event_participant q
             WHERE q.event_id = p.event_id AND q.status = 'WAITLISTED'
               AND (q.created_at < p.created_at OR (q.created_at = p.created_at AND q.id <= p.id)))
-        END
+        END,
+        (SELECT c.checked_in_at FROM event_checkin c
+          WHERE c.event_id = p.event_id AND c.user_id = p.user_id)
      FROM event_participant p
      WHERE p.user_id = ?1 AND (?2 IS NULL OR p.event_id = ?2)";
 
@@ -399,6 +401,7 @@ impl EventStore for SqliteTx<'_> {
                     MyParticipation {
                         status: r.get(1)?,
                         waitlist_position: r.get(2)?,
+                        checked_in_at: r.get(3)?,
                     },
                 ))
             })?

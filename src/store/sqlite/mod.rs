@@ -29,6 +29,7 @@ pub mod events;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod organiser;
 pub mod personal;
 pub mod series;
 pub mod types;
@@ -515,6 +516,8 @@ mod tests {
                 "category",
                 "domain_version",
                 "event",
+                "event_checkin",
+                "event_manager",
                 "event_participant",
                 "instant_notification",
                 "issued_login_recovery",

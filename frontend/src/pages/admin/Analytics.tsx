@@ -165,6 +165,53 @@ function ScalarValue({ s }: { s: Statistics['scalars'][number] }) {
   );
 }
 
+/** Who came: came / registered per started event, and the no-show rate. */
+function AttendanceSection({ a }: { a: NonNullable<Statistics['attendance']> }) {
+  return (
+    <section aria-labelledby="an-attendance" data-testid="attendance">
+      <h2 id="an-attendance" class="section-title">
+        {t('an.attendance')}
+      </h2>
+      <dl class="stat-grid wide">
+        <div class="stat" data-testid="no-show-rate">
+          <dt>{t('an.noShowRate')}</dt>
+          <dd>{fmtNumber(a.no_show_rate * 100, 1)}%</dd>
+        </div>
+        <div class="stat">
+          <dt>{t('an.came')}</dt>
+          <dd>
+            {fmtNumber(a.came)} / {fmtNumber(a.registered)}
+          </dd>
+        </div>
+      </dl>
+      {a.events.length ? (
+        <table class="table" data-testid="attendance-table">
+          <thead>
+            <tr>
+              <th>{t('an.event')}</th>
+              <th>{t('an.came')}</th>
+              <th>%</th>
+            </tr>
+          </thead>
+          <tbody>
+            {a.events.map((e) => (
+              <tr key={e.event_id} data-event-id={e.event_id}>
+                <td>{e.name}</td>
+                <td>
+                  {e.came} / {e.registered}
+                </td>
+                <td>{fmtNumber(e.attendance_rate * 100, 0)}%</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <Empty>{t('an.noData')}</Empty>
+      )}
+    </section>
+  );
+}
+
 export function AnalyticsPage() {
   useTitle(t('an.title'));
   const res = useAsync(() => get<Statistics>('/api/statistics'), []);
@@ -209,6 +256,7 @@ export function AnalyticsPage() {
               ))}
             </div>
           </section>
+          {res.data.attendance ? <AttendanceSection a={res.data.attendance} /> : null}
           <section aria-labelledby="an-hist">
             <h2 id="an-hist" class="section-title">
               {t('an.histograms')}

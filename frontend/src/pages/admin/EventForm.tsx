@@ -1,11 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, get, withQuery, type Category, type EventDTO, type Repeat, type SeriesDTO, type UserDTO, type Weekday } from '../../api';
+import { api, ApiError, get, withQuery, type Category, type Desk, type EventDTO, type Repeat, type SeriesDTO, type UserDTO, type Weekday } from '../../api';
 import { Badge, Button, Checkbox, ConfirmDialog, ErrorBox, Field, FormError, Loading, PageHeader, Select, SeriesMark, TextArea } from '../../components/ui';
 import { fmtDateTime, fromLocalInput, timeZone, toLocalInput } from '../../format';
 import { useAsync, useDebounced, useSubmit, useTitle } from '../../hooks';
 import { t, tDyn } from '../../i18n';
 import { Link, navigate } from '../../router';
-import { toast } from '../../state';
+import { currentMe, toast } from '../../state';
 import { exportParticipants, statusBadgeKind } from './Events';
 
 interface Person {
@@ -27,6 +27,8 @@ interface FormState {
   /** Category id, or '' for none. */
   category: string;
   participants: Person[];
+  /** Event managers (co-organisers). */
+  managers: Person[];
   attendees_visible: boolean;
 }
 
@@ -42,6 +44,7 @@ const EMPTY: FormState = {
   image_url: '',
   category: '',
   participants: [],
+  managers: [],
   attendees_visible: true,
 };
 
@@ -53,8 +56,9 @@ const FIELD_MAP: Record<string, string> = {
   unsupported_file_type: 'image_url',
   file_too_large: 'image_url',
   category_not_found: 'category_id',
+  managers_missing: 'managers',
 };
-const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids', 'category_id'];
+const KNOWN = ['name', 'short_description', 'description', 'starts_at', 'ends_at', 'location', 'payment_info', 'max_participants_count', 'image_url', 'participants_ids', 'category_id', 'managers'];
 
 /** The "Repeat" section of a new event. */
 interface RepeatState {
@@ -200,19 +204,28 @@ function ScopeChoice({ value, onChange }: { value: Scope; onChange: (s: Scope) =
   );
 }
 
-/** Resolve user ids to names by paging through /api/users (there is no bulk lookup). */
-async function resolveUsers(ids: number[]): Promise<Person[]> {
+/**
+ * Resolve user ids to names by paging through /api/users (there is no bulk lookup). An event's
+ * manager may not list users: their names then come from the event's check-in desk.
+ */
+async function resolveUsers(ids: number[], eventId?: number): Promise<Person[]> {
   const want = new Set(ids);
   const found = new Map<number, Person>();
-  for (let offset = 0; want.size > found.size && offset < 5000; offset += 200) {
-    const page = await get<UserDTO[]>(withQuery('/api/users', { include_deleted: true, limit: 200, offset }));
-    for (const u of page) if (want.has(u.id)) found.set(u.id, { id: u.id, full_name: u.full_name, email: u.email });
-    if (page.length < 200) break;
+  try {
+    for (let offset = 0; want.size > found.size && offset < 5000; offset += 200) {
+      const page = await get<UserDTO[]>(withQuery('/api/users', { include_deleted: true, limit: 200, offset }));
+      for (const u of page) if (want.has(u.id)) found.set(u.id, { id: u.id, full_name: u.full_name, email: u.email });
+      if (page.length < 200) break;
+    }
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 403 && eventId !== undefined)) throw e;
+    const desk = await get<Desk>(`/api/events/${eventId}/check-ins`);
+    for (const p of desk.participants) if (want.has(p.user_id)) found.set(p.user_id, { id: p.user_id, full_name: p.full_name, email: p.email });
   }
   return ids.map((id) => found.get(id) ?? { id, full_name: `#${id}`, email: '' });
 }
 
-function fromEvent(ev: EventDTO, people: Person[]): FormState {
+function fromEvent(ev: EventDTO, people: Person[], managers: Person[]): FormState {
   return {
     name: ev.name,
     short_description: ev.short_description ?? '',
@@ -225,6 +238,7 @@ function fromEvent(ev: EventDTO, people: Person[]): FormState {
     image_url: ev.image_url ?? '',
     category: ev.category_id === null || ev.category_id === undefined ? '' : String(ev.category_id),
     participants: people,
+    managers,
     attendees_visible: ev.attendees_visible ?? true,
   };
 }
@@ -232,7 +246,7 @@ function fromEvent(ev: EventDTO, people: Person[]): FormState {
 /** The waiting list in order, with names (administrators only). */
 function WaitlistPanel({ ev }: { ev: EventDTO }) {
   const list = ev.waitlist ?? [];
-  const names = useAsync(() => (list.length ? resolveUsers(list.map((w) => w.user_id)) : Promise.resolve([] as Person[])), [JSON.stringify(list)]);
+  const names = useAsync(() => (list.length ? resolveUsers(list.map((w) => w.user_id), ev.id) : Promise.resolve([] as Person[])), [JSON.stringify(list)]);
   if (!list.length) return null;
   return (
     <section class="panel" data-testid="admin-waitlist">
@@ -324,17 +338,34 @@ function ImageInput({ url, onUrl, error }: { url: string; onUrl: (u: string) => 
   );
 }
 
-function ParticipantPicker({ value, onChange, error, declined }: { value: Person[]; onChange: (p: Person[]) => void; error?: string; declined: number }) {
+function ParticipantPicker({
+  value,
+  onChange,
+  error,
+  declined,
+  legend,
+  hint,
+  testid = 'participant-picker',
+}: {
+  value: Person[];
+  onChange: (p: Person[]) => void;
+  error?: string;
+  declined: number;
+  legend?: string;
+  hint?: string;
+  testid?: string;
+}) {
   const [text, setText] = useState('');
   const q = useDebounced(text.trim(), 250);
   const res = useAsync(() => (q ? get<UserDTO[]>(withQuery('/api/users', { q, status: 'ACTIVE', limit: 10 })) : Promise.resolve([] as UserDTO[])), [q]);
   const chosen = new Set(value.map((p) => p.id));
   const results = (res.data ?? []).filter((u) => !chosen.has(u.id));
   return (
-    <fieldset class={`picker${error ? ' has-error' : ''}`} data-testid="participant-picker">
+    <fieldset class={`picker${error ? ' has-error' : ''}`} data-testid={testid}>
       <legend>
-        {t('form.participants')} <span class="muted small">({t('form.selected', { n: value.length })})</span>
+        {legend ?? t('form.participants')} <span class="muted small">({t('form.selected', { n: value.length })})</span>
       </legend>
+      {hint ? <p class="muted small">{hint}</p> : null}
       {value.length ? (
         <ul class="chips" data-testid="participant-chips">
           {value.map((p) => (
@@ -355,7 +386,7 @@ function ParticipantPicker({ value, onChange, error, declined }: { value: Person
       {declined > 0 ? <p class="muted small">{t('form.declinedCount', { n: declined })}</p> : null}
       <Field
         label={t('form.participantsSearch')}
-        name="participant_search"
+        name={testid === 'participant-picker' ? 'participant_search' : 'manager_search'}
         type="search"
         autoComplete="off"
         value={text}
@@ -403,14 +434,18 @@ function ParticipantPicker({ value, onChange, error, declined }: { value: Person
 
 export function AdminEventFormPage({ id }: { id: string | null }) {
   const isNew = id === null;
+  // An event's manager edits it here too (from /events/{id}/manage); the rest of the admin area is not theirs.
+  const isAdmin = currentMe()?.role === 'ADMINISTRATOR';
+  const back = isAdmin || !id ? '/admin/events' : `/events/${id}`;
   const numId = id && /^\d+$/.test(id) ? parseInt(id, 10) : NaN;
   const loaded = useAsync(async () => {
     if (isNew) return null;
     if (isNaN(numId)) throw new ApiError(404, t('events.notFound'), 'event_not_found');
     const ev = await get<EventDTO>(`/api/events/${numId}`);
     const ids = ev.participants.filter((p) => p.status === 'PARTICIPATING').map((p) => p.user_id);
-    const people = ids.length ? await resolveUsers(ids) : [];
-    return { ev, people };
+    const people = ids.length ? await resolveUsers(ids, ev.id) : [];
+    const managers = ev.managers?.length ? await resolveUsers(ev.managers, ev.id) : [];
+    return { ev, people, managers };
   }, [id]);
   const [form, setForm] = useState<FormState>(EMPTY);
   const [orig, setOrig] = useState<FormState | null>(null);
@@ -425,7 +460,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
 
   useEffect(() => {
     if (loaded.data) {
-      const f = fromEvent(loaded.data.ev, loaded.data.people);
+      const f = fromEvent(loaded.data.ev, loaded.data.people, loaded.data.managers);
       setForm(f);
       setOrig(f);
       setEv(loaded.data.ev);
@@ -464,6 +499,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
     image_url: f.image_url,
     category_id: f.category ? parseInt(f.category, 10) : null,
     participants_ids: f.participants.map((p) => p.id),
+    managers: f.managers.map((p) => p.id),
     attendees_visible: f.attendees_visible,
   });
 
@@ -538,7 +574,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
         <PageHeader title={t('form.editTitle', { id: id ?? '' })} />
         <ErrorBox error={loaded.error} onRetry={() => loaded.reload()} />
         <p>
-          <Link href="/admin/events">← {t('form.back')}</Link>
+          <Link href={back}>← {t('form.back')}</Link>
         </p>
       </section>
     );
@@ -548,7 +584,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
   return (
     <section class="page narrow" data-testid="event-form-page">
       <p class="crumbs">
-        <Link href="/admin/events">← {t('form.back')}</Link>
+        <Link href={back}>← {t('form.back')}</Link>
       </p>
       <PageHeader title={isNew ? t('form.newTitle') : t('form.editTitle', { id: ev?.id ?? id ?? '' })}>
         {ev ? (
@@ -622,6 +658,17 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
         <ImageInput url={form.image_url} onUrl={set('image_url')} error={s.fields.image_url} />
         {/* People join each occurrence of a series themselves. */}
         {isNew && repeat.frequency ? null : <ParticipantPicker value={form.participants} onChange={set('participants')} error={s.fields.participants_ids} declined={declined} />}
+        {isAdmin ? (
+          <ParticipantPicker
+            value={form.managers}
+            onChange={set('managers')}
+            error={s.fields.managers}
+            declined={0}
+            legend={t('form.managers')}
+            hint={t('form.managersHint')}
+            testid="manager-picker"
+          />
+        ) : null}
         <Checkbox label={t('form.attendeesVisible')} name="attendees_visible" checked={form.attendees_visible} onChange={set('attendees_visible')} />
         {isNew ? <RepeatSection value={repeat} onChange={setRepeat} starts={form.starts} error={s.fields.repeat} /> : null}
         {ev?.series_id ? <ScopeChoice value={scope} onChange={setScope} /> : null}
@@ -629,7 +676,7 @@ export function AdminEventFormPage({ id }: { id: string | null }) {
           <Button type="submit" variant="primary" busy={s.busy} data-testid="event-submit">
             {isNew ? t('form.create') : t('form.save')}
           </Button>
-          <Link href="/admin/events" class="btn btn-ghost">
+          <Link href={back} class="btn btn-ghost">
             {t('common.cancel')}
           </Link>
           {ev ? (
