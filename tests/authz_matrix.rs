@@ -176,7 +176,8 @@ async fn every_secured_operation_by_every_kind_of_caller() {
                     (r.status, r.text()),
                     (
                         403,
-                        r#"{"detail":"Administrator role required"}"#.to_string()
+                        r#"{"detail":"Administrator role required","code":"admin_required"}"#
+                            .to_string()
                     ),
                     "manager → {method} {path}"
                 );

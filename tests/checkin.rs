@@ -482,6 +482,31 @@ async fn a_manager_does_exactly_the_listed_things_on_their_event() {
     check_in(&manager, event, json!({ "user_id": bob.user_id }))
         .await
         .expect(200);
+    // The manager's actions are in the audit log under their name.
+    let log = admin
+        .get(&format!(
+            "/admin/audit?target_type=event&target_id={event}&limit=50"
+        ))
+        .await
+        .expect(200);
+    let mine: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor_id"] == json!(manager.user_id))
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        mine,
+        ["checkin.recorded", "event.updated", "event.updated"],
+        "newest first: {log}"
+    );
+    let entry = &log["items"][0];
+    assert_eq!(
+        entry["changes"]["checked_in"]["after"]["user_id"],
+        bob.user_id
+    );
+    assert!(entry["changes"]["checked_in"]["before"]["checked_in_at"].is_null());
 
     // Nothing else: another event, and administrator routes.
     for (method, path) in [

@@ -1156,7 +1156,7 @@ export interface components {
             ids: number[];
         };
         /** @enum {string} */
-        Action: "user.role_changed" | "user.updated" | "user.restored" | "user.deleted" | "user.password_reset" | "event.created" | "event.updated" | "event.cancelled" | "event.restored" | "category.created" | "category.updated" | "category.deleted" | "email.retried" | "email.retried_all" | "email.test_sent" | "debug.examples_deleted" | "login.throttled" | "password.changed" | "password.recovered" | "session.revoked" | "setup.completed" | "identity.linked" | "account.deleted";
+        Action: "user.role_changed" | "user.updated" | "user.restored" | "user.deleted" | "user.password_reset" | "event.created" | "event.updated" | "event.cancelled" | "event.restored" | "category.created" | "category.updated" | "category.deleted" | "email.retried" | "email.retried_all" | "email.test_sent" | "debug.examples_deleted" | "login.throttled" | "password.changed" | "password.recovered" | "session.revoked" | "setup.completed" | "identity.linked" | "account.deleted" | "checkin.recorded" | "checkin.undone";
         AdminHealth: {
             database: components["schemas"]["PartHealth"];
             mail: components["schemas"]["MailHealthDto"];

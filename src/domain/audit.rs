@@ -79,6 +79,13 @@ pub enum Action {
     /// A user deleted their own account (`DELETE /users/me`).
     #[serde(rename = "account.deleted")]
     AccountDeleted,
+    /// An administrator or the event's manager checked someone in
+    /// (`POST /events/{id}/check-ins`).
+    #[serde(rename = "checkin.recorded")]
+    CheckInRecorded,
+    /// A check-in undone (`DELETE /events/{id}/check-ins/{user_id}`).
+    #[serde(rename = "checkin.undone")]
+    CheckInUndone,
 }
 
 impl Action {
@@ -107,6 +114,8 @@ impl Action {
         Action::SetupCompleted,
         Action::IdentityLinked,
         Action::AccountDeleted,
+        Action::CheckInRecorded,
+        Action::CheckInUndone,
     ];
 }
 

@@ -162,6 +162,8 @@ enum_schema!(
         "setup.completed",
         "identity.linked",
         "account.deleted",
+        "checkin.recorded",
+        "checkin.undone",
     ]
 );
 enum_schema!(

@@ -92,7 +92,7 @@ async fn check_in(
         (None, Some(id)) => Attendee::User(id),
         (None, None) => unreachable!("checked by CheckInBody::check"),
     };
-    let done = organiser::check_in(&state.svc, manager.acting(), event_id, who).await?;
+    let done = organiser::check_in(&state.svc, manager.acting(), &manager.1, event_id, who).await?;
     Ok(Json(CheckInDto {
         user_id: done.person.id,
         full_name: done.person.full_name,
@@ -126,7 +126,7 @@ async fn undo(
     State(state): State<AppState>,
     Path(CheckInPath { event_id, user_id }): Path<CheckInPath>,
 ) -> AppResult<StatusCode> {
-    organiser::undo_check_in(&state.svc, manager.acting(), event_id, user_id).await?;
+    organiser::undo_check_in(&state.svc, manager.acting(), &manager.1, event_id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -13,6 +13,7 @@ use crate::domain::organiser::{
 use crate::domain::time::Ts;
 use crate::secrets::constant_time_eq;
 use crate::service::Services;
+use crate::service::audit::{self, Action, Actor, Changes, Target};
 use crate::store::Tx;
 use crate::store::organiser::Person;
 
@@ -120,6 +121,7 @@ pub struct CheckedIn {
 pub async fn check_in(
     svc: &Services,
     by: Acting,
+    actor: &Actor,
     event_id: i64,
     who: Attendee,
 ) -> DomainResult<CheckedIn> {
@@ -130,7 +132,7 @@ pub async fn check_in(
             (claim.user_id, Some(claim.event_id))
         }
     };
-    let svc = svc.clone();
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
         .clone()
         .write(move |tx| {
@@ -146,6 +148,13 @@ pub async fn check_in(
                 .ok_or_else(|| DomainError::rule(organiser::NOT_PARTICIPATING))?;
             check_participating(tx.participant_status(event_id, user_id)?)?;
             let before = tx.check_in(event_id, user_id, by.user_id, now)?;
+            let changes = Changes::none().with(
+                "checked_in",
+                serde_json::json!({"user_id": user_id, "checked_in_at": before}),
+                serde_json::json!({"user_id": user_id, "checked_in_at": before.unwrap_or(now)}),
+            );
+            let target = Target::event(event_id);
+            audit::record(&svc, tx, &actor, Action::CheckInRecorded, target, changes)?;
             Ok(CheckedIn {
                 person,
                 already_checked_in: before.is_some(),
@@ -159,10 +168,11 @@ pub async fn check_in(
 pub async fn undo_check_in(
     svc: &Services,
     by: Acting,
+    actor: &Actor,
     event_id: i64,
     user_id: i64,
 ) -> DomainResult<()> {
-    let svc = svc.clone();
+    let (svc, actor) = (svc.clone(), actor.clone());
     svc.store
         .clone()
         .write(move |tx| {
@@ -170,7 +180,15 @@ pub async fn undo_check_in(
             authorize_in(tx, by, event_id)?;
             let event = require_event(tx, event_id)?;
             check_in_window(&event, now, svc.config.events.checkin_opens_minutes)?;
+            let before = tx.check_ins(event_id)?.get(&user_id).copied();
             tx.undo_check_in(event_id, user_id)?;
+            let changes = Changes::none().with(
+                "checked_in",
+                serde_json::json!({"user_id": user_id, "checked_in_at": before}),
+                serde_json::json!({"user_id": user_id, "checked_in_at": null}),
+            );
+            let target = Target::event(event_id);
+            audit::record(&svc, tx, &actor, Action::CheckInUndone, target, changes)?;
             Ok(())
         })
         .await

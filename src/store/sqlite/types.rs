@@ -104,6 +104,8 @@ pub(crate) fn action_text(action: Action) -> &'static str {
         Action::SetupCompleted => "setup.completed",
         Action::IdentityLinked => "identity.linked",
         Action::AccountDeleted => "account.deleted",
+        Action::CheckInRecorded => "checkin.recorded",
+        Action::CheckInUndone => "checkin.undone",
     }
 }
 

@@ -33,6 +33,8 @@ export const AUDIT_ACTIONS = [
   'setup.completed',
   'identity.linked',
   'account.deleted',
+  'checkin.recorded',
+  'checkin.undone',
 ];
 
 const TARGETS = ['user', 'event', 'category', 'email', 'session', 'system'];
