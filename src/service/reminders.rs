@@ -28,11 +28,14 @@ pub async fn scan(svc: &Services) -> DomainResult<usize> {
             .write(move |tx| {
                 let due = tx.due_reminders(now, BATCH)?;
                 for r in &due {
-                    // A deleted user is skipped by the outbox; the row is
+                    // Marked first: only the scan that marks it sends it
+                    // (another scan may have seen the same row as due). A
+                    // deleted user is skipped by the outbox; the row is
                     // still marked so the scan does not find it again.
-                    let notice = Notice::EventReminder(r.event.clone());
-                    outbox::notify_at(&batch, tx, now, &notice, &[To::User(r.user_id)])?;
-                    tx.mark_reminded(r, now)?;
+                    if tx.mark_reminded(r, now)? {
+                        let notice = Notice::EventReminder(r.event.clone());
+                        outbox::notify_at(&batch, tx, now, &notice, &[To::User(r.user_id)])?;
+                    }
                 }
                 Ok(due.len())
             })

@@ -104,8 +104,10 @@ pub trait NotificationStore {
     /// one day) whose reminder at that offset has not gone out for this
     /// start time and this join; soonest first.
     fn due_reminders(&mut self, now: Ts, limit: usize) -> DomainResult<Vec<DueReminder>>;
-    /// Records that `due` went out.
-    fn mark_reminded(&mut self, due: &DueReminder, now: Ts) -> DomainResult<()>;
+    /// Records that `due` goes out; false when it already had (for this
+    /// start time and join), decided on the committed row — a concurrent
+    /// scan whose `due_reminders` saw an older state then sends nothing.
+    fn mark_reminded(&mut self, due: &DueReminder, now: Ts) -> DomainResult<bool>;
     /// What user `user_id` chose (defaults when nothing).
     fn preferences(&mut self, user_id: i64) -> DomainResult<Preferences>;
     /// Stores what user `user_id` chose.

@@ -189,13 +189,17 @@ impl NotificationStore for PgTx<'_, '_> {
         .collect()
     }
 
-    fn mark_reminded(&mut self, due: &DueReminder, now: Ts) -> DomainResult<()> {
-        self.change(
+    fn mark_reminded(&mut self, due: &DueReminder, now: Ts) -> DomainResult<bool> {
+        // ON CONFLICT decides on the latest committed row (it waits for a
+        // concurrent scan's insert), unlike the scan's snapshot.
+        let marked = self.change(
             "INSERT INTO reminder_sent (participant_id, minutes, starts_at, joined_at, sent_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (participant_id, minutes) DO UPDATE
                 SET starts_at = excluded.starts_at, joined_at = excluded.joined_at,
-                    sent_at = excluded.sent_at",
+                    sent_at = excluded.sent_at
+                WHERE reminder_sent.starts_at IS DISTINCT FROM excluded.starts_at
+                   OR reminder_sent.joined_at IS DISTINCT FROM excluded.joined_at",
             &[
                 &due.participant_id,
                 &due.minutes,
@@ -204,11 +208,14 @@ impl NotificationStore for PgTx<'_, '_> {
                 &now,
             ],
         )?;
+        if marked == 0 {
+            return Ok(false);
+        }
         self.change(
             "UPDATE event_participant SET reminder_sent_at = $2 WHERE id = $1",
             &[&due.participant_id, &now],
         )?;
-        Ok(())
+        Ok(true)
     }
 
     fn preferences(&mut self, user_id: i64) -> DomainResult<Preferences> {

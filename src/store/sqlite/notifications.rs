@@ -184,14 +184,17 @@ impl NotificationStore for SqliteTx<'_> {
         Ok(due)
     }
 
-    fn mark_reminded(&mut self, due: &DueReminder, now: Ts) -> DomainResult<()> {
-        self.conn
+    fn mark_reminded(&mut self, due: &DueReminder, now: Ts) -> DomainResult<bool> {
+        let marked = self
+            .conn
             .prepare_cached(
                 "INSERT INTO reminder_sent (participant_id, minutes, starts_at, joined_at, sent_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (participant_id, minutes) DO UPDATE
                     SET starts_at = excluded.starts_at, joined_at = excluded.joined_at,
-                        sent_at = excluded.sent_at",
+                        sent_at = excluded.sent_at
+                    WHERE reminder_sent.starts_at IS NOT excluded.starts_at
+                       OR reminder_sent.joined_at IS NOT excluded.joined_at",
             )?
             .execute(params![
                 due.participant_id,
@@ -200,10 +203,13 @@ impl NotificationStore for SqliteTx<'_> {
                 due.joined_at,
                 now
             ])?;
+        if marked == 0 {
+            return Ok(false);
+        }
         self.conn
             .prepare_cached("UPDATE event_participant SET reminder_sent_at = ?2 WHERE id = ?1")?
             .execute(params![due.participant_id, now])?;
-        Ok(())
+        Ok(true)
     }
 
     fn preferences(&mut self, user_id: i64) -> DomainResult<Preferences> {
