@@ -278,45 +278,6 @@ async fn insert_event(srv: &TestServer, starts_at: Ts) -> i64 {
         .unwrap()
 }
 
-async fn count_reminders(user: &Client) -> usize {
-    let list = user
-        .get("/notifications/instant?include_acked=true&limit=200")
-        .await
-        .expect(200);
-    list.as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["type"] == "EVENT_REMINDER")
-        .count()
-}
-
-/// Runs the reminder scan until `user` has `n` reminders (the scheduler
-/// may be scanning at the same moment: on PostgreSQL a scan skips rows
-/// another is reminding, so the count is awaited, bounded), then once more
-/// to check no further one comes.
-async fn expect_reminders(srv: &TestServer, user: &Client, n: usize, why: &str) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        afisha::service::reminders::scan(&srv.state.svc)
-            .await
-            .unwrap();
-        let got = count_reminders(user).await;
-        assert!(got <= n, "{why}: {got} reminders, expected {n}");
-        if got == n {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{why}: {got} reminders, expected {n}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    afisha::service::reminders::scan(&srv.state.svc)
-        .await
-        .unwrap();
-    assert_eq!(count_reminders(user).await, n, "{why}: once");
-}
-
 #[tokio::test]
 async fn two_offsets_give_two_reminders_each_once_and_a_move_re_arms_them() {
     let srv = TestServer::start().await;

@@ -604,43 +604,6 @@ async fn the_generator_is_idempotent_and_follows_the_clock() {
     assert!(last > (horizon - Duration::days(4)).timestamp_micros());
 }
 
-async fn count_reminders(user: &Client) -> usize {
-    let list = user
-        .get("/notifications/instant?include_acked=true&limit=200")
-        .await
-        .expect(200);
-    list.as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["type"] == "EVENT_REMINDER")
-        .count()
-}
-
-/// Runs the reminder scan until `user` has `n` reminders (the scheduler
-/// may scan at the same moment), then once more: no further one comes.
-async fn expect_reminders(srv: &TestServer, user: &Client, n: usize, why: &str) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        afisha::service::reminders::scan(&srv.state.svc)
-            .await
-            .unwrap();
-        let got = count_reminders(user).await;
-        assert!(got <= n, "{why}: {got} reminders, expected {n}");
-        if got == n {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{why}: {got} reminders, expected {n}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    afisha::service::reminders::scan(&srv.state.svc)
-        .await
-        .unwrap();
-    assert_eq!(count_reminders(user).await, n, "{why}: once");
-}
-
 #[tokio::test]
 async fn each_occurrence_is_reminded_exactly_once() {
     let srv = TestServer::start().await;

@@ -61,8 +61,7 @@ impl FromRequestParts<AppState> for EventManager {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
-        let actor = Actor::user(user.id, &user.email, ip);
+        let actor = actor_of(parts, state, &user).await;
         if user.is_admin() {
             return Ok(EventManager(user, actor));
         }
@@ -141,6 +140,12 @@ pub struct AuditedAdmin(pub SessionUser, pub Actor);
 #[derive(Debug, Clone)]
 pub struct AuditedUser(pub SessionUser, pub Actor);
 
+/// The audit log's view of the user behind a request: who, from where.
+async fn actor_of(parts: &mut Parts, state: &AppState, user: &SessionUser) -> Actor {
+    let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+    Actor::user(user.id, &user.email, ip)
+}
+
 impl FromRequestParts<AppState> for AuditedAdmin {
     type Rejection = AppError;
 
@@ -149,8 +154,7 @@ impl FromRequestParts<AppState> for AuditedAdmin {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Admin(user) = Admin::from_request_parts(parts, state).await?;
-        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
-        let actor = Actor::user(user.id, &user.email, ip);
+        let actor = actor_of(parts, state, &user).await;
         Ok(AuditedAdmin(user, actor))
     }
 }
@@ -163,8 +167,7 @@ impl FromRequestParts<AppState> for AuditedUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
-        let actor = Actor::user(user.id, &user.email, ip);
+        let actor = actor_of(parts, state, &user).await;
         Ok(AuditedUser(user, actor))
     }
 }

@@ -864,3 +864,43 @@ pub fn test_tool(
     }
     on_path
 }
+
+/// How many EVENT_REMINDER notifications `user` has.
+pub async fn count_reminders(user: &Client) -> usize {
+    let list = user
+        .get("/notifications/instant?include_acked=true&limit=200")
+        .await
+        .expect(200);
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "EVENT_REMINDER")
+        .count()
+}
+
+/// Runs the reminder scan until `user` has `n` reminders (the scheduler
+/// may be scanning at the same moment: on PostgreSQL a scan skips rows
+/// another is reminding, so the count is awaited, bounded), then once more
+/// to check no further one comes.
+pub async fn expect_reminders(srv: &TestServer, user: &Client, n: usize, why: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        afisha::service::reminders::scan(&srv.state.svc)
+            .await
+            .unwrap();
+        let got = count_reminders(user).await;
+        assert!(got <= n, "{why}: {got} reminders, expected {n}");
+        if got == n {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{why}: {got} reminders, expected {n}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    afisha::service::reminders::scan(&srv.state.svc)
+        .await
+        .unwrap();
+    assert_eq!(count_reminders(user).await, n, "{why}: once");
+}
