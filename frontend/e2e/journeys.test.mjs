@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ADMIN, coverPngFor, createUser, eventually, inDays, launch, localInput, loginApi, newPage, shot, startServer, uiLogin, uploadPng, verificationCode } from './setup.mjs';
+import { ADMIN, coverPngFor, createUser, eventually, inDays, launch, localInput, loginApi, newPage, runJourney, shot, startServer, uiLogin, uploadPng, verificationCode } from './setup.mjs';
 
 const RUN = Date.now().toString(36);
 let srv;
@@ -20,19 +20,8 @@ after(async () => {
   await srv?.stop();
 });
 
-/** Run one journey in its own browser context; fail on CSP violations, page errors or off-origin requests. */
-async function journey(opts, fn) {
-  const { context, page } = await newPage(browser, srv.base, opts);
-  try {
-    await fn(page, context);
-    assert.deepEqual(page.problems, [], 'no CSP violations, page errors or off-origin requests');
-  } catch (e) {
-    await shot(page, `FAILED-${opts?.name ?? 'journey'}`).catch(() => {});
-    throw e;
-  } finally {
-    await context.close();
-  }
-}
+/** Run one journey in its own browser context (setup.mjs `runJourney`). */
+const journey = (opts, fn) => runJourney(browser, srv.base, opts, fn);
 
 async function createEvent(overrides = {}) {
   const url = await uploadPng(admin, coverPngFor(overrides.name ?? 'x'));

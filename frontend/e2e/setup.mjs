@@ -246,6 +246,20 @@ export async function newPage(browser, base, { viewport = { width: 1280, height:
   return { context, page };
 }
 
+/** Run one journey in its own browser context; fail on CSP violations, page errors or off-origin requests. */
+export async function runJourney(browser, base, opts, fn) {
+  const { context, page } = await newPage(browser, base, opts);
+  try {
+    await fn(page, context);
+    if (page.problems.length) throw new Error(`CSP violations, page errors or off-origin requests: ${page.problems.join('; ')}`);
+  } catch (e) {
+    await shot(page, `FAILED-${opts?.name ?? 'journey'}`).catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
+
 export async function shot(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   await page.evaluate(() => window.scrollTo(0, 0));
